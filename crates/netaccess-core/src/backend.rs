@@ -1,0 +1,237 @@
+//! [`Backend`]: how a URL scheme plugs into the manager (Qt's `createRequest` hook).
+//!
+//! # Design
+//!
+//! A backend turns one [`BackendRequest`] (one hop: the manager's driver handles redirects,
+//! cookies and the cache around it) into a [`BackendResponse`]: the reply's head and a stream of
+//! body chunks. Everything a backend reports while it works (upload progress, `encrypted`) goes
+//! through the request's [`EventSink`]. Dropping the returned future, or the body stream, aborts
+//! the transfer: backends must release their resources on drop.
+
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use futures::stream::{self, Stream};
+use http::HeaderMap;
+use tokio::sync::mpsc;
+use url::Url;
+
+use crate::attributes::{ReplyAttributes, RequestAttributes};
+use crate::body::Body;
+use crate::error::NetworkError;
+use crate::event::{progress_total, ReplyEvent};
+use crate::operation::Operation;
+
+/// The body of a response, as chunks; an `Err` ends it.
+pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, NetworkError>> + Send>>;
+
+/// A protocol implementation for one or more URL schemes.
+///
+/// ```
+/// use futures::future::{BoxFuture, FutureExt};
+/// use netaccess_core::{Backend, BackendRequest, BackendResponse, NetworkError};
+///
+/// /// Answers every request with the same text: handy in a caller's own tests.
+/// struct Canned(&'static str);
+///
+/// impl Backend for Canned {
+///     fn send(&self, _request: BackendRequest) -> BoxFuture<'static, Result<BackendResponse, NetworkError>> {
+///         let text = self.0;
+///         async move { Ok(BackendResponse::from_bytes(text)) }.boxed()
+///     }
+/// }
+/// ```
+pub trait Backend: Send + Sync + 'static {
+    /// Performs one hop of a request.
+    fn send(&self, request: BackendRequest) -> BoxFuture<'static, Result<BackendResponse, NetworkError>>;
+
+    /// Whether this backend works without the network (`file:`, `data:`): such requests still run
+    /// when the manager's network access is disabled.
+    fn is_local(&self) -> bool {
+        false
+    }
+}
+
+/// One hop of a request, as a backend receives it.
+#[non_exhaustive]
+#[derive(Debug)]
+pub struct BackendRequest {
+    /// The operation.
+    pub operation: Operation,
+    /// The URL of this hop.
+    pub url: Url,
+    /// The headers to send (the caller's plus what the manager added, e.g. `Cookie`).
+    pub headers: HeaderMap,
+    /// The body to upload.
+    pub body: Body,
+    /// The request's attributes, with the manager's defaults filled in.
+    pub attributes: RequestAttributes,
+    /// Where to report progress and other events.
+    pub events: EventSink,
+}
+
+impl BackendRequest {
+    /// A request with no headers, no body, default attributes and events discarded.
+    pub fn new(operation: Operation, url: Url) -> Self {
+        Self {
+            operation,
+            url,
+            headers: HeaderMap::new(),
+            body: Body::empty(),
+            attributes: RequestAttributes::default(),
+            events: EventSink::discard(),
+        }
+    }
+
+    /// Sets the body.
+    #[must_use]
+    pub fn with_body(mut self, body: Body) -> Self {
+        self.body = body;
+        self
+    }
+
+    /// Sets the event sink.
+    #[must_use]
+    pub fn with_events(mut self, events: EventSink) -> Self {
+        self.events = events;
+        self
+    }
+}
+
+/// The head of a response and its body stream.
+#[non_exhaustive]
+pub struct BackendResponse {
+    /// The response headers.
+    pub headers: HeaderMap,
+    /// The reply attributes (status, reason, encryption, ...).
+    pub attributes: ReplyAttributes,
+    /// The length of the body as it will be delivered, when known (the progress total).
+    pub expected_length: Option<u64>,
+    /// The body.
+    pub body: BodyStream,
+}
+
+impl BackendResponse {
+    /// A response with the given body stream and nothing else.
+    pub fn new(body: BodyStream, expected_length: Option<u64>) -> Self {
+        Self {
+            headers: HeaderMap::new(),
+            attributes: ReplyAttributes::default(),
+            expected_length,
+            body,
+        }
+    }
+
+    /// A response without a body.
+    pub fn empty() -> Self {
+        Self::new(Box::pin(stream::empty()), Some(0))
+    }
+
+    /// A response whose whole body is `bytes`.
+    pub fn from_bytes(bytes: impl Into<Bytes>) -> Self {
+        let bytes: Bytes = bytes.into();
+        let len = bytes.len() as u64;
+        let body = stream::iter((!bytes.is_empty()).then_some(Ok(bytes)));
+        Self::new(Box::pin(body), Some(len))
+    }
+}
+
+impl std::fmt::Debug for BackendResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackendResponse")
+            .field("headers", &self.headers)
+            .field("attributes", &self.attributes)
+            .field("expected_length", &self.expected_length)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a backend reports events for the reply it serves. Sending waits while the reply's
+/// event queue is full (back-pressure); a reply that is gone discards events.
+#[derive(Debug, Clone)]
+pub struct EventSink {
+    sender: Option<mpsc::Sender<ReplyEvent>>,
+}
+
+impl EventSink {
+    /// A sink that delivers into `sender`.
+    pub fn new(sender: mpsc::Sender<ReplyEvent>) -> Self {
+        Self { sender: Some(sender) }
+    }
+
+    /// A sink that discards every event.
+    pub fn discard() -> Self {
+        Self { sender: None }
+    }
+
+    /// Delivers an event.
+    pub async fn send(&self, event: ReplyEvent) {
+        if let Some(sender) = &self.sender {
+            // The reply was dropped: it aborts the transfer on its own, nothing to report to.
+            let _ = sender.send(event).await;
+        }
+    }
+}
+
+/// The shortest gap between two upload progress events, unless the request asks for all.
+pub const UPLOAD_PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Counts uploaded bytes and reports them as [`ReplyEvent::UploadProgress`], at most once per
+/// [`UPLOAD_PROGRESS_INTERVAL`] unless every step is asked for; the first and the last step are
+/// always reported.
+#[derive(Debug)]
+pub struct UploadProgress {
+    sink: EventSink,
+    sent: u64,
+    total: i64,
+    emit_all: bool,
+    last: Option<Instant>,
+}
+
+impl UploadProgress {
+    /// A tracker for an upload of `total` bytes (when known).
+    pub fn new(sink: EventSink, total: Option<u64>, emit_all: bool) -> Self {
+        Self {
+            sink,
+            sent: 0,
+            total: progress_total(total),
+            emit_all,
+            last: None,
+        }
+    }
+
+    /// Records `bytes` more sent, reporting when due.
+    pub async fn advance(&mut self, bytes: u64) {
+        self.sent += bytes;
+        let now = Instant::now();
+        let due = self.emit_all
+            || self
+                .last
+                .is_none_or(|last| now.duration_since(last) >= UPLOAD_PROGRESS_INTERVAL);
+        if due {
+            self.last = Some(now);
+            self.emit().await;
+        }
+    }
+
+    /// Reports the final count (the total, when the upload completed).
+    pub async fn finish(&mut self) {
+        self.emit().await;
+    }
+
+    /// The bytes sent so far.
+    pub fn sent(&self) -> u64 {
+        self.sent
+    }
+
+    async fn emit(&self) {
+        self.sink
+            .send(ReplyEvent::UploadProgress {
+                sent: self.sent,
+                total: self.total,
+            })
+            .await;
+    }
+}

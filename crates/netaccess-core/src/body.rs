@@ -1,0 +1,250 @@
+//! [`Body`]: what a request uploads.
+//!
+//! # Design
+//!
+//! A body is bytes, a file or a stream. Bytes and files can be replayed (a redirect with 307/308,
+//! a retry on a fresh connection, an authentication round): [`Body::try_clone`] gives a new body
+//! that starts again from byte 0. A stream can be sent once; a request that would need to send it
+//! again fails with `ContentReSendError`.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+
+use bytes::Bytes;
+use futures::stream::{self, BoxStream, Stream, StreamExt};
+
+/// The size of the chunks a file body is read in.
+pub const FILE_CHUNK_SIZE: usize = 64 * 1024;
+
+/// A stream of upload chunks.
+pub type UploadStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
+
+/// The body of a request.
+///
+/// ```
+/// use netaccess_core::Body;
+/// let body = Body::from("hello");
+/// assert_eq!(body.len(), Some(5));
+/// assert!(body.try_clone().is_some());
+/// assert!(Body::empty().is_empty());
+/// ```
+pub struct Body {
+    source: Source,
+}
+
+enum Source {
+    Empty,
+    Bytes(Bytes),
+    File {
+        path: PathBuf,
+        len: u64,
+    },
+    Stream {
+        stream: BoxStream<'static, io::Result<Bytes>>,
+        len: Option<u64>,
+    },
+}
+
+impl Body {
+    /// No body.
+    pub fn empty() -> Self {
+        Self { source: Source::Empty }
+    }
+
+    /// A body held in memory.
+    pub fn from_bytes(bytes: impl Into<Bytes>) -> Self {
+        Self {
+            source: Source::Bytes(bytes.into()),
+        }
+    }
+
+    /// A body read from a file, in chunks, when it is sent. The length is taken now.
+    ///
+    /// # Errors
+    /// The file's metadata cannot be read, or it is not a regular file.
+    pub async fn from_file(path: impl AsRef<Path>) -> io::Result<Self> {
+        let path = path.as_ref().to_owned();
+        let metadata = tokio::fs::metadata(&path).await?;
+        if !metadata.is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{} is not a regular file", path.display()),
+            ));
+        }
+        Ok(Self {
+            source: Source::File {
+                path,
+                len: metadata.len(),
+            },
+        })
+    }
+
+    /// A body produced by a stream, sent once. `len` is its length when known (it becomes the
+    /// `Content-Length`; otherwise HTTP uses chunked framing).
+    pub fn from_stream<S>(stream: S, len: Option<u64>) -> Self
+    where
+        S: Stream<Item = io::Result<Bytes>> + Send + 'static,
+    {
+        Self {
+            source: Source::Stream {
+                stream: stream.boxed(),
+                len,
+            },
+        }
+    }
+
+    /// The length in bytes, when known.
+    pub fn len(&self) -> Option<u64> {
+        match &self.source {
+            Source::Empty => Some(0),
+            Source::Bytes(bytes) => Some(bytes.len() as u64),
+            Source::File { len, .. } => Some(*len),
+            Source::Stream { len, .. } => *len,
+        }
+    }
+
+    /// Whether this is known to be an empty body.
+    pub fn is_empty(&self) -> bool {
+        self.len() == Some(0)
+    }
+
+    /// Whether the body can be sent again from the start.
+    pub fn is_replayable(&self) -> bool {
+        !matches!(self.source, Source::Stream { .. })
+    }
+
+    /// A copy that starts again from byte 0, or `None` for a stream.
+    pub fn try_clone(&self) -> Option<Body> {
+        let source = match &self.source {
+            Source::Empty => Source::Empty,
+            Source::Bytes(bytes) => Source::Bytes(bytes.clone()),
+            Source::File { path, len } => Source::File {
+                path: path.clone(),
+                len: *len,
+            },
+            Source::Stream { .. } => return None,
+        };
+        Some(Body { source })
+    }
+
+    /// The body as a stream of chunks. A file is opened now and read in
+    /// [`FILE_CHUNK_SIZE`] chunks; a file that shrank since [`Body::from_file`] ends in an error.
+    pub fn into_stream(self) -> UploadStream {
+        match self.source {
+            Source::Empty => Box::pin(stream::empty()),
+            Source::Bytes(bytes) => Box::pin(stream::iter((!bytes.is_empty()).then_some(Ok(bytes)))),
+            Source::Stream { stream, .. } => Box::pin(stream),
+            Source::File { path, len } => Box::pin(file_stream(path, len)),
+        }
+    }
+}
+
+fn file_stream(path: PathBuf, len: u64) -> impl Stream<Item = io::Result<Bytes>> + Send {
+    stream::once(async move { tokio::fs::File::open(&path).await })
+        .map(move |opened| match opened {
+            Ok(file) => {
+                use tokio::io::AsyncReadExt;
+                tokio_util::io::ReaderStream::with_capacity(file.take(len), FILE_CHUNK_SIZE).boxed()
+            }
+            Err(err) => stream::once(async { Err(err) }).boxed(),
+        })
+        .flatten()
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match &self.source {
+            Source::Empty => "empty",
+            Source::Bytes(_) => "bytes",
+            Source::File { .. } => "file",
+            Source::Stream { .. } => "stream",
+        };
+        f.debug_struct("Body")
+            .field("kind", &kind)
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+impl Default for Body {
+    fn default() -> Self {
+        Body::empty()
+    }
+}
+
+impl From<Bytes> for Body {
+    fn from(bytes: Bytes) -> Self {
+        Body::from_bytes(bytes)
+    }
+}
+
+impl From<Vec<u8>> for Body {
+    fn from(bytes: Vec<u8>) -> Self {
+        Body::from_bytes(bytes)
+    }
+}
+
+impl From<String> for Body {
+    fn from(text: String) -> Self {
+        Body::from_bytes(text)
+    }
+}
+
+impl From<&'static str> for Body {
+    fn from(text: &'static str) -> Self {
+        Body::from_bytes(text)
+    }
+}
+
+impl From<&'static [u8]> for Body {
+    fn from(bytes: &'static [u8]) -> Self {
+        Body::from_bytes(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn collect(body: Body) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut stream = body.into_stream();
+        while let Some(chunk) = stream.next().await {
+            out.extend_from_slice(&chunk?);
+        }
+        Ok(out)
+    }
+
+    #[tokio::test]
+    async fn file_body_streams_in_chunks_and_replays() {
+        let dir = std::env::temp_dir().join(format!("netaccess-body-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("upload.bin");
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+
+        let body = Body::from_file(&path).await.unwrap();
+        assert_eq!(body.len(), Some(200_000));
+        let again = body.try_clone().unwrap();
+        assert_eq!(collect(body).await.unwrap(), data);
+        assert_eq!(collect(again).await.unwrap(), data);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn stream_body_is_not_replayable() {
+        let body = Body::from_stream(stream::iter([Ok(Bytes::from_static(b"ab"))]), None);
+        assert!(!body.is_replayable());
+        assert!(body.try_clone().is_none());
+        assert_eq!(body.len(), None);
+        assert_eq!(collect(body).await.unwrap(), b"ab");
+    }
+
+    #[tokio::test]
+    async fn directory_is_not_a_file_body() {
+        let err = Body::from_file(std::env::temp_dir()).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    }
+}

@@ -1,0 +1,46 @@
+//! The vocabulary every netaccess backend shares.
+//!
+//! This crate holds the types that the facade (`netaccess`) and each protocol backend agree on:
+//! [`Operation`], [`Request`] and its [`RequestAttributes`], the upload [`Body`], the error type
+//! [`NetworkError`] with Qt's [`NetworkErrorKind`] codes, the [`ReplyEvent`]s a reply emits, and
+//! the [`Backend`] trait through which a URL scheme plugs into the manager.
+//!
+//! A backend written against this crate alone works with the manager:
+//!
+//! ```
+//! use futures::future::{BoxFuture, FutureExt};
+//! use netaccess_core::{Backend, BackendRequest, BackendResponse, NetworkError, NetworkErrorKind};
+//!
+//! struct Refuse;
+//! impl Backend for Refuse {
+//!     fn send(&self, request: BackendRequest) -> BoxFuture<'static, Result<BackendResponse, NetworkError>> {
+//!         let url = request.url.to_string();
+//!         async move {
+//!             Err(NetworkError::new(NetworkErrorKind::ContentAccessDenied, url, "refused by policy"))
+//!         }
+//!         .boxed()
+//!     }
+//! }
+//! ```
+
+#![forbid(unsafe_code)]
+
+pub mod attributes;
+pub mod backend;
+pub mod body;
+pub mod error;
+pub mod event;
+pub mod headers;
+pub mod operation;
+pub mod request;
+
+pub use attributes::{
+    CacheLoadControl, LoadControl, Priority, RedirectPolicy, ReplyAttributes, RequestAttributes, DEFAULT_MAX_REDIRECTS,
+};
+pub use backend::{Backend, BackendRequest, BackendResponse, BodyStream, EventSink, UploadProgress};
+pub use body::Body;
+pub use error::{ErrorGroup, NetworkError, NetworkErrorKind};
+pub use event::{progress_total, ReplyEvent};
+pub use headers::KnownHeaders;
+pub use operation::Operation;
+pub use request::Request;

@@ -1,0 +1,119 @@
+//! [`Request`]: the URL, the headers and the attributes of one request.
+
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+use url::Url;
+
+use crate::attributes::RequestAttributes;
+
+/// A request: what to fetch and how. The body is passed separately to the operation that sends
+/// one (`post`, `put`, a custom verb), as in Qt.
+///
+/// A request keeps the URL text it was given even when it does not parse (an empty string, a bare
+/// path): the manager then fails the reply with `ProtocolUnknownError`, as Qt does.
+///
+/// ```
+/// use netaccess_core::Request;
+/// let request = Request::new("data:,hello").with_header("x-trace", "1");
+/// assert_eq!(request.url().map(|u| u.scheme()), Some("data"));
+/// assert_eq!(request.headers()["x-trace"], "1");
+///
+/// let bare = Request::new("/etc/hosts");
+/// assert!(bare.url().is_none());
+/// assert_eq!(bare.url_text(), "/etc/hosts");
+/// ```
+#[derive(Debug, Clone)]
+pub struct Request {
+    url_text: String,
+    url: Option<Url>,
+    headers: HeaderMap,
+    attributes: RequestAttributes,
+}
+
+impl Request {
+    /// A request for `url`, parsed as an absolute URL.
+    pub fn new(url: impl AsRef<str>) -> Self {
+        let url_text = url.as_ref().to_owned();
+        let url = Url::parse(&url_text).ok();
+        Self {
+            url_text: url.as_ref().map_or(url_text, |u| u.to_string()),
+            url,
+            headers: HeaderMap::new(),
+            attributes: RequestAttributes::default(),
+        }
+    }
+
+    /// A request for an already parsed URL.
+    pub fn from_url(url: Url) -> Self {
+        Self {
+            url_text: url.to_string(),
+            url: Some(url),
+            headers: HeaderMap::new(),
+            attributes: RequestAttributes::default(),
+        }
+    }
+
+    /// The URL, when the text given parsed as an absolute URL.
+    pub fn url(&self) -> Option<&Url> {
+        self.url.as_ref()
+    }
+
+    /// The URL as text: normalised when it parsed, else as given.
+    pub fn url_text(&self) -> &str {
+        &self.url_text
+    }
+
+    /// Replaces the URL.
+    pub fn set_url(&mut self, url: Url) {
+        self.url_text = url.to_string();
+        self.url = Some(url);
+    }
+
+    /// The headers the caller set.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The headers, to change.
+    pub fn headers_mut(&mut self) -> &mut HeaderMap {
+        &mut self.headers
+    }
+
+    /// Sets a header (replacing any value of that name). An invalid name or value panics: use
+    /// [`headers_mut`](Self::headers_mut) with checked types for untrusted input.
+    #[must_use]
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        let name = HeaderName::from_bytes(name.as_bytes()).expect("valid header name");
+        let value = HeaderValue::from_str(value).expect("valid header value");
+        self.headers.insert(name, value);
+        self
+    }
+
+    /// The attributes.
+    pub fn attributes(&self) -> &RequestAttributes {
+        &self.attributes
+    }
+
+    /// The attributes, to change.
+    pub fn attributes_mut(&mut self) -> &mut RequestAttributes {
+        &mut self.attributes
+    }
+
+    /// Replaces the attributes.
+    #[must_use]
+    pub fn with_attributes(mut self, attributes: RequestAttributes) -> Self {
+        self.attributes = attributes;
+        self
+    }
+}
+
+impl From<Url> for Request {
+    fn from(url: Url) -> Self {
+        Request::from_url(url)
+    }
+}
+
+impl From<&str> for Request {
+    fn from(url: &str) -> Self {
+        Request::new(url)
+    }
+}

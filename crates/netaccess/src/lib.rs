@@ -1,0 +1,45 @@
+//! Network access in the spirit of Qt's `QNetworkAccessManager`.
+//!
+//! One [`NetworkAccessManager`] holds what requests share and sends them; each request returns a
+//! [`Reply`] at once that streams its body and tells its progress, redirects and errors as
+//! [`ReplyEvent`]s. Requests are routed by URL scheme to a [`Backend`]: `file:` and `data:` are
+//! built in, and any scheme can be added or replaced.
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use netaccess::{NetworkAccessManager, NetworkErrorKind, Request};
+//!
+//! let manager = NetworkAccessManager::new();
+//!
+//! let mut reply = manager.get(Request::new("data:;base64,SGVsbG8="));
+//! assert_eq!(reply.bytes().await.unwrap(), "Hello");
+//! assert_eq!(reply.header("content-type").as_deref(), Some("text/plain;charset=US-ASCII"));
+//!
+//! let mut missing = manager.get(Request::new("file:///no/such/file"));
+//! let error = missing.finished().await.unwrap_err();
+//! assert_eq!(error.kind(), NetworkErrorKind::ContentNotFoundError);
+//! # });
+//! ```
+//!
+//! # Design
+//!
+//! The facade is thin: [`NetworkAccessManager`] (configuration and the scheme router),
+//! [`Reply`] (the handle), and the request driver, one Tokio task per reply that runs a hop on
+//! the backend and turns what comes back into events. The vocabulary shared with the backends
+//! lives in `netaccess-core` and is re-exported here, so depending on `netaccess` alone is
+//! enough.
+
+#![forbid(unsafe_code)]
+
+mod driver;
+mod manager;
+mod reply;
+
+pub use driver::EVENT_QUEUE;
+pub use manager::{ManagerEvent, NetworkAccessManager, NetworkAccessManagerBuilder, MANAGER_EVENT_CAPACITY};
+pub use netaccess_core::{
+    attributes, Backend, BackendRequest, BackendResponse, Body, BodyStream, CacheLoadControl, ErrorGroup, EventSink,
+    KnownHeaders, LoadControl, NetworkError, NetworkErrorKind, Operation, Priority, RedirectPolicy, ReplyAttributes,
+    ReplyEvent, Request, RequestAttributes, UploadProgress, DEFAULT_MAX_REDIRECTS,
+};
+pub use reply::Reply;

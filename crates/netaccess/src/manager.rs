@@ -1,0 +1,300 @@
+//! [`NetworkAccessManager`]: the one object that holds the configuration and sends requests.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use netaccess_core::{Backend, Body, NetworkError, Operation, RedirectPolicy, Request, DEFAULT_MAX_REDIRECTS};
+use tokio::sync::broadcast;
+
+use crate::driver;
+use crate::reply::Reply;
+
+/// How many manager events a slow [`NetworkAccessManager::events`] receiver may fall behind
+/// before it misses some (it then gets `RecvError::Lagged`).
+pub const MANAGER_EVENT_CAPACITY: usize = 1024;
+
+/// Something that happened at the manager level (Qt's manager signals).
+#[non_exhaustive]
+#[derive(Debug, Clone)]
+pub enum ManagerEvent {
+    /// A reply finished (sent together with the reply's own `Finished`).
+    Finished {
+        /// The URL the request was made for.
+        url: String,
+        /// The operation.
+        operation: Operation,
+        /// The error the reply finished with, if any.
+        error: Option<NetworkError>,
+    },
+    /// Network access was enabled (`true`) or disabled (`false`); sent once per change.
+    NetworkAccessibleChanged(bool),
+}
+
+/// The defaults a manager applies to requests that do not set their own.
+#[derive(Debug, Clone)]
+pub(crate) struct Defaults {
+    pub(crate) redirect_policy: RedirectPolicy,
+    pub(crate) max_redirects: u32,
+    pub(crate) transfer_timeout: Duration,
+}
+
+pub(crate) struct ManagerInner {
+    pub(crate) backends: RwLock<HashMap<String, Arc<dyn Backend>>>,
+    accessible: AtomicBool,
+    accessible_change: Mutex<()>,
+    pub(crate) events: broadcast::Sender<ManagerEvent>,
+    pub(crate) defaults: Defaults,
+}
+
+impl ManagerInner {
+    pub(crate) fn is_accessible(&self) -> bool {
+        self.accessible.load(Ordering::SeqCst)
+    }
+}
+
+/// Sends requests and returns [`Reply`]s; holds what requests share: the backends for each URL
+/// scheme, network accessibility and the defaults.
+///
+/// A manager is cheap to clone (clones share everything) and is `Send + Sync`. Requests must be
+/// sent from within a Tokio runtime: each reply is driven by a task spawned on it.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use netaccess::{NetworkAccessManager, Request};
+///
+/// let manager = NetworkAccessManager::new();
+/// let mut reply = manager.get(Request::new("data:,Hello%20world"));
+/// assert_eq!(reply.text().await.unwrap(), "Hello world");
+/// # });
+/// ```
+///
+/// # Design
+///
+/// Every default lives in [`NetworkAccessManagerBuilder`] and is written in its docs. The
+/// scheme router is a map from scheme to [`Backend`]; [`register_backend`](Self::register_backend)
+/// adds a scheme or replaces one (Qt's `createRequest` hook), so a program can serve canned
+/// replies in its tests. Network accessibility is Qt 4.8's `setNetworkAccessible`: while off,
+/// every request whose backend is not [local](Backend::is_local) fails with
+/// `UnknownNetworkError`, "Network access is disabled.".
+#[derive(Clone)]
+pub struct NetworkAccessManager {
+    pub(crate) inner: Arc<ManagerInner>,
+}
+
+impl std::fmt::Debug for NetworkAccessManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NetworkAccessManager")
+            .field("schemes", &self.supported_schemes())
+            .field("accessible", &self.is_network_accessible())
+            .field("defaults", &self.inner.defaults)
+            .finish()
+    }
+}
+
+impl Default for NetworkAccessManager {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl NetworkAccessManager {
+    /// A manager with every default (see [`NetworkAccessManagerBuilder`]).
+    pub fn new() -> Self {
+        Self::builder().build()
+    }
+
+    /// A builder to change the defaults.
+    pub fn builder() -> NetworkAccessManagerBuilder {
+        NetworkAccessManagerBuilder::default()
+    }
+
+    /// Downloads the resource (`GET`).
+    pub fn get(&self, request: Request) -> Reply {
+        self.send(request, Operation::Get, Body::empty())
+    }
+
+    /// Asks for the resource's metadata only (`HEAD`).
+    pub fn head(&self, request: Request) -> Reply {
+        self.send(request, Operation::Head, Body::empty())
+    }
+
+    /// Sends `body` to the resource (`POST`).
+    pub fn post(&self, request: Request, body: impl Into<Body>) -> Reply {
+        self.send(request, Operation::Post, body.into())
+    }
+
+    /// Uploads `body` to the resource (`PUT`).
+    pub fn put(&self, request: Request, body: impl Into<Body>) -> Reply {
+        self.send(request, Operation::Put, body.into())
+    }
+
+    /// Deletes the resource (`DELETE`).
+    pub fn delete_resource(&self, request: Request) -> Reply {
+        self.send(request, Operation::Delete, Body::empty())
+    }
+
+    /// Sends a request with any verb (Qt's `sendCustomRequest`). The five standard verbs map to
+    /// their operations.
+    pub fn send_custom_request(&self, request: Request, verb: &str, body: impl Into<Body>) -> Reply {
+        self.send(request, Operation::from_verb(verb), body.into())
+    }
+
+    /// Sends a request with the given operation and body.
+    pub fn send(&self, request: Request, operation: Operation, body: Body) -> Reply {
+        driver::start(self.inner.clone(), request, operation, body)
+    }
+
+    /// Turns network access on or off. While off, only local schemes (`file:`, `data:`) work.
+    /// A [`ManagerEvent::NetworkAccessibleChanged`] is sent once per actual change.
+    pub fn set_network_accessible(&self, accessible: bool) {
+        let _serialized = self.inner.accessible_change.lock().unwrap_or_else(|e| e.into_inner());
+        if self.inner.accessible.swap(accessible, Ordering::SeqCst) != accessible {
+            let _ = self
+                .inner
+                .events
+                .send(ManagerEvent::NetworkAccessibleChanged(accessible));
+        }
+    }
+
+    /// Whether network access is on.
+    pub fn is_network_accessible(&self) -> bool {
+        self.inner.is_accessible()
+    }
+
+    /// The schemes a backend is registered for, sorted.
+    pub fn supported_schemes(&self) -> Vec<String> {
+        let backends = self.inner.backends.read().unwrap_or_else(|e| e.into_inner());
+        let mut schemes: Vec<String> = backends.keys().cloned().collect();
+        schemes.sort();
+        schemes
+    }
+
+    /// Registers `backend` for `scheme` (case-insensitive), replacing any backend it had.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use futures::future::{BoxFuture, FutureExt};
+    /// use netaccess::{Backend, BackendRequest, BackendResponse, NetworkAccessManager, NetworkError, Request};
+    ///
+    /// struct Canned;
+    /// impl Backend for Canned {
+    ///     fn send(&self, _: BackendRequest) -> BoxFuture<'static, Result<BackendResponse, NetworkError>> {
+    ///         async { Ok(BackendResponse::from_bytes("canned")) }.boxed()
+    ///     }
+    /// }
+    ///
+    /// let manager = NetworkAccessManager::new();
+    /// manager.register_backend("test", Canned);
+    /// assert!(manager.supported_schemes().contains(&"test".to_owned()));
+    /// assert_eq!(manager.get(Request::new("test:anything")).text().await.unwrap(), "canned");
+    /// # });
+    /// ```
+    pub fn register_backend(&self, scheme: &str, backend: impl Backend) {
+        self.register_shared_backend(scheme, Arc::new(backend));
+    }
+
+    /// Registers an already shared backend for `scheme`.
+    pub fn register_shared_backend(&self, scheme: &str, backend: Arc<dyn Backend>) {
+        let mut backends = self.inner.backends.write().unwrap_or_else(|e| e.into_inner());
+        backends.insert(scheme.to_ascii_lowercase(), backend);
+    }
+
+    /// Subscribes to manager events. Each call gets its own receiver that sees events from now
+    /// on.
+    pub fn events(&self) -> broadcast::Receiver<ManagerEvent> {
+        self.inner.events.subscribe()
+    }
+}
+
+/// Builds a [`NetworkAccessManager`]; every default is set and documented here.
+///
+/// | setting | default |
+/// |---|---|
+/// | backends | `file` ([`netaccess_file::FileBackend`]), `data` ([`netaccess_file::DataBackend`]) |
+/// | network accessible | yes |
+/// | redirect policy | [`RedirectPolicy::NoLessSafe`] |
+/// | most redirects | [`DEFAULT_MAX_REDIRECTS`] (50) |
+/// | transfer timeout | none (`Duration::ZERO`): Qt's default |
+///
+/// ```
+/// use std::time::Duration;
+/// use netaccess::{NetworkAccessManager, RedirectPolicy};
+/// let manager = NetworkAccessManager::builder()
+///     .redirect_policy(RedirectPolicy::SameOrigin)
+///     .max_redirects(5)
+///     .transfer_timeout(Duration::from_secs(30))
+///     .build();
+/// assert!(manager.supported_schemes().contains(&"file".to_owned()));
+/// ```
+#[must_use]
+#[derive(Clone)]
+pub struct NetworkAccessManagerBuilder {
+    backends: BTreeMap<String, Arc<dyn Backend>>,
+    accessible: bool,
+    defaults: Defaults,
+}
+
+impl Default for NetworkAccessManagerBuilder {
+    fn default() -> Self {
+        let mut backends: BTreeMap<String, Arc<dyn Backend>> = BTreeMap::new();
+        backends.insert("file".into(), Arc::new(netaccess_file::FileBackend));
+        backends.insert("data".into(), Arc::new(netaccess_file::DataBackend));
+        Self {
+            backends,
+            accessible: true,
+            defaults: Defaults {
+                redirect_policy: RedirectPolicy::NoLessSafe,
+                max_redirects: DEFAULT_MAX_REDIRECTS,
+                transfer_timeout: Duration::ZERO,
+            },
+        }
+    }
+}
+
+impl NetworkAccessManagerBuilder {
+    /// Registers `backend` for `scheme`, replacing the default one if any.
+    pub fn backend(mut self, scheme: &str, backend: impl Backend) -> Self {
+        self.backends.insert(scheme.to_ascii_lowercase(), Arc::new(backend));
+        self
+    }
+
+    /// Whether network access starts enabled.
+    pub fn network_accessible(mut self, accessible: bool) -> Self {
+        self.accessible = accessible;
+        self
+    }
+
+    /// The redirect policy for requests that set none.
+    pub fn redirect_policy(mut self, policy: RedirectPolicy) -> Self {
+        self.defaults.redirect_policy = policy;
+        self
+    }
+
+    /// The most redirects followed for requests that set no limit.
+    pub fn max_redirects(mut self, max: u32) -> Self {
+        self.defaults.max_redirects = max;
+        self
+    }
+
+    /// The longest time a transfer may go without progress; `Duration::ZERO` is no limit.
+    pub fn transfer_timeout(mut self, timeout: Duration) -> Self {
+        self.defaults.transfer_timeout = timeout;
+        self
+    }
+
+    /// The manager.
+    pub fn build(self) -> NetworkAccessManager {
+        let (events, _) = broadcast::channel(MANAGER_EVENT_CAPACITY);
+        NetworkAccessManager {
+            inner: Arc::new(ManagerInner {
+                backends: RwLock::new(self.backends.into_iter().collect()),
+                accessible: AtomicBool::new(self.accessible),
+                accessible_change: Mutex::new(()),
+                events,
+                defaults: self.defaults,
+            }),
+        }
+    }
+}

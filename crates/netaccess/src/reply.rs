@@ -1,0 +1,296 @@
+//! [`Reply`]: the handle of a request in flight.
+//!
+//! # Cancel safety
+//!
+//! [`Reply::next_event`] and [`Reply::chunk`] are cancel-safe: dropping their future (in a
+//! `select!`) loses no event. The collecting methods ([`Reply::bytes`], [`Reply::text`],
+//! [`Reply::read_all`], [`Reply::finished`]) are not: the data they gathered before being dropped is
+//! gone, though the reply itself goes on.
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use futures::Stream;
+use http::HeaderMap;
+use netaccess_core::{NetworkError, Operation, ReplyAttributes, ReplyEvent, Request};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+/// What the driver task and the reply handle share.
+#[derive(Debug)]
+pub(crate) struct ReplyShared {
+    state: Mutex<ReplyState>,
+    pub(crate) cancel: CancellationToken,
+}
+
+/// The reply's metadata, as the driver last set it.
+#[derive(Debug)]
+pub(crate) struct ReplyState {
+    pub(crate) url_text: String,
+    pub(crate) url: Option<Url>,
+    pub(crate) headers: HeaderMap,
+    pub(crate) attributes: ReplyAttributes,
+    pub(crate) redirects: Vec<Url>,
+    pub(crate) bytes_received: u64,
+    pub(crate) error: Option<NetworkError>,
+    pub(crate) finished: bool,
+}
+
+impl ReplyShared {
+    pub(crate) fn new(request: &Request) -> Self {
+        Self {
+            state: Mutex::new(ReplyState {
+                url_text: request.url_text().to_owned(),
+                url: request.url().cloned(),
+                headers: HeaderMap::new(),
+                attributes: ReplyAttributes::default(),
+                redirects: Vec::new(),
+                bytes_received: 0,
+                error: None,
+                finished: false,
+            }),
+            cancel: CancellationToken::new(),
+        }
+    }
+
+    pub(crate) fn state(&self) -> MutexGuard<'_, ReplyState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Marks the reply aborted unless it already finished; returns whether it did.
+    fn abort(&self) -> bool {
+        let mut state = self.state();
+        if state.finished {
+            return false;
+        }
+        state.finished = true;
+        state.error = Some(NetworkError::canceled(state.url_text.clone()));
+        drop(state);
+        self.cancel.cancel();
+        true
+    }
+}
+
+/// A request in flight: its metadata as it arrives, its body as a stream, its events.
+///
+/// Returned at once by the manager, the request already queued. Read it with
+/// [`next_event`](Self::next_event) (every Qt signal, the body chunks in
+/// [`ReplyEvent::ReadyRead`]), [`chunk`](Self::chunk) (the body only), or collect it with
+/// [`bytes`](Self::bytes) / [`text`](Self::text). It is also a [`Stream`] of [`ReplyEvent`]s.
+/// Dropping a reply that has not finished aborts it.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// use netaccess::{NetworkAccessManager, ReplyEvent, Request};
+///
+/// let manager = NetworkAccessManager::new();
+/// let mut reply = manager.get(Request::new("data:text/plain,hi"));
+/// let mut body = Vec::new();
+/// while let Some(event) = reply.next_event().await {
+///     match event {
+///         ReplyEvent::ReadyRead(chunk) => body.extend_from_slice(&chunk),
+///         ReplyEvent::DownloadProgress { received, total } => assert!(total == -1 || received as i64 <= total),
+///         _ => {}
+///     }
+/// }
+/// assert_eq!(body, b"hi");
+/// assert!(reply.is_finished() && reply.error().is_none());
+/// # });
+/// ```
+#[derive(Debug)]
+pub struct Reply {
+    shared: Arc<ReplyShared>,
+    events: mpsc::Receiver<ReplyEvent>,
+    request: Request,
+    operation: Operation,
+    saw_finished: bool,
+}
+
+impl Reply {
+    pub(crate) fn new(
+        shared: Arc<ReplyShared>,
+        events: mpsc::Receiver<ReplyEvent>,
+        request: Request,
+        operation: Operation,
+    ) -> Self {
+        Self {
+            shared,
+            events,
+            request,
+            operation,
+            saw_finished: false,
+        }
+    }
+
+    /// The request as it was sent (before redirects).
+    pub fn request(&self) -> &Request {
+        &self.request
+    }
+
+    /// The operation.
+    pub fn operation(&self) -> &Operation {
+        &self.operation
+    }
+
+    /// The URL of the reply: the last hop's after redirects. `None` when the request's URL did
+    /// not parse.
+    pub fn url(&self) -> Option<Url> {
+        self.shared.state().url.clone()
+    }
+
+    /// The reply's URL as text (as given, when it did not parse).
+    pub fn url_text(&self) -> String {
+        self.shared.state().url_text.clone()
+    }
+
+    /// The HTTP status code, once the head arrived (`None` for schemes without one).
+    pub fn status(&self) -> Option<u16> {
+        self.shared.state().attributes.http_status_code
+    }
+
+    /// The HTTP reason phrase.
+    pub fn reason(&self) -> Option<String> {
+        self.shared.state().attributes.http_reason_phrase.clone()
+    }
+
+    /// The response headers received so far.
+    pub fn headers(&self) -> HeaderMap {
+        self.shared.state().headers.clone()
+    }
+
+    /// One response header as text, repeated values joined with `, ` (Qt's `rawHeader`).
+    pub fn header(&self, name: &str) -> Option<String> {
+        let state = self.shared.state();
+        let values: Vec<&str> = state
+            .headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        (!values.is_empty()).then(|| values.join(", "))
+    }
+
+    /// The reply attributes.
+    pub fn attributes(&self) -> ReplyAttributes {
+        self.shared.state().attributes.clone()
+    }
+
+    /// The URLs of the redirects followed, in order.
+    pub fn redirects(&self) -> Vec<Url> {
+        self.shared.state().redirects.clone()
+    }
+
+    /// The body bytes delivered so far.
+    pub fn bytes_received(&self) -> u64 {
+        self.shared.state().bytes_received
+    }
+
+    /// The error, once the reply failed.
+    pub fn error(&self) -> Option<NetworkError> {
+        self.shared.state().error.clone()
+    }
+
+    /// Whether the reply finished (with or without error).
+    pub fn is_finished(&self) -> bool {
+        self.shared.state().finished
+    }
+
+    /// Whether the reply is still in progress.
+    pub fn is_running(&self) -> bool {
+        !self.is_finished()
+    }
+
+    /// Aborts the reply: it finishes at once with `OperationCanceledError` ("Operation
+    /// canceled"), and the transfer stops. Aborting a finished reply changes nothing.
+    pub fn abort(&self) {
+        self.shared.abort();
+    }
+
+    /// The next event; `None` after [`ReplyEvent::Finished`]. Cancel-safe.
+    pub async fn next_event(&mut self) -> Option<ReplyEvent> {
+        if self.saw_finished {
+            return None;
+        }
+        let event = self.events.recv().await;
+        self.note(&event);
+        event
+    }
+
+    fn note(&mut self, event: &Option<ReplyEvent>) {
+        if matches!(event, None | Some(ReplyEvent::Finished)) {
+            self.saw_finished = true;
+        }
+    }
+
+    /// The next chunk of the body, skipping other events; `None` once the reply finished (check
+    /// [`error`](Self::error)). Cancel-safe.
+    pub async fn chunk(&mut self) -> Option<Bytes> {
+        while let Some(event) = self.next_event().await {
+            if let ReplyEvent::ReadyRead(chunk) = event {
+                return Some(chunk);
+            }
+        }
+        None
+    }
+
+    /// Waits for the end and returns all the body that arrived, whether or not the reply failed
+    /// (the body of an HTTP error response, the part before a broken connection).
+    pub async fn read_all(&mut self) -> Bytes {
+        let mut body = BytesMut::new();
+        while let Some(chunk) = self.chunk().await {
+            body.extend_from_slice(&chunk);
+        }
+        body.freeze()
+    }
+
+    /// Waits for the end and returns the body, or the error the reply finished with.
+    ///
+    /// # Errors
+    /// The reply's error.
+    pub async fn bytes(&mut self) -> Result<Bytes, NetworkError> {
+        let body = self.read_all().await;
+        self.error().map_or(Ok(body), Err)
+    }
+
+    /// Waits for the end and returns the body as text (invalid UTF-8 replaced), or the error.
+    ///
+    /// # Errors
+    /// The reply's error.
+    pub async fn text(&mut self) -> Result<String, NetworkError> {
+        let body = self.bytes().await?;
+        Ok(String::from_utf8_lossy(&body).into_owned())
+    }
+
+    /// Waits for the end, discarding the body.
+    ///
+    /// # Errors
+    /// The reply's error.
+    pub async fn finished(&mut self) -> Result<(), NetworkError> {
+        while self.next_event().await.is_some() {}
+        self.error().map_or(Ok(()), Err)
+    }
+}
+
+impl Stream for Reply {
+    type Item = ReplyEvent;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<ReplyEvent>> {
+        if self.saw_finished {
+            return Poll::Ready(None);
+        }
+        let polled = self.events.poll_recv(cx);
+        if let Poll::Ready(event) = &polled {
+            self.note(event);
+        }
+        polled
+    }
+}
+
+impl Drop for Reply {
+    fn drop(&mut self) {
+        self.shared.abort();
+    }
+}
