@@ -1,0 +1,128 @@
+//! `netaccess`: the netaccess library from a shell, in curl's habits.
+//!
+//! ```text
+//! netaccess [OPTIONS] <URL>...
+//! ```
+//!
+//! Several URLs are fetched concurrently through one manager; their bodies, `--summary` lines
+//! and errors come out in the order the URLs were given. Exit status: 0 when every reply
+//! finished without error; else by the first failing reply's error group: 3 network, 4 proxy,
+//! 5 content, 6 protocol, 7 server, 1 anything else (such as an output that cannot be written);
+//! 2 for bad usage.
+
+#![forbid(unsafe_code)]
+
+mod args;
+mod plan;
+mod summary;
+mod transfer;
+
+use std::io::{IsTerminal, Seek, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+use futures::stream::{FuturesOrdered, StreamExt};
+use netaccess::NetworkAccessManager;
+
+use crate::args::Args;
+use crate::transfer::{Display, Outcome};
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("netaccess: cannot start the runtime: {err}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(run(args))
+}
+
+async fn run(args: Args) -> ExitCode {
+    let plans = match plan::plan(&args) {
+        Ok(plans) => plans,
+        Err(plan::UsageError(message)) => {
+            eprintln!("netaccess: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut summary_out = match open_summary(args.summary.as_deref()) {
+        Ok(out) => out,
+        Err(message) => {
+            eprintln!("netaccess: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let manager = NetworkAccessManager::builder()
+        .network_accessible(!args.offline)
+        .build();
+    let show_progress = args.progress_bar || (!args.no_progress && !args.verbose && std::io::stderr().is_terminal());
+    let display = Display {
+        verbose: args.verbose,
+        show_headers: args.include || args.head,
+        progress: show_progress.then(indicatif::MultiProgress::new),
+        numbered: plans.len() > 1,
+    };
+
+    let mut transfers: FuturesOrdered<_> = plans
+        .into_iter()
+        .enumerate()
+        .map(|(index, plan)| {
+            let (manager, display) = (&manager, &display);
+            async move { transfer::run(manager, index, plan, display).await }
+        })
+        .collect();
+
+    let mut exit = 0u8;
+    while let Some(outcome) = transfers.next().await {
+        if let Err(err) = deliver(&outcome, summary_out.as_mut()) {
+            eprintln!("netaccess: {err}");
+            exit = if exit == 0 { 1 } else { exit };
+        }
+        if exit == 0 {
+            exit = exit_code(&outcome);
+        }
+    }
+    ExitCode::from(exit)
+}
+
+fn exit_code(outcome: &Outcome) -> u8 {
+    match (&outcome.error, &outcome.local_failure) {
+        (Some(error), _) => summary::exit_code_for(error),
+        (None, Some(_)) => 1,
+        (None, None) => 0,
+    }
+}
+
+/// Copies a spooled body to stdout, reports the error and writes the summary line.
+fn deliver(outcome: &Outcome, summary_out: Option<&mut Box<dyn Write>>) -> std::io::Result<()> {
+    if let Some(spool) = &outcome.spool {
+        let mut spool = spool;
+        spool.rewind()?;
+        std::io::copy(&mut spool, &mut std::io::stdout().lock())?;
+    }
+    std::io::stdout().flush()?;
+    if let Some(error) = &outcome.error {
+        eprintln!("netaccess: {error}");
+    }
+    if let Some(message) = &outcome.local_failure {
+        eprintln!("netaccess: {}: {message}", outcome.summary.url);
+    }
+    if let Some(out) = summary_out {
+        serde_json::to_writer(&mut *out, &outcome.summary)?;
+        out.write_all(b"\n")?;
+        out.flush()?;
+    }
+    Ok(())
+}
+
+fn open_summary(path: Option<&str>) -> Result<Option<Box<dyn Write>>, String> {
+    match path {
+        None => Ok(None),
+        Some("-") => Ok(Some(Box::new(std::io::stdout()))),
+        Some(path) => std::fs::File::create(path)
+            .map(|file| Some(Box::new(file) as Box<dyn Write>))
+            .map_err(|e| format!("cannot create the summary file {path}: {e}")),
+    }
+}

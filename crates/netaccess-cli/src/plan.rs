@@ -1,0 +1,181 @@
+//! Turns the command line into one planned transfer per URL.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
+use netaccess::{Body, Operation, Request};
+
+use crate::args::Args;
+
+/// What to upload, kept in a form each transfer can open anew.
+#[derive(Debug, Clone)]
+pub(crate) enum Upload {
+    None,
+    Bytes(Bytes),
+    File(PathBuf),
+}
+
+impl Upload {
+    pub(crate) async fn body(&self) -> std::io::Result<Body> {
+        match self {
+            Upload::None => Ok(Body::empty()),
+            Upload::Bytes(bytes) => Ok(Body::from_bytes(bytes.clone())),
+            Upload::File(path) => Body::from_file(path).await,
+        }
+    }
+}
+
+/// Where a transfer's body goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Destination {
+    Stdout,
+    File(PathBuf),
+}
+
+/// One URL's transfer.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    pub(crate) request: Request,
+    pub(crate) operation: Operation,
+    pub(crate) upload: Upload,
+    pub(crate) destination: Destination,
+}
+
+/// A mistake on the command line (exit status 2).
+#[derive(Debug)]
+pub(crate) struct UsageError(pub(crate) String);
+
+pub(crate) fn plan(args: &Args) -> Result<Vec<Plan>, UsageError> {
+    let headers = parse_headers(&args.headers)?;
+    let (upload, default_operation, form_type) = upload_of(args)?;
+    let operation = match &args.request {
+        Some(verb) => Operation::from_verb(verb),
+        None => default_operation,
+    };
+    if args.output.len() > args.urls.len() {
+        return Err(UsageError(format!(
+            "{} -o options for {} URLs",
+            args.output.len(),
+            args.urls.len()
+        )));
+    }
+    args.urls
+        .iter()
+        .enumerate()
+        .map(|(index, url)| {
+            let url = match (&args.upload_file, url.ends_with('/')) {
+                (Some(file), true) => format!("{url}{}", file_name(file)),
+                _ => url.clone(),
+            };
+            let mut request = Request::new(&url);
+            for (name, value) in &headers {
+                request.headers_mut().append(name.clone(), value.clone());
+            }
+            if form_type && !request.headers().contains_key(CONTENT_TYPE) {
+                request.headers_mut().insert(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("application/x-www-form-urlencoded"),
+                );
+            }
+            Ok(Plan {
+                destination: destination(args, index, request.url()),
+                request,
+                operation: operation.clone(),
+                upload: upload.clone(),
+            })
+        })
+        .collect()
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn destination(args: &Args, index: usize, url: Option<&url::Url>) -> Destination {
+    if let Some(path) = args.output.get(index) {
+        return if path.as_os_str() == "-" {
+            Destination::Stdout
+        } else {
+            Destination::File(path.clone())
+        };
+    }
+    match &args.output_dir {
+        Some(dir) => {
+            let name = url
+                .and_then(|u| u.path_segments())
+                .and_then(|mut segments| segments.next_back().map(str::to_owned))
+                .filter(|segment| !segment.is_empty())
+                .unwrap_or_else(|| format!("download-{}", index + 1));
+            Destination::File(dir.join(name))
+        }
+        None => Destination::Stdout,
+    }
+}
+
+fn parse_headers(raw: &[String]) -> Result<Vec<(HeaderName, HeaderValue)>, UsageError> {
+    raw.iter()
+        .map(|line| {
+            let (name, value) = line
+                .split_once(':')
+                .ok_or_else(|| UsageError(format!("header {line:?} is not of the form \"Name: value\"")))?;
+            let name = HeaderName::from_bytes(name.trim().as_bytes())
+                .map_err(|_| UsageError(format!("{:?} is not a valid header name", name.trim())))?;
+            let value = HeaderValue::from_str(value.trim())
+                .map_err(|_| UsageError(format!("the value of header {name} is not valid")))?;
+            Ok((name, value))
+        })
+        .collect()
+}
+
+/// The upload, the operation it implies, and whether it is form data (`-d`).
+fn upload_of(args: &Args) -> Result<(Upload, Operation, bool), UsageError> {
+    let sources = usize::from(args.upload_file.is_some())
+        + usize::from(!args.data.is_empty() || !args.data_binary.is_empty())
+        + usize::from(args.head);
+    if sources > 1 {
+        return Err(UsageError("use only one of -T, -d/--data-binary and -I".into()));
+    }
+    if let Some(file) = &args.upload_file {
+        return Ok((Upload::File(file.clone()), Operation::Put, false));
+    }
+    if args.head {
+        return Ok((Upload::None, Operation::Head, false));
+    }
+    if args.data.is_empty() && args.data_binary.is_empty() {
+        return Ok((Upload::None, Operation::Get, false));
+    }
+    let mut parts = Vec::new();
+    for item in &args.data {
+        let mut bytes = read_data(item)?;
+        if item.starts_with('@') {
+            bytes.retain(|b| *b != b'\r' && *b != b'\n');
+        }
+        parts.push(bytes);
+    }
+    for item in &args.data_binary {
+        parts.push(read_data(item)?);
+    }
+    Ok((
+        Upload::Bytes(Bytes::from(parts.join(&b'&'))),
+        Operation::Post,
+        !args.data.is_empty(),
+    ))
+}
+
+fn read_data(item: &str) -> Result<Vec<u8>, UsageError> {
+    match item.strip_prefix('@') {
+        Some("-") => {
+            let mut buffer = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut buffer)
+                .map_err(|e| UsageError(format!("cannot read data from stdin: {e}")))?;
+            Ok(buffer)
+        }
+        Some(path) => std::fs::read(path).map_err(|e| UsageError(format!("cannot read data file {path}: {e}"))),
+        None => Ok(item.as_bytes().to_vec()),
+    }
+}
