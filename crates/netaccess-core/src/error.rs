@@ -210,8 +210,8 @@ impl NetworkErrorKind {
             500 => InternalServerError,
             501 => OperationNotImplementedError,
             503 => ServiceUnavailableError,
-            501..=599 => UnknownServerError,
-            402..=499 => UnknownContentError,
+            502 | 504..=599 => UnknownServerError,
+            402 | 406 | 408 | 411..=417 | 419..=499 => UnknownContentError,
             _ => ProtocolFailure,
         })
     }

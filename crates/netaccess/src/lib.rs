@@ -43,3 +43,8 @@ pub use netaccess_core::{
     ReplyEvent, Request, RequestAttributes, UploadProgress, DEFAULT_MAX_REDIRECTS,
 };
 pub use reply::Reply;
+
+/// The workspace README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeExample;

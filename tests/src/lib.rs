@@ -1,0 +1,101 @@
+//! Fixtures for the workspace integration tests: test backends that behave in ways the real
+//! schemes cannot be made to on demand (stall, count drops), and file helpers.
+
+#![forbid(unsafe_code)]
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::future::{BoxFuture, FutureExt};
+use futures::stream::{self, StreamExt};
+use netaccess::{Backend, BackendRequest, BackendResponse, NetworkError};
+
+/// The `file:` URL of a path.
+pub fn file_url(path: &Path) -> String {
+    url::Url::from_file_path(path).expect("absolute path").to_string()
+}
+
+/// Writes `data` to `dir/name` and returns its `file:` URL.
+pub fn write_file(dir: &Path, name: &str, data: &[u8]) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, data).expect("write fixture file");
+    file_url(&path)
+}
+
+/// `len` bytes of a repeatable pattern that is not all the same byte.
+pub fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i.wrapping_mul(31) % 251) as u8).collect()
+}
+
+/// Counts how many body streams it handed out were dropped.
+#[derive(Debug, Default, Clone)]
+pub struct DropCounter(Arc<AtomicUsize>);
+
+impl DropCounter {
+    /// How many were dropped.
+    pub fn dropped(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+struct DropGuard(DropCounter);
+
+impl Drop for DropGuard {
+    fn drop(&mut self) {
+        (self.0).0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A non-local backend whose replies send `head` bytes and then never finish: for abort, drop
+/// and timeout tests.
+#[derive(Debug, Clone)]
+pub struct StallingBackend {
+    /// The bytes sent before the stall.
+    pub head: Bytes,
+    /// Counts dropped body streams.
+    pub drops: DropCounter,
+}
+
+impl StallingBackend {
+    /// A backend that sends `head` and stalls.
+    pub fn new(head: &'static [u8]) -> Self {
+        Self {
+            head: Bytes::from_static(head),
+            drops: DropCounter::default(),
+        }
+    }
+}
+
+impl Backend for StallingBackend {
+    fn send(&self, _request: BackendRequest) -> BoxFuture<'static, Result<BackendResponse, NetworkError>> {
+        let guard = DropGuard(self.drops.clone());
+        let first = stream::iter([Ok(self.head.clone())]);
+        let never = stream::pending().map(move |item: Result<Bytes, NetworkError>| {
+            let _keep = &guard;
+            item
+        });
+        async move { Ok(BackendResponse::new(Box::pin(first.chain(never)), None)) }.boxed()
+    }
+}
+
+/// A non-local backend that answers with a fixed HTTP-like status and body.
+#[derive(Debug, Clone)]
+pub struct StatusBackend {
+    /// The status code.
+    pub status: u16,
+    /// The reason phrase.
+    pub reason: &'static str,
+    /// The body.
+    pub body: &'static str,
+}
+
+impl Backend for StatusBackend {
+    fn send(&self, _request: BackendRequest) -> BoxFuture<'static, Result<BackendResponse, NetworkError>> {
+        let mut response = BackendResponse::from_bytes(self.body);
+        response.attributes.http_status_code = Some(self.status);
+        response.attributes.http_reason_phrase = Some(self.reason.to_owned());
+        async move { Ok(response) }.boxed()
+    }
+}

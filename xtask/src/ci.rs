@@ -1,0 +1,119 @@
+//! `cargo xtask ci`: every check, in order, stopping at the first red one.
+
+use std::time::Instant;
+
+use crate::shell::{cargo, have, run as run_command};
+
+struct Step {
+    name: &'static str,
+    action: fn() -> Result<(), String>,
+}
+
+const STEPS: &[Step] = &[
+    Step {
+        name: "fmt",
+        action: fmt,
+    },
+    Step {
+        name: "clippy",
+        action: clippy,
+    },
+    Step {
+        name: "test",
+        action: test,
+    },
+    Step {
+        name: "doc",
+        action: doc,
+    },
+    Step {
+        name: "deny",
+        action: deny,
+    },
+    Step {
+        name: "demo",
+        action: crate::demo::run,
+    },
+    Step {
+        name: "bench",
+        action: || crate::bench(true),
+    },
+];
+
+pub(crate) fn run() -> Result<(), String> {
+    let mut report = Vec::new();
+    let started = Instant::now();
+    for step in STEPS {
+        eprintln!("\n==> xtask ci: {}", step.name);
+        let step_started = Instant::now();
+        let result = (step.action)();
+        let seconds = step_started.elapsed().as_secs_f64();
+        report.push((step.name, result.is_ok(), seconds));
+        if let Err(message) = result {
+            print_report(&report);
+            return Err(format!("step {} failed: {message}", step.name));
+        }
+    }
+    print_report(&report);
+    eprintln!(
+        "xtask ci: all {} steps green in {:.0} s",
+        STEPS.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn print_report(report: &[(&str, bool, f64)]) {
+    eprintln!("\nxtask ci steps:");
+    for (name, ok, seconds) in report {
+        eprintln!("  {:<8} {:<5} {seconds:>7.1} s", name, if *ok { "ok" } else { "FAIL" });
+    }
+    for step in STEPS.iter().skip(report.len()) {
+        eprintln!("  {:<8} not run", step.name);
+    }
+}
+
+fn fmt() -> Result<(), String> {
+    run_command(&mut cargo(&["fmt", "--all", "--", "--check"]))
+}
+
+fn clippy() -> Result<(), String> {
+    run_command(&mut cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))
+}
+
+fn test() -> Result<(), String> {
+    run_command(&mut cargo(&["test", "--workspace", "--all-targets"]))?;
+    run_command(&mut cargo(&["test", "--workspace", "--doc"]))
+}
+
+fn doc() -> Result<(), String> {
+    let mut command = cargo(&["doc", "--workspace", "--no-deps"]);
+    command.env("RUSTDOCFLAGS", "-D warnings");
+    run_command(&mut command)
+}
+
+/// Licences, bans and sources. The advisory database lives on a host this network cannot
+/// reach, so advisories are checked only when `NETACCESS_DENY_ADVISORIES=1` says it can be.
+fn deny() -> Result<(), String> {
+    if !have("cargo-deny") {
+        eprintln!("cargo-deny is missing: installing it with cargo install (once per machine)");
+        run_command(&mut cargo(&["install", "cargo-deny", "--locked"]))?;
+    }
+    let mut checks = vec!["deny", "--all-features", "check", "bans", "licenses", "sources"];
+    if std::env::var_os("NETACCESS_DENY_ADVISORIES").is_some_and(|v| v == "1") {
+        checks.push("advisories");
+    } else {
+        eprintln!(
+            "NOTE: cargo-deny advisories NOT checked: the advisory database cannot be fetched from this \
+             network (set NETACCESS_DENY_ADVISORIES=1 where it can)"
+        );
+    }
+    run_command(&mut cargo(&checks))
+}

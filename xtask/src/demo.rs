@@ -1,0 +1,196 @@
+//! `cargo xtask demo`: the `netaccess` CLI fetching through every scheme it supports, checked
+//! and shown as a table. Needs no network: everything it fetches is on this machine.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::shell::{cargo, run as run_command, target_dir};
+
+/// One CLI run of the demo and what it must give.
+struct Case {
+    what: &'static str,
+    args: Vec<String>,
+    /// The error name the transfer must end with, or `None` for success.
+    expect_error: Option<&'static str>,
+    expect_bytes: Option<u64>,
+}
+
+pub(crate) fn run() -> Result<(), String> {
+    run_command(&mut cargo(&["build", "--quiet", "-p", "netaccess-cli"]))?;
+    let cli = target_dir().join("debug").join("netaccess");
+    let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary directory: {e}"))?;
+    let cases = prepare(dir.path())?;
+
+    let mut rows = Vec::new();
+    let mut failures = Vec::new();
+    for case in &cases {
+        let summary = dir.path().join("summary.jsonl");
+        let output = Command::new(&cli)
+            .args(&case.args)
+            .arg("--no-progress")
+            .arg("--summary")
+            .arg(&summary)
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", cli.display()))?;
+        let text = std::fs::read_to_string(&summary).map_err(|e| format!("{}: no summary: {e}", case.what))?;
+        for line in text.lines() {
+            let record: Value =
+                serde_json::from_str(line).map_err(|e| format!("{}: bad summary line: {e}", case.what))?;
+            let error = record["error"].as_str();
+            let bytes = record["bytes"].as_u64().unwrap_or(0);
+            if error != case.expect_error || case.expect_bytes.is_some_and(|want| want != bytes) {
+                failures.push(format!(
+                    "{}: got error {error:?} and {bytes} bytes, expected {:?} and {:?} bytes (exit {:?}, stderr: {})",
+                    case.what,
+                    case.expect_error,
+                    case.expect_bytes,
+                    output.status.code(),
+                    String::from_utf8_lossy(&output.stderr).trim()
+                ));
+            }
+            rows.push(row(case.what, &record, output.status.code()));
+        }
+    }
+    print_table(&rows);
+    if failures.is_empty() {
+        println!("\ndemo: {} transfers, all as expected", rows.len());
+        Ok(())
+    } else {
+        Err(format!("the demo went wrong:\n  {}", failures.join("\n  ")))
+    }
+}
+
+fn prepare(dir: &Path) -> Result<Vec<Case>, String> {
+    let write = |name: &str, data: &[u8]| {
+        let path = dir.join(name);
+        std::fs::write(&path, data).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        Ok::<String, String>(file_url(&path))
+    };
+    let hello = write("hello.txt", b"Hello from netaccess\n")?;
+    let big: Vec<u8> = (0..8u32 * 1024 * 1024)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let big_url = write("big.bin", &big)?;
+    let upload_target = file_url(&dir.join("uploaded.bin"));
+    let s = |v: &str| v.to_owned();
+    Ok(vec![
+        Case {
+            what: "file GET",
+            args: vec![hello.clone(), s("-o"), dir.join("out.txt").display().to_string()],
+            expect_error: None,
+            expect_bytes: Some(21),
+        },
+        Case {
+            what: "file HEAD",
+            args: vec![s("-I"), hello.clone(), s("-o"), s("/dev/null")],
+            expect_error: None,
+            expect_bytes: Some(0),
+        },
+        Case {
+            what: "file GET 8 MiB",
+            args: vec![big_url.clone(), s("-o"), s("/dev/null")],
+            expect_error: None,
+            expect_bytes: Some(big.len() as u64),
+        },
+        Case {
+            what: "file PUT",
+            args: vec![s("-T"), dir.join("big.bin").display().to_string(), upload_target],
+            expect_error: None,
+            expect_bytes: Some(0),
+        },
+        Case {
+            what: "data plain",
+            args: vec![s("data:,Hello%2C%20World"), s("-o"), s("/dev/null")],
+            expect_error: None,
+            expect_bytes: Some(12),
+        },
+        Case {
+            what: "data base64",
+            args: vec![s("data:text/plain;base64,SGVsbG8sIFdvcmxk"), s("-o"), s("/dev/null")],
+            expect_error: None,
+            expect_bytes: Some(12),
+        },
+        Case {
+            what: "missing file",
+            args: vec![file_url(&dir.join("missing")), s("-o"), s("/dev/null")],
+            expect_error: Some("ContentNotFoundError"),
+            expect_bytes: Some(0),
+        },
+        Case {
+            what: "directory",
+            args: vec![file_url(dir), s("-o"), s("/dev/null")],
+            expect_error: Some("ContentOperationNotPermittedError"),
+            expect_bytes: Some(0),
+        },
+        Case {
+            what: "unknown scheme",
+            args: vec![s("gopher://127.0.0.1/"), s("-o"), s("/dev/null")],
+            expect_error: Some("ProtocolUnknownError"),
+            expect_bytes: Some(0),
+        },
+        Case {
+            what: "offline, local ok",
+            args: vec![s("--offline"), hello, s("-o"), s("/dev/null")],
+            expect_error: None,
+            expect_bytes: Some(21),
+        },
+    ])
+}
+
+fn file_url(path: &Path) -> String {
+    format!("file://{}", path.display())
+}
+
+fn row(what: &str, record: &Value, exit: Option<i32>) -> [String; 6] {
+    let outcome = match record["error"].as_str() {
+        Some(error) => error.to_owned(),
+        None => record["status"]
+            .as_u64()
+            .map_or_else(|| "ok".to_owned(), |s| s.to_string()),
+    };
+    let sha = record["sha256"]
+        .as_str()
+        .unwrap_or("")
+        .get(..12)
+        .unwrap_or("")
+        .to_owned();
+    [
+        what.to_owned(),
+        record["operation"].as_str().unwrap_or("?").to_owned(),
+        outcome,
+        record["bytes"].to_string(),
+        sha,
+        format!(
+            "{} ms, exit {}",
+            record["elapsed_ms"],
+            exit.map_or("?".into(), |c| c.to_string())
+        ),
+    ]
+}
+
+fn print_table(rows: &[[String; 6]]) {
+    let header = ["transfer", "op", "outcome", "bytes", "sha256", "time"];
+    let mut widths = header.map(str::len);
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.len());
+        }
+    }
+    let line = |cells: [&str; 6]| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        println!("| {} |", padded.join(" | "));
+    };
+    println!();
+    line(header);
+    let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+    println!("|-{}-|", rule.join("-|-"));
+    for row in rows {
+        line([&row[0], &row[1], &row[2], &row[3], &row[4], &row[5]]);
+    }
+}

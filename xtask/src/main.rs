@@ -1,0 +1,45 @@
+//! The project's tasks, run as `cargo xtask <task>`:
+//!
+//! - `ci`: the whole test matrix, step by step, stopping at the first red step.
+//! - `demo`: the `netaccess` CLI at work on every scheme it supports, with a summary table.
+//! - `bench [--quick]`: the benchmarks, netaccess next to other clients in one run.
+
+#![forbid(unsafe_code)]
+
+mod ci;
+mod demo;
+mod shell;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci::run(),
+        Some("demo") => demo::run(),
+        Some("bench") => bench(args.iter().any(|a| a == "--quick")),
+        _ => {
+            eprintln!("usage: cargo xtask <ci|demo|bench [--quick]>");
+            eprintln!("  ci    fmt, clippy, tests, docs, cargo-deny, demo: the full matrix");
+            eprintln!("  demo  the netaccess CLI on every scheme, with a summary table");
+            eprintln!("  bench netaccess next to other clients, in one run (--quick: a short smoke run)");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs the benchmark program in release mode.
+pub(crate) fn bench(quick: bool) -> Result<(), String> {
+    let mut args = vec!["run", "--release", "--quiet", "-p", "netaccess-benches", "--"];
+    if quick {
+        args.push("--quick");
+    }
+    shell::run(&mut shell::cargo(&args))
+}
