@@ -1,0 +1,293 @@
+//! Request head and body encoding.
+//!
+//! # Design
+//!
+//! The head is written in one buffer: the request line in the form the route needs
+//! ([`RequestTarget`]), `Host` first, then the caller's headers in their order, then the framing
+//! header this module decides: `Content-Length` when the body's length is known, else
+//! `Transfer-Encoding: chunked`. A framing header the caller set is replaced, never sent twice.
+//! [`apply_default_headers`] adds what Qt sends when the caller did not set it.
+
+use std::fmt::Write as _;
+
+use http::header::{self, HeaderMap, HeaderValue};
+use http::Method;
+use url::Url;
+
+/// The `User-Agent` sent when the caller sets none (Qt sends `Mozilla/5.0`; this names us).
+pub const DEFAULT_USER_AGENT: &str = concat!("netaccess/", env!("CARGO_PKG_VERSION"));
+
+/// How the request line names the resource.
+#[derive(Debug, Clone, Copy)]
+pub enum RequestTarget<'a> {
+    /// `GET /path?query HTTP/1.1`: to an origin server.
+    Origin(&'a Url),
+    /// `GET http://host/path HTTP/1.1`: to a forward proxy.
+    Absolute(&'a Url),
+    /// `CONNECT host:port HTTP/1.1`: to open a tunnel.
+    Authority {
+        /// The host, IPv6 in brackets.
+        host: &'a str,
+        /// The port.
+        port: u16,
+    },
+}
+
+/// How the request body is framed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestFraming {
+    /// No body, and no framing header (GET, HEAD, DELETE without a body).
+    None,
+    /// `Content-Length: n`.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`: the length is unknown.
+    Chunked,
+}
+
+impl RequestFraming {
+    /// The framing for a body of `len` bytes (when known). Methods that carry a body announce
+    /// even an empty one with `Content-Length: 0`.
+    pub fn for_body(method: &Method, len: Option<u64>) -> Self {
+        match len {
+            Some(0) if !method_expects_body(method) => RequestFraming::None,
+            Some(n) => RequestFraming::Length(n),
+            None => RequestFraming::Chunked,
+        }
+    }
+}
+
+fn method_expects_body(method: &Method) -> bool {
+    *method == Method::POST || *method == Method::PUT || *method == Method::PATCH
+}
+
+/// The `Host` value for a URL: IPv6 literals bracketed, IDN in ASCII (punycode), the port only
+/// when it is not the scheme's default.
+///
+/// ```
+/// use netaccess_http1::host_header;
+/// let url = url::Url::parse("http://[::1]:8080/").unwrap();
+/// assert_eq!(host_header(&url), "[::1]:8080");
+/// let url = url::Url::parse("http://bücher.example/").unwrap();
+/// assert_eq!(host_header(&url), "xn--bcher-kva.example");
+/// ```
+pub fn host_header(url: &Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    }
+}
+
+/// Adds the headers Qt sends when the caller did not set them: `User-Agent`, `Accept-Encoding`
+/// (only when `accept_encoding` is given: the codings the caller can decode) and
+/// `Connection: keep-alive`.
+pub fn apply_default_headers(headers: &mut HeaderMap, user_agent: &str, accept_encoding: Option<&str>) {
+    if !headers.contains_key(header::USER_AGENT) {
+        if let Ok(value) = HeaderValue::from_str(user_agent) {
+            headers.insert(header::USER_AGENT, value);
+        }
+    }
+    if let Some(codings) = accept_encoding {
+        if !headers.contains_key(header::ACCEPT_ENCODING) {
+            if let Ok(value) = HeaderValue::from_str(codings) {
+                headers.insert(header::ACCEPT_ENCODING, value);
+            }
+        }
+    }
+    if !headers.contains_key(header::CONNECTION) {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("keep-alive"));
+    }
+}
+
+/// Whether the headers ask to close the connection after this request.
+pub fn asks_to_close(headers: &HeaderMap) -> bool {
+    crate::parse::has_token(headers, &header::CONNECTION, "close")
+}
+
+/// Writes a request head into `out`.
+///
+/// ```
+/// use http::{HeaderMap, Method};
+/// use netaccess_http1::{encode_request_head, RequestFraming, RequestTarget};
+/// let url = url::Url::parse("http://example.com:8080/a?b=c").unwrap();
+/// let mut out = Vec::new();
+/// encode_request_head(&Method::POST, RequestTarget::Origin(&url), &HeaderMap::new(), RequestFraming::Length(3), &mut out);
+/// assert_eq!(out, b"POST /a?b=c HTTP/1.1\r\nhost: example.com:8080\r\ncontent-length: 3\r\n\r\n");
+/// ```
+pub fn encode_request_head(
+    method: &Method,
+    target: RequestTarget<'_>,
+    headers: &HeaderMap,
+    framing: RequestFraming,
+    out: &mut Vec<u8>,
+) {
+    out.extend_from_slice(method.as_str().as_bytes());
+    out.push(b' ');
+    let mut line = String::new();
+    let host = match target {
+        RequestTarget::Origin(url) => {
+            line.push_str(url.path());
+            if let Some(query) = url.query() {
+                line.push('?');
+                line.push_str(query);
+            }
+            host_header(url)
+        }
+        RequestTarget::Absolute(url) => {
+            let mut without_fragment = url.clone();
+            without_fragment.set_fragment(None);
+            // Credentials belong in Authorization headers, never in the request line.
+            let _ = without_fragment.set_username("");
+            let _ = without_fragment.set_password(None);
+            line.push_str(without_fragment.as_str());
+            host_header(url)
+        }
+        RequestTarget::Authority { host, port } => {
+            let _ = write!(line, "{host}:{port}");
+            line.clone()
+        }
+    };
+    out.extend_from_slice(line.as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    if !headers.contains_key(header::HOST) {
+        out.extend_from_slice(b"host: ");
+        out.extend_from_slice(host.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    for (name, value) in headers {
+        if name == header::CONTENT_LENGTH || name == header::TRANSFER_ENCODING {
+            continue;
+        }
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    match framing {
+        RequestFraming::None => {}
+        RequestFraming::Length(n) => {
+            let _ = write!(line_buffer(out), "content-length: {n}\r\n");
+        }
+        RequestFraming::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+struct VecWriter<'a>(&'a mut Vec<u8>);
+
+impl std::fmt::Write for VecWriter<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
+fn line_buffer(out: &mut Vec<u8>) -> VecWriter<'_> {
+    VecWriter(out)
+}
+
+/// Writes the framing line of one chunk of a chunked body (`len` in hex, CRLF); the caller
+/// writes the data and then [`CHUNK_END`]. Empty chunks must not be sent: they end the body.
+pub fn encode_chunk_header(len: usize, out: &mut Vec<u8>) {
+    debug_assert!(len > 0, "an empty chunk would end the body");
+    let _ = write!(line_buffer(out), "{len:x}\r\n");
+}
+
+/// What follows the data of each chunk.
+pub const CHUNK_END: &[u8] = b"\r\n";
+
+/// The last chunk and the empty trailer section that end a chunked body.
+pub const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(method: Method, target: RequestTarget<'_>, headers: &HeaderMap, framing: RequestFraming) -> String {
+        let mut out = Vec::new();
+        encode_request_head(&method, target, headers, framing, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn origin_form_without_fragment_and_default_port() {
+        let url = Url::parse("http://example.com:80/p%20q?x=1#frag").unwrap();
+        let text = head(
+            Method::GET,
+            RequestTarget::Origin(&url),
+            &HeaderMap::new(),
+            RequestFraming::None,
+        );
+        assert_eq!(text, "GET /p%20q?x=1 HTTP/1.1\r\nhost: example.com\r\n\r\n");
+    }
+
+    #[test]
+    fn absolute_form_for_proxies_drops_credentials_and_fragment() {
+        let url = Url::parse("http://user:pw@example.com:8080/x#f").unwrap();
+        let text = head(
+            Method::GET,
+            RequestTarget::Absolute(&url),
+            &HeaderMap::new(),
+            RequestFraming::None,
+        );
+        assert_eq!(
+            text,
+            "GET http://example.com:8080/x HTTP/1.1\r\nhost: example.com:8080\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn authority_form_for_connect() {
+        let target = RequestTarget::Authority {
+            host: "[::1]",
+            port: 443,
+        };
+        let text = head(Method::CONNECT, target, &HeaderMap::new(), RequestFraming::None);
+        assert_eq!(text, "CONNECT [::1]:443 HTTP/1.1\r\nhost: [::1]:443\r\n\r\n");
+    }
+
+    #[test]
+    fn framing_replaces_caller_framing_headers() {
+        let url = Url::parse("http://h/").unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("999"));
+        headers.insert(header::TRANSFER_ENCODING, HeaderValue::from_static("gzip"));
+        let text = head(
+            Method::PUT,
+            RequestTarget::Origin(&url),
+            &headers,
+            RequestFraming::Chunked,
+        );
+        assert_eq!(text, "PUT / HTTP/1.1\r\nhost: h\r\ntransfer-encoding: chunked\r\n\r\n");
+    }
+
+    #[test]
+    fn framing_choice() {
+        assert_eq!(RequestFraming::for_body(&Method::GET, Some(0)), RequestFraming::None);
+        assert_eq!(
+            RequestFraming::for_body(&Method::POST, Some(0)),
+            RequestFraming::Length(0)
+        );
+        assert_eq!(RequestFraming::for_body(&Method::PUT, None), RequestFraming::Chunked);
+    }
+
+    #[test]
+    fn defaults_do_not_override_the_caller() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::USER_AGENT, HeaderValue::from_static("mine"));
+        apply_default_headers(&mut headers, DEFAULT_USER_AGENT, Some("gzip, deflate"));
+        assert_eq!(headers[header::USER_AGENT], "mine");
+        assert_eq!(headers[header::ACCEPT_ENCODING], "gzip, deflate");
+        assert_eq!(headers[header::CONNECTION], "keep-alive");
+        assert!(!asks_to_close(&headers));
+    }
+
+    #[test]
+    fn chunk_encoding() {
+        let mut out = Vec::new();
+        encode_chunk_header(300, &mut out);
+        out.extend_from_slice(CHUNK_END);
+        out.extend_from_slice(LAST_CHUNK);
+        assert_eq!(out, b"12c\r\n\r\n0\r\n\r\n");
+    }
+}

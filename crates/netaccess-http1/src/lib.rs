@@ -1,0 +1,38 @@
+//! A hand-written HTTP/1.1 client protocol core, without I/O.
+//!
+//! This crate turns requests into bytes and bytes into responses; it owns no socket, no
+//! runtime and no clock, so every rule can be tested on byte vectors and any transport can
+//! drive it.
+//!
+//! - [`encode_request_head`] writes a request head in origin, absolute (proxy) or authority
+//!   (CONNECT) form, with the framing header for its body; [`encode_chunk_header`],
+//!   [`CHUNK_END`] and [`LAST_CHUNK`] frame a chunked upload.
+//! - [`ResponseReader`] parses the response: see its module for the state graph.
+//! - [`Reuse`] and [`CloseReason`] tell the connection pool whether a connection may carry
+//!   another request, and why not.
+//!
+//! # Design
+//!
+//! Strict where leniency is a request-smuggling risk (framing: `Content-Length`,
+//! `Transfer-Encoding`, chunk sizes and line endings), lenient where real servers differ
+//! harmlessly (leading empty lines, obs-fold, bare LF in the head, whitespace before the first
+//! header). The vectors in `shared/conformance/http1` are the contract: `tests/vectors.rs` runs
+//! each of them, whole and byte by byte.
+
+#![forbid(unsafe_code)]
+
+pub mod call;
+pub mod close_reason;
+mod decode;
+pub mod encode;
+pub mod error;
+pub mod parse;
+
+pub use call::{Event, ResponseReader};
+pub use close_reason::{CloseReason, Reuse};
+pub use encode::{
+    apply_default_headers, asks_to_close, encode_chunk_header, encode_request_head, host_header, RequestFraming,
+    RequestTarget, CHUNK_END, DEFAULT_USER_AGENT, LAST_CHUNK,
+};
+pub use error::Http1Error;
+pub use parse::{Framing, Limits, ResponseHead};
