@@ -149,7 +149,7 @@ impl ResponseReader {
                 match head.status.as_u16() {
                     101 => Err(Http1Error::UnexpectedSwitchingProtocols),
                     100 => Ok(Some(Event::Continue)),
-                    100..=199 => Ok(Some(Event::Informational(head.status))),
+                    102..=199 => Ok(Some(Event::Informational(head.status))),
                     _ => {
                         let (framing, framing_reuse) = framing(&self.method, &head)?;
                         self.reuse = self.reuse.and(framing_reuse).and(keep_alive(&head));
