@@ -1,7 +1,14 @@
-//! Fixtures for the workspace integration tests: test backends that behave in ways the real
-//! schemes cannot be made to on demand (stall, count drops), and file helpers.
+//! Fixtures for the workspace integration tests: an HTTP server on hyper, byte-level servers
+//! for what no real server sends, test backends that behave in ways the real schemes cannot be
+//! made to on demand (stall, count drops), and file helpers.
 
 #![forbid(unsafe_code)]
+
+pub mod http_server;
+pub mod raw_server;
+
+pub use http_server::{sha256_hex, HttpServer};
+pub use raw_server::{RawServer, Script};
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};

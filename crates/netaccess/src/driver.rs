@@ -8,19 +8,25 @@
 //! the closing `Error` and `Finished` events and the manager's `Finished`, so every reply ends
 //! with exactly one `Finished`. The event channel is bounded ([`EVENT_QUEUE`]): a reply nobody
 //! reads holds its transfer back rather than buffering the whole body.
+//!
+//! The driver follows redirects (see [`crate::redirect`]) and applies the transfer timeout to
+//! every body chunk; a backend applies it to its own wait for the response head (the HTTP
+//! backend from the moment a request holds a connection slot, so time in the queue never
+//! counts).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
 use netaccess_core::{
-    progress_total, Backend, BackendRequest, Body, EventSink, NetworkError, NetworkErrorKind, Operation, ReplyEvent,
-    Request, RequestAttributes,
+    progress_total, Backend, BackendRequest, Body, EventSink, KnownHeaders, NetworkError, NetworkErrorKind, Operation,
+    RedirectPolicy, ReplyEvent, Request, RequestAttributes, DEFAULT_MAX_REDIRECTS,
 };
 use tokio::sync::mpsc;
 use url::Url;
 
 use crate::manager::{ManagerEvent, ManagerInner};
+use crate::redirect;
 use crate::reply::{Reply, ReplyShared};
 
 /// How many events may wait in a reply's queue before the transfer waits for the reader.
@@ -87,28 +93,36 @@ impl Transfer {
     }
 
     fn backend_for(&self) -> Result<(Url, Arc<dyn Backend>), NetworkError> {
-        let url_text = self.request.url_text();
-        let unknown = |scheme: &str| {
+        let url = self.request.url().ok_or_else(|| {
             NetworkError::new(
                 NetworkErrorKind::ProtocolUnknownError,
-                url_text,
-                format!("Protocol \"{scheme}\" is unknown"),
+                self.request.url_text(),
+                "Protocol \"\" is unknown",
             )
-        };
-        let url = self.request.url().ok_or_else(|| unknown(""))?;
+        })?;
+        Ok((url.clone(), self.backend_for_url(url)?))
+    }
+
+    fn backend_for_url(&self, url: &Url) -> Result<Arc<dyn Backend>, NetworkError> {
         let backend = {
             let backends = self.manager.backends.read().unwrap_or_else(|e| e.into_inner());
             backends.get(url.scheme()).cloned()
         };
-        let backend = backend.ok_or_else(|| unknown(url.scheme()))?;
+        let backend = backend.ok_or_else(|| {
+            NetworkError::new(
+                NetworkErrorKind::ProtocolUnknownError,
+                url.as_str(),
+                format!("Protocol \"{}\" is unknown", url.scheme()),
+            )
+        })?;
         if !backend.is_local() && !self.manager.is_accessible() {
             return Err(NetworkError::new(
                 NetworkErrorKind::UnknownNetworkError,
-                url_text,
+                url.as_str(),
                 "Network access is disabled.",
             ));
         }
-        Ok((url.clone(), backend))
+        Ok(backend)
     }
 
     fn attributes(&self) -> RequestAttributes {
@@ -121,15 +135,57 @@ impl Transfer {
     }
 
     async fn drive(&self, body: Body) -> Result<(), NetworkError> {
-        let (url, backend) = self.backend_for()?;
+        let (mut url, mut backend) = self.backend_for()?;
         let attributes = self.attributes();
         let timeout = attributes.transfer_timeout.unwrap_or(Duration::ZERO);
-        let mut hop = BackendRequest::new(self.operation.clone(), url.clone())
-            .with_body(body)
-            .with_events(EventSink::new(self.events.clone()));
-        hop.headers = self.request.headers().clone();
-        hop.attributes = attributes;
-        let response = within(timeout, &url, backend.send(hop)).await??;
+        let policy = attributes.redirect_policy.unwrap_or_default();
+        let max_hops = attributes.max_redirects.unwrap_or(DEFAULT_MAX_REDIRECTS);
+        let mut operation = self.operation.clone();
+        let mut headers = self.request.headers().clone();
+        let mut body = body;
+        let mut hops = 0;
+        let response = loop {
+            let replay = body.try_clone();
+            let mut hop = BackendRequest::new(operation.clone(), url.clone())
+                .with_body(body)
+                .with_events(EventSink::new(self.events.clone()));
+            hop.headers = headers.clone();
+            hop.attributes = attributes.clone();
+            let mut response = backend.send(hop).await?;
+
+            let status = response.attributes.http_status_code.unwrap_or(0);
+            let location = response.headers.location().map(str::to_owned);
+            let Some(location) = location.filter(|_| redirect::is_redirect(status)) else {
+                break response;
+            };
+            let next = match redirect::next_url(&url, &location, policy, hops, max_hops)? {
+                Some(next) if self.redirect_allowed(policy, &url, &next).await => next,
+                _ => {
+                    response.attributes.redirection_target = Some(location);
+                    break response;
+                }
+            };
+            drain(response.body).await;
+            let (next_operation, keeps_body) = redirect::next_operation(status, &operation);
+            body = if keeps_body {
+                replay.ok_or_else(|| {
+                    NetworkError::new(
+                        NetworkErrorKind::ContentReSendError,
+                        url.as_str(),
+                        format!("the {status} redirect needs the request body again, and it cannot be replayed"),
+                    )
+                })?
+            } else {
+                Body::empty()
+            };
+            redirect::next_headers(&mut headers, keeps_body, &url, &next);
+            hops += 1;
+            operation = next_operation;
+            self.shared.state().redirects.push(next.clone());
+            self.emit(ReplyEvent::Redirected(next.clone())).await;
+            backend = self.backend_for_url(&next)?;
+            url = next;
+        };
 
         let status_error = {
             let mut state = self.shared.state();
@@ -168,6 +224,31 @@ impl Transfer {
             .await;
         }
         status_error.map_or(Ok(()), Err)
+    }
+
+    async fn redirect_allowed(&self, policy: RedirectPolicy, from: &Url, to: &Url) -> bool {
+        if policy != RedirectPolicy::UserVerified {
+            return true;
+        }
+        match &self.manager.redirect_handler {
+            Some(handler) => handler.allow(from, to).await,
+            None => false,
+        }
+    }
+}
+
+/// How much of a redirect's body is read so its connection can be reused; past that, or after
+/// [`DRAIN_WAIT`], the connection is dropped instead.
+const DRAIN_LIMIT: usize = 64 * 1024;
+const DRAIN_WAIT: Duration = Duration::from_secs(1);
+
+async fn drain(mut body: netaccess_core::BodyStream) {
+    let mut drained = 0;
+    while drained <= DRAIN_LIMIT {
+        match tokio::time::timeout(DRAIN_WAIT, body.next()).await {
+            Ok(Some(Ok(chunk))) => drained += chunk.len(),
+            _ => return,
+        }
     }
 }
 

@@ -2,8 +2,9 @@
 //!
 //! One [`NetworkAccessManager`] holds what requests share and sends them; each request returns a
 //! [`Reply`] at once that streams its body and tells its progress, redirects and errors as
-//! [`ReplyEvent`]s. Requests are routed by URL scheme to a [`Backend`]: `file:` and `data:` are
-//! built in, and any scheme can be added or replaced.
+//! [`ReplyEvent`]s. Requests are routed by URL scheme to a [`Backend`]: `http:` (the
+//! hand-written HTTP/1.1 core over a connection pool), `file:` and `data:` are built in, and any
+//! scheme can be added or replaced.
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -33,6 +34,7 @@
 
 mod driver;
 mod manager;
+pub mod redirect;
 mod reply;
 
 pub use driver::EVENT_QUEUE;
@@ -42,6 +44,8 @@ pub use netaccess_core::{
     KnownHeaders, LoadControl, NetworkError, NetworkErrorKind, Operation, Priority, RedirectPolicy, ReplyAttributes,
     ReplyEvent, Request, RequestAttributes, UploadProgress, DEFAULT_MAX_REDIRECTS,
 };
+pub use netaccess_http::{HttpBackend, HttpConfig};
+pub use redirect::RedirectHandler;
 pub use reply::Reply;
 
 /// The workspace README's example, compiled and run as a doctest.

@@ -6,9 +6,11 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use netaccess_core::{Backend, Body, NetworkError, Operation, RedirectPolicy, Request, DEFAULT_MAX_REDIRECTS};
+use netaccess_http::{HttpBackend, HttpConfig};
 use tokio::sync::broadcast;
 
 use crate::driver;
+use crate::redirect::RedirectHandler;
 use crate::reply::Reply;
 
 /// How many manager events a slow [`NetworkAccessManager::events`] receiver may fall behind
@@ -42,6 +44,8 @@ pub(crate) struct Defaults {
 
 pub(crate) struct ManagerInner {
     pub(crate) backends: RwLock<HashMap<String, Arc<dyn Backend>>>,
+    pub(crate) redirect_handler: Option<Arc<dyn RedirectHandler>>,
+    http: HttpBackend,
     accessible: AtomicBool,
     accessible_change: Mutex<()>,
     pub(crate) events: broadcast::Sender<ManagerEvent>,
@@ -201,6 +205,17 @@ impl NetworkAccessManager {
         backends.insert(scheme.to_ascii_lowercase(), backend);
     }
 
+    /// Closes the idle HTTP connections; requests in flight finish on theirs (Qt's
+    /// `clearConnectionCache`).
+    pub fn clear_connection_cache(&self) {
+        self.inner.http.clear_connection_cache();
+    }
+
+    /// The built-in HTTP backend (its settings, its pool).
+    pub fn http_backend(&self) -> &HttpBackend {
+        &self.inner.http
+    }
+
     /// Subscribes to manager events. Each call gets its own receiver that sees events from now
     /// on.
     pub fn events(&self) -> broadcast::Receiver<ManagerEvent> {
@@ -212,11 +227,16 @@ impl NetworkAccessManager {
 ///
 /// | setting | default |
 /// |---|---|
-/// | backends | `file` ([`netaccess_file::FileBackend`]), `data` ([`netaccess_file::DataBackend`]) |
+/// | backends | `http` ([`netaccess_http::HttpBackend`]), `file` ([`netaccess_file::FileBackend`]), `data` ([`netaccess_file::DataBackend`]) |
 /// | network accessible | yes |
-/// | redirect policy | [`RedirectPolicy::NoLessSafe`] |
+/// | redirect policy | [`RedirectPolicy::NoLessSafe`]; user-verified redirects need a [`RedirectHandler`] |
 /// | most redirects | [`DEFAULT_MAX_REDIRECTS`] (50) |
 /// | transfer timeout | none (`Duration::ZERO`): Qt's default |
+/// | connections per host | [`netaccess_http::DEFAULT_MAX_CONNECTIONS_PER_HOST`] (6) |
+/// | idle connection kept | [`netaccess_http::DEFAULT_IDLE_TIMEOUT`] (120 s) |
+/// | connect timeout | [`netaccess_http::DEFAULT_CONNECT_TIMEOUT`] (30 s) |
+/// | automatic decompression | on (gzip, deflate, br, zstd), bomb guard at [`netaccess_http::DEFAULT_BOMB_THRESHOLD`] (10 MiB, 40:1 / 100:1) |
+/// | `User-Agent` | [`netaccess_http1::DEFAULT_USER_AGENT`] |
 ///
 /// ```
 /// use std::time::Duration;
@@ -234,6 +254,8 @@ pub struct NetworkAccessManagerBuilder {
     backends: BTreeMap<String, Arc<dyn Backend>>,
     accessible: bool,
     defaults: Defaults,
+    http: HttpConfig,
+    redirect_handler: Option<Arc<dyn RedirectHandler>>,
 }
 
 impl Default for NetworkAccessManagerBuilder {
@@ -249,6 +271,8 @@ impl Default for NetworkAccessManagerBuilder {
                 max_redirects: DEFAULT_MAX_REDIRECTS,
                 transfer_timeout: Duration::ZERO,
             },
+            http: HttpConfig::default(),
+            redirect_handler: None,
         }
     }
 }
@@ -284,12 +308,60 @@ impl NetworkAccessManagerBuilder {
         self
     }
 
+    /// Who decides [`RedirectPolicy::UserVerified`] redirects.
+    pub fn redirect_handler(mut self, handler: impl RedirectHandler) -> Self {
+        self.redirect_handler = Some(Arc::new(handler));
+        self
+    }
+
+    /// The most HTTP connections per scheme, host and port.
+    pub fn max_connections_per_host(mut self, max: usize) -> Self {
+        self.http.max_connections_per_host = max.max(1);
+        self
+    }
+
+    /// How long an idle HTTP connection is kept for reuse.
+    pub fn idle_connection_timeout(mut self, timeout: Duration) -> Self {
+        self.http.idle_timeout = timeout;
+        self
+    }
+
+    /// The limit on one connection attempt; `Duration::ZERO` is no limit.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.http.connect_timeout = timeout;
+        self
+    }
+
+    /// Whether HTTP replies are decompressed automatically (when the request sets no
+    /// `Accept-Encoding`).
+    pub fn auto_decompress(mut self, on: bool) -> Self {
+        self.http.auto_decompress = on;
+        self
+    }
+
+    /// The decompressed size past which the bomb guard checks the ratio; `None` turns it off.
+    pub fn decompression_threshold(mut self, threshold: Option<u64>) -> Self {
+        self.http.decompression_threshold = threshold;
+        self
+    }
+
+    /// The `User-Agent` sent when a request sets none.
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.http.user_agent = user_agent.into();
+        self
+    }
+
     /// The manager.
     pub fn build(self) -> NetworkAccessManager {
         let (events, _) = broadcast::channel(MANAGER_EVENT_CAPACITY);
+        let http = HttpBackend::new(self.http);
+        let mut backends = self.backends;
+        backends.entry("http".into()).or_insert_with(|| Arc::new(http.clone()));
         NetworkAccessManager {
             inner: Arc::new(ManagerInner {
-                backends: RwLock::new(self.backends.into_iter().collect()),
+                redirect_handler: self.redirect_handler,
+                http,
+                backends: RwLock::new(backends.into_iter().collect()),
                 accessible: AtomicBool::new(self.accessible),
                 accessible_change: Mutex::new(()),
                 events,

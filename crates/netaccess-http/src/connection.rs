@@ -1,0 +1,36 @@
+//! A connection: a transport and the bytes read from it but not yet parsed.
+
+use std::time::Instant;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+/// A byte stream a request can run over: TCP now; TLS and proxy tunnels wrap it later.
+pub trait Transport: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Transport for T {}
+
+/// One connection to a server.
+pub(crate) struct Connection {
+    pub(crate) io: Box<dyn Transport>,
+    /// Bytes read but not consumed by the parser.
+    pub(crate) buffer: BytesMut,
+    /// When it went back to the pool.
+    pub(crate) idle_since: Instant,
+    /// Whether it carried a request before this one.
+    pub(crate) reused: bool,
+}
+
+impl Connection {
+    pub(crate) fn new(io: Box<dyn Transport>) -> Self {
+        Self {
+            io,
+            buffer: BytesMut::with_capacity(READ_BUFFER),
+            idle_since: Instant::now(),
+            reused: false,
+        }
+    }
+}
+
+/// How much room a read asks for.
+pub(crate) const READ_BUFFER: usize = 64 * 1024;

@@ -1,0 +1,258 @@
+//! The connection pool: at most N connections per key, a priority queue beyond that, idle
+//! connections kept for reuse.
+//!
+//! # Design
+//!
+//! A request first acquires a [`Slot`] for its key (scheme, host, port; the proxy and TLS
+//! identity join the key in their issues). A key has at most `max_per_host` slots; a request
+//! beyond that waits in a queue ordered by priority, then arrival. With a slot, it takes an idle
+//! connection that passes the liveness check, or opens a new one. Because the idle check and
+//! the decision to connect happen under the same lock, connections in use plus idle ones never
+//! exceed the limit. A finished exchange puts a reusable connection back as idle, then drops its
+//! slot, which goes to the best waiter (a slot is a value with a `Drop`: one lost in a channel
+//! whose receiver was dropped is returned, never leaked). Idle connections expire after
+//! `idle_timeout`.
+
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use futures::FutureExt;
+use netaccess_core::Priority;
+use tokio::io::AsyncReadExt;
+use tokio::sync::oneshot;
+
+use crate::connection::Connection;
+
+/// What connections are pooled by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct PoolKey {
+    pub(crate) scheme: String,
+    pub(crate) host: String,
+    pub(crate) port: u16,
+}
+
+struct Waiter {
+    priority: Priority,
+    seq: u64,
+    grant: oneshot::Sender<Slot>,
+}
+
+impl PartialEq for Waiter {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Waiter {}
+impl PartialOrd for Waiter {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Waiter {
+    /// The heap's greatest is served first: the highest priority (lowest number), then the
+    /// earliest arrival.
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.priority.cmp(&self.priority).then(other.seq.cmp(&self.seq))
+    }
+}
+
+#[derive(Default)]
+struct Host {
+    idle: Vec<Connection>,
+    busy: usize,
+    waiters: BinaryHeap<Waiter>,
+    next_seq: u64,
+}
+
+/// The pool; shared by every request of one backend.
+pub(crate) struct Pool {
+    hosts: Mutex<HashMap<PoolKey, Host>>,
+    max_per_host: usize,
+    idle_timeout: Duration,
+}
+
+/// The right to use one connection of a key; given back on drop.
+pub(crate) struct Slot {
+    pool: Option<Arc<Pool>>,
+    key: PoolKey,
+}
+
+impl Slot {
+    pub(crate) fn key(&self) -> &PoolKey {
+        &self.key
+    }
+
+    fn disarm(mut self) {
+        self.pool = None;
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.take() {
+            Pool::release(&pool, &self.key);
+        }
+    }
+}
+
+impl Pool {
+    pub(crate) fn new(max_per_host: usize, idle_timeout: Duration) -> Arc<Self> {
+        Arc::new(Self {
+            hosts: Mutex::new(HashMap::new()),
+            max_per_host: max_per_host.max(1),
+            idle_timeout,
+        })
+    }
+
+    fn hosts(&self) -> MutexGuard<'_, HashMap<PoolKey, Host>> {
+        self.hosts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits for a slot for `key`.
+    pub(crate) async fn acquire(self: &Arc<Self>, key: PoolKey, priority: Priority) -> Slot {
+        let waiting = {
+            let mut hosts = self.hosts();
+            let host = hosts.entry(key.clone()).or_default();
+            if host.busy < self.max_per_host {
+                host.busy += 1;
+                return Slot {
+                    pool: Some(self.clone()),
+                    key,
+                };
+            }
+            let (grant, granted) = oneshot::channel();
+            host.next_seq += 1;
+            host.waiters.push(Waiter {
+                priority,
+                seq: host.next_seq,
+                grant,
+            });
+            granted
+        };
+        // The pool outlives its waiters (they hold an Arc), so the sender is never dropped unsent.
+        waiting.await.expect("the pool grants or returns every slot")
+    }
+
+    fn release(pool: &Arc<Self>, key: &PoolKey) {
+        let mut hosts = pool.hosts();
+        let Some(host) = hosts.get_mut(key) else { return };
+        while let Some(waiter) = host.waiters.pop() {
+            match waiter.grant.send(Slot {
+                pool: Some(pool.clone()),
+                key: key.clone(),
+            }) {
+                Ok(()) => return,
+                Err(unwanted) => unwanted.disarm(),
+            }
+        }
+        host.busy -= 1;
+        if host.busy == 0 && host.idle.is_empty() {
+            hosts.remove(key);
+        }
+    }
+
+    /// An idle connection for the slot's key that is still usable, if any.
+    pub(crate) fn take_idle(&self, slot: &Slot) -> Option<Connection> {
+        loop {
+            let mut connection = {
+                let mut hosts = self.hosts();
+                let host = hosts.get_mut(slot.key())?;
+                let now = Instant::now();
+                host.idle
+                    .retain(|c| now.duration_since(c.idle_since) < self.idle_timeout);
+                host.idle.pop()?
+            };
+            if is_alive(&mut connection) {
+                return Some(connection);
+            }
+            tracing::debug!(key = ?slot.key(), "dropping a pooled connection that closed or sent unsolicited bytes");
+        }
+    }
+
+    /// Puts a connection back for reuse.
+    pub(crate) fn put_idle(&self, slot: &Slot, mut connection: Connection) {
+        connection.idle_since = Instant::now();
+        let mut hosts = self.hosts();
+        if let Some(host) = hosts.get_mut(slot.key()) {
+            if host.idle.len() < self.max_per_host {
+                host.idle.push(connection);
+            }
+        }
+    }
+
+    /// Closes every idle connection (`clear_connection_cache`).
+    pub(crate) fn clear_idle(&self) {
+        for host in self.hosts().values_mut() {
+            host.idle.clear();
+        }
+    }
+
+    /// How many idle connections the pool holds.
+    pub(crate) fn idle_count(&self) -> usize {
+        self.hosts().values().map(|h| h.idle.len()).sum()
+    }
+}
+
+/// The liveness check: an idle connection must have nothing to read. A closed one reads EOF;
+/// one with bytes waiting was sent something no request asked for.
+fn is_alive(connection: &mut Connection) -> bool {
+    if !connection.buffer.is_empty() {
+        return false;
+    }
+    let mut probe = [0u8; 1];
+    connection.io.read(&mut probe).now_or_never().is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> PoolKey {
+        PoolKey {
+            scheme: "http".into(),
+            host: "h".into(),
+            port: 1,
+        }
+    }
+
+    #[tokio::test]
+    async fn slots_are_limited_and_granted_by_priority_then_arrival() {
+        let pool = Pool::new(1, Duration::from_secs(60));
+        let first = pool.acquire(key(), Priority::Normal).await;
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for (name, priority) in [
+            ("low", Priority::Low),
+            ("normal", Priority::Normal),
+            ("high", Priority::High),
+        ] {
+            let (pool, order) = (pool.clone(), order.clone());
+            tasks.push(tokio::spawn(async move {
+                let slot = pool.acquire(key(), priority).await;
+                order.lock().unwrap().push(name);
+                drop(slot);
+            }));
+            tokio::task::yield_now().await;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(order.lock().unwrap().is_empty(), "all wait while the only slot is held");
+        drop(first);
+        for task in tasks {
+            task.await.unwrap();
+        }
+        assert_eq!(*order.lock().unwrap(), ["high", "normal", "low"]);
+    }
+
+    #[tokio::test]
+    async fn a_canceled_waiter_does_not_leak_its_slot() {
+        let pool = Pool::new(1, Duration::from_secs(60));
+        let held = pool.acquire(key(), Priority::Normal).await;
+        let canceled = tokio::time::timeout(Duration::from_millis(10), pool.acquire(key(), Priority::Normal)).await;
+        assert!(canceled.is_err());
+        drop(held);
+        let again = tokio::time::timeout(Duration::from_secs(5), pool.acquire(key(), Priority::Normal)).await;
+        assert!(again.is_ok(), "the slot came back");
+    }
+}

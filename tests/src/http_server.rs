@@ -1,0 +1,210 @@
+//! An HTTP/1.1 origin server on loopback, built on hyper, with the routes the tests need, and
+//! counters of the connections and requests it saw.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::stream;
+use http_body_util::{combinators::BoxBody, BodyExt, Full, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use sha2::{Digest, Sha256};
+use tokio::net::TcpListener;
+
+use crate::pattern;
+
+type Body = BoxBody<Bytes, Infallible>;
+
+/// What the server saw.
+#[derive(Debug, Default)]
+pub struct Seen {
+    /// Connections accepted.
+    pub connections: AtomicUsize,
+    /// Requests answered.
+    pub requests: AtomicUsize,
+    /// The SHA-256 (hex) of every upload body received whole by `/upload`.
+    pub uploads: Mutex<Vec<String>>,
+}
+
+/// A running server; it stops when dropped.
+pub struct HttpServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// What it saw.
+    pub seen: Arc<Seen>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl HttpServer {
+    /// Starts a server on 127.0.0.1 with a free port.
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let addr = listener.local_addr().expect("local addr");
+        let seen = Arc::new(Seen::default());
+        let task_seen = seen.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                task_seen.connections.fetch_add(1, Ordering::SeqCst);
+                let seen = task_seen.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |request| route(request, addr, seen.clone()));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Self { addr, seen, task }
+    }
+
+    /// The URL of `path` on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.seen.connections.load(Ordering::SeqCst)
+    }
+}
+
+fn full(body: impl Into<Bytes>) -> Body {
+    Full::new(body.into()).boxed()
+}
+
+fn response(status: u16, body: impl Into<Bytes>) -> Response<Body> {
+    let mut response = Response::new(full(body));
+    *response.status_mut() = StatusCode::from_u16(status).expect("valid status");
+    response
+}
+
+fn query<'a>(request: &'a Request<Incoming>, name: &str) -> Option<&'a str> {
+    request
+        .uri()
+        .query()?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+}
+
+async fn route(request: Request<Incoming>, addr: SocketAddr, seen: Arc<Seen>) -> Result<Response<Body>, Infallible> {
+    seen.requests.fetch_add(1, Ordering::SeqCst);
+    let path = request.uri().path().to_owned();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let number = |i: usize| segments.get(i).and_then(|s| s.parse::<usize>().ok()).unwrap_or(0);
+    let reply = match segments[0] {
+        "hello" => response(200, "Hello, world!"),
+        "bytes" => response(200, pattern(number(1))),
+        "chunked" => {
+            let data = Bytes::from(pattern(number(1)));
+            let pieces: Vec<Result<Frame<Bytes>, Infallible>> = data
+                .chunks(16 * 1024)
+                .map(|c| Ok(Frame::data(Bytes::copy_from_slice(c))))
+                .collect();
+            Response::new(BodyExt::boxed(StreamBody::new(stream::iter(pieces))))
+        }
+        "gzip" => {
+            use std::io::Write;
+            let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            encoder.write_all(&pattern(number(1))).expect("gzip");
+            let mut reply = response(200, encoder.finish().expect("gzip"));
+            reply
+                .headers_mut()
+                .insert("content-encoding", "gzip".parse().expect("value"));
+            reply
+        }
+        "echo" => echo(request).await,
+        "upload" => {
+            let body = request.into_body().collect().await.map(|b| b.to_bytes());
+            match body {
+                Ok(body) => {
+                    let digest = hex(&Sha256::digest(&body));
+                    seen.uploads.lock().expect("lock").push(digest.clone());
+                    let mut reply = response(200, digest);
+                    reply
+                        .headers_mut()
+                        .insert("connection", "close".parse().expect("value"));
+                    reply
+                }
+                Err(_) => response(400, "incomplete upload"),
+            }
+        }
+        "status" => response(u16::try_from(number(1)).unwrap_or(500), format!("status {}", number(1))),
+        "redirect" => {
+            let to = query(&request, "to")
+                .unwrap_or("/hello")
+                .replace("%3A", ":")
+                .replace("%2F", "/");
+            let mut reply = response(u16::try_from(number(1)).unwrap_or(302), "moved");
+            reply.headers_mut().insert("location", to.parse().expect("location"));
+            reply
+        }
+        "chain" => {
+            let left = number(1);
+            if left == 0 {
+                response(200, "end of chain")
+            } else {
+                let mut reply = response(302, "");
+                let next = format!("http://{addr}/chain/{}", left - 1);
+                reply.headers_mut().insert("location", next.parse().expect("location"));
+                reply
+            }
+        }
+        "slow" => {
+            tokio::time::sleep(Duration::from_millis(number(1) as u64)).await;
+            response(200, "slow")
+        }
+        _ => response(404, "no such route"),
+    };
+    Ok(reply)
+}
+
+/// Echoes the request: its body as the body, its method and some headers as `x-echo-*` headers.
+async fn echo(request: Request<Incoming>) -> Response<Body> {
+    let (parts, body) = request.into_parts();
+    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let mut reply = response(200, body);
+    let headers = reply.headers_mut();
+    headers.insert("x-echo-method", parts.method.as_str().parse().expect("value"));
+    for name in [
+        "content-type",
+        "user-agent",
+        "accept-encoding",
+        "authorization",
+        "cookie",
+        "transfer-encoding",
+        "content-length",
+    ] {
+        if let Some(value) = parts.headers.get(name) {
+            headers.insert(
+                format!("x-echo-{name}")
+                    .parse::<hyper::header::HeaderName>()
+                    .expect("name"),
+                value.clone(),
+            );
+        }
+    }
+    reply
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The SHA-256 of `data` in hex, as `/upload` reports it.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex(&Sha256::digest(data))
+}
