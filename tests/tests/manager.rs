@@ -32,7 +32,7 @@ async fn unknown_empty_and_bare_urls_are_protocol_unknown() {
 #[tokio::test]
 async fn supported_schemes_and_replacing_a_backend() {
     let manager = NetworkAccessManager::new();
-    assert_eq!(manager.supported_schemes(), ["data", "file"]);
+    assert_eq!(manager.supported_schemes(), ["data", "file", "http"]);
     manager.register_backend(
         "DATA",
         StatusBackend {
