@@ -53,7 +53,7 @@ async fn supported_schemes_and_replacing_a_backend() {
     );
     assert_eq!(
         manager.supported_schemes(),
-        ["data", "file", "x-test"],
+        ["data", "file", "http", "x-test"],
         "clones share the router"
     );
 }
