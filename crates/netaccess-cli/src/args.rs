@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
-/// Fetch URLs with netaccess: file, data (and more schemes as backends land), in curl's habits.
+/// Fetch URLs with netaccess (http, file, data; more schemes as backends land), in curl's habits.
 #[derive(Debug, Parser)]
 #[command(name = "netaccess", version, about, max_term_width = 100)]
 pub(crate) struct Args {
@@ -67,4 +67,63 @@ pub(crate) struct Args {
     /// After each transfer write one JSON line to PATH ('-' for stdout), in the order of the URLs.
     #[arg(long = "summary", value_name = "PATH|-")]
     pub(crate) summary: Option<String>,
+
+    /// Which redirects to follow.
+    #[arg(
+        long = "redirect-policy",
+        value_enum,
+        default_value = "no-less-safe",
+        value_name = "POLICY"
+    )]
+    pub(crate) redirect_policy: RedirectPolicyArg,
+
+    /// The most redirects to follow.
+    #[arg(long = "max-redirs", value_name = "N", default_value_t = netaccess::DEFAULT_MAX_REDIRECTS)]
+    pub(crate) max_redirs: u32,
+
+    /// Fail a transfer that makes no progress for SECS seconds (0: never).
+    #[arg(long = "timeout", value_name = "SECS", default_value_t = 0.0)]
+    pub(crate) timeout: f64,
+
+    /// Give up connecting after SECS seconds (0: never).
+    #[arg(long = "connect-timeout", value_name = "SECS", default_value_t = netaccess::http_defaults::CONNECT_TIMEOUT_SECS)]
+    pub(crate) connect_timeout: f64,
+
+    /// The most connections to one host at a time.
+    #[arg(long = "max-host-connections", value_name = "N", default_value_t = netaccess::http_defaults::MAX_CONNECTIONS_PER_HOST)]
+    pub(crate) max_host_connections: usize,
+
+    /// Ask for compressed replies and decode them (the default).
+    #[arg(long = "compressed", overrides_with = "no_compressed")]
+    pub(crate) compressed: bool,
+
+    /// Neither ask for nor decode compressed replies.
+    #[arg(long = "no-compressed", overrides_with = "compressed")]
+    pub(crate) no_compressed: bool,
+}
+
+/// `--redirect-policy` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum RedirectPolicyArg {
+    /// Never follow; report the 3xx.
+    Manual,
+    /// Follow unless https goes to http.
+    NoLessSafe,
+    /// Follow only within the same scheme, host and port.
+    SameOrigin,
+}
+
+impl RedirectPolicyArg {
+    pub(crate) fn policy(self) -> netaccess::RedirectPolicy {
+        match self {
+            RedirectPolicyArg::Manual => netaccess::RedirectPolicy::Manual,
+            RedirectPolicyArg::NoLessSafe => netaccess::RedirectPolicy::NoLessSafe,
+            RedirectPolicyArg::SameOrigin => netaccess::RedirectPolicy::SameOrigin,
+        }
+    }
+}
+
+/// Seconds as a duration; negative, NaN or infinite values are no limit.
+pub(crate) fn seconds(value: f64) -> std::time::Duration {
+    std::time::Duration::try_from_secs_f64(value).unwrap_or(std::time::Duration::ZERO)
 }

@@ -56,6 +56,12 @@ async fn run(args: Args) -> ExitCode {
     };
     let manager = NetworkAccessManager::builder()
         .network_accessible(!args.offline)
+        .redirect_policy(args.redirect_policy.policy())
+        .max_redirects(args.max_redirs)
+        .transfer_timeout(args::seconds(args.timeout))
+        .connect_timeout(args::seconds(args.connect_timeout))
+        .max_connections_per_host(args.max_host_connections)
+        .auto_decompress(!args.no_compressed)
         .build();
     let show_progress = args.progress_bar || (!args.no_progress && !args.verbose && std::io::stderr().is_terminal());
     let display = Display {

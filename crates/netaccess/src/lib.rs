@@ -46,6 +46,14 @@ pub use netaccess_core::{
 };
 pub use netaccess_http::{HttpBackend, HttpConfig};
 pub use redirect::RedirectHandler;
+
+/// The HTTP defaults as plain numbers, for command lines and configuration files.
+pub mod http_defaults {
+    /// Connections per host ([`netaccess_http::DEFAULT_MAX_CONNECTIONS_PER_HOST`]).
+    pub const MAX_CONNECTIONS_PER_HOST: usize = netaccess_http::DEFAULT_MAX_CONNECTIONS_PER_HOST;
+    /// The connect timeout in seconds ([`netaccess_http::DEFAULT_CONNECT_TIMEOUT`]).
+    pub const CONNECT_TIMEOUT_SECS: f64 = netaccess_http::DEFAULT_CONNECT_TIMEOUT.as_secs_f64();
+}
 pub use reply::Reply;
 
 /// The workspace README's example, compiled and run as a doctest.
