@@ -1,5 +1,6 @@
 //! `cargo xtask demo`: the `netaccess` CLI fetching through every scheme it supports, checked
-//! and shown as a table. Needs no network: everything it fetches is on this machine.
+//! and shown as a table. Needs no network: everything it fetches is on this machine, from an
+//! HTTP server (hyper, the test suite's) started here on loopback and local files.
 
 use std::path::Path;
 use std::process::Command;
@@ -21,7 +22,15 @@ pub(crate) fn run() -> Result<(), String> {
     run_command(&mut cargo(&["build", "--quiet", "-p", "netaccess-cli"]))?;
     let cli = target_dir().join("debug").join("netaccess");
     let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary directory: {e}"))?;
-    let cases = prepare(dir.path())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start a runtime for the demo server: {e}"))?;
+    let server = runtime.block_on(netaccess_tests::HttpServer::start());
+    println!("demo: HTTP server on {}", server.url("/"));
+    let mut cases = prepare(dir.path())?;
+    cases.extend(http_cases(&server));
 
     let mut rows = Vec::new();
     let mut failures = Vec::new();
@@ -137,6 +146,46 @@ fn prepare(dir: &Path) -> Result<Vec<Case>, String> {
             expect_bytes: Some(21),
         },
     ])
+}
+
+fn http_cases(server: &netaccess_tests::HttpServer) -> Vec<Case> {
+    let get = |what, path: &str, expect_error, bytes| Case {
+        what,
+        args: vec![server.url(path), "-o".into(), "/dev/null".into()],
+        expect_error,
+        expect_bytes: Some(bytes),
+    };
+    vec![
+        get("http GET", "/hello", None, 13),
+        get("http 8 MiB", "/bytes/8388608", None, 8_388_608),
+        get("http chunked", "/chunked/1000000", None, 1_000_000),
+        get("http gzip", "/gzip/1000000", None, 1_000_000),
+        get("http 3 redirects", "/chain/3", None, 12),
+        get("http 404", "/status/404", Some("ContentNotFoundError"), 10),
+        Case {
+            what: "http POST",
+            args: vec![
+                "-d".into(),
+                "hello=world".into(),
+                server.url("/echo"),
+                "-o".into(),
+                "/dev/null".into(),
+            ],
+            expect_error: None,
+            expect_bytes: Some(11),
+        },
+        Case {
+            what: "http offline",
+            args: vec![
+                "--offline".into(),
+                server.url("/hello"),
+                "-o".into(),
+                "/dev/null".into(),
+            ],
+            expect_error: Some("UnknownNetworkError"),
+            expect_bytes: Some(0),
+        },
+    ]
 }
 
 fn file_url(path: &Path) -> String {
