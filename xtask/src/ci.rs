@@ -31,6 +31,10 @@ const STEPS: &[Step] = &[
         action: deny,
     },
     Step {
+        name: "interop",
+        action: crate::interop::run,
+    },
+    Step {
         name: "demo",
         action: crate::demo::run,
     },

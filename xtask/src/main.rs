@@ -2,12 +2,14 @@
 //!
 //! - `ci`: the whole test matrix, step by step, stopping at the first red step.
 //! - `demo`: the `netaccess` CLI at work on every scheme it supports, with a summary table.
+//! - `interop`: the library against real servers from Debian (nginx), on loopback.
 //! - `bench [--quick]`: the benchmarks, netaccess next to other clients in one run.
 
 #![forbid(unsafe_code)]
 
 mod ci;
 mod demo;
+mod interop;
 mod shell;
 
 use std::process::ExitCode;
@@ -17,11 +19,13 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(),
         Some("demo") => demo::run(),
+        Some("interop") => interop::run(),
         Some("bench") => bench(args.iter().any(|a| a == "--quick")),
         _ => {
-            eprintln!("usage: cargo xtask <ci|demo|bench [--quick]>");
+            eprintln!("usage: cargo xtask <ci|demo|interop|bench [--quick]>");
             eprintln!("  ci    fmt, clippy, tests, docs, cargo-deny, demo: the full matrix");
             eprintln!("  demo  the netaccess CLI on every scheme, with a summary table");
+            eprintln!("  interop  the library against Debian's servers (nginx), installed when missing");
             eprintln!("  bench netaccess next to other clients, in one run (--quick: a short smoke run)");
             return ExitCode::from(2);
         }

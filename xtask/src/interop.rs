@@ -1,0 +1,365 @@
+//! `cargo xtask interop`: the netaccess library against real servers from Debian, started here
+//! on loopback with a generated configuration. Today: nginx (static files, gzip, keep-alive,
+//! HEAD, PUT/DELETE through the dav module, redirects, errors).
+//!
+//! nginx is installed with apt-get when missing. A server that cannot be had fails the tier:
+//! nothing here is skipped quietly.
+
+use std::fmt::Write as _;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use netaccess::{KnownHeaders, NetworkAccessManager, NetworkErrorKind, Request};
+use sha2::{Digest, Sha256};
+
+use crate::shell::run as run_command;
+
+const NGINX: &str = "/usr/sbin/nginx";
+
+pub(crate) fn run() -> Result<(), String> {
+    ensure_nginx()?;
+    let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
+    let nginx = Nginx::start(dir.path())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("runtime: {e}"))?;
+    let results = runtime.block_on(nginx_checks(&nginx));
+    let failed: Vec<&(String, Result<String, String>)> = results.iter().filter(|(_, r)| r.is_err()).collect();
+    println!("\ninterop with nginx {}:", nginx.version);
+    for (name, result) in &results {
+        match result {
+            Ok(detail) => println!("  ok    {name:<34} {detail}"),
+            Err(why) => println!("  FAIL  {name:<34} {why}"),
+        }
+    }
+    if failed.is_empty() {
+        println!("interop: {} passed, 0 failed", results.len());
+        Ok(())
+    } else {
+        println!(
+            "interop: {} passed, {} failed",
+            results.len() - failed.len(),
+            failed.len()
+        );
+        Err(format!("{} interop checks against nginx failed", failed.len()))
+    }
+}
+
+fn ensure_nginx() -> Result<(), String> {
+    if Path::new(NGINX).exists() {
+        return Ok(());
+    }
+    eprintln!("nginx is missing: installing Debian's nginx with apt-get");
+    run_command(Command::new("apt-get").arg("update").arg("-qq"))?;
+    run_command(
+        Command::new("apt-get")
+            .args(["install", "-y", "-qq", "--no-install-recommends", "nginx"])
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )?;
+    if Path::new(NGINX).exists() {
+        Ok(())
+    } else {
+        Err(format!("nginx is still missing at {NGINX} after apt-get install"))
+    }
+}
+
+struct Nginx {
+    base: String,
+    root: PathBuf,
+    access_log: PathBuf,
+    version: String,
+    child: Child,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sizes of the static files served, in bytes.
+const SIZES: [usize; 5] = [0, 1, 1024, 1024 * 1024, 10 * 1024 * 1024 + 7];
+
+impl Nginx {
+    fn start(dir: &Path) -> Result<Self, String> {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| format!("free port: {e}"))?
+            .port();
+        let root = dir.join("www");
+        for sub in ["files", "dav", "temp"] {
+            std::fs::create_dir_all(root.join(sub)).map_err(|e| format!("{sub}: {e}"))?;
+        }
+        for size in SIZES {
+            std::fs::write(root.join(format!("files/{size}.bin")), content(size)).map_err(|e| e.to_string())?;
+        }
+        let text: String = (0..20_000)
+            .map(|i| format!("line {i} of a text file that compresses well\n"))
+            .collect();
+        std::fs::write(root.join("files/text.txt"), text).map_err(|e| e.to_string())?;
+        let access_log = dir.join("access.log");
+        let config = dir.join("nginx.conf");
+        let mut conf = String::new();
+        let _ = write!(
+            conf,
+            r#"user root root;
+worker_processes 1;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log info;
+events {{ worker_connections 256; }}
+http {{
+    default_type application/octet-stream;
+    types {{ text/plain txt; }}
+    log_format conns '$connection $connection_requests $request_method $request_uri $status';
+    access_log {log} conns;
+    client_body_temp_path {root}/temp;
+    proxy_temp_path {root}/temp;
+    fastcgi_temp_path {root}/temp;
+    uwsgi_temp_path {root}/temp;
+    scgi_temp_path {root}/temp;
+    keepalive_requests 1000;
+    server {{
+        listen 127.0.0.1:{port};
+        root {root};
+        gzip on;
+        gzip_types text/plain;
+        gzip_min_length 0;
+        location /files/ {{ }}
+        location /dav/ {{
+            dav_methods PUT DELETE;
+            create_full_put_path on;
+            client_max_body_size 100m;
+        }}
+        location = /moved {{ return 301 /files/1024.bin; }}
+        location = /twice {{ return 302 /moved; }}
+    }}
+}}
+"#,
+            dir = dir.display(),
+            log = access_log.display(),
+            root = root.display(),
+        );
+        std::fs::write(&config, conf).map_err(|e| e.to_string())?;
+        let version = Command::new(NGINX)
+            .arg("-v")
+            .output()
+            .map(|o| {
+                String::from_utf8_lossy(&o.stderr)
+                    .trim()
+                    .trim_start_matches("nginx version: ")
+                    .to_owned()
+            })
+            .unwrap_or_default();
+        let child = Command::new(NGINX)
+            .arg("-c")
+            .arg(&config)
+            .arg("-p")
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot start nginx: {e}"))?;
+        let nginx = Nginx {
+            base: format!("http://127.0.0.1:{port}"),
+            root,
+            access_log,
+            version,
+            child,
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline {
+                return Err(format!("nginx did not listen on port {port} within 10 s"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(nginx)
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// The nginx connection serial numbers of logged requests whose URI starts with `prefix`.
+    fn connections_for(&self, prefix: &str) -> Vec<u64> {
+        let log = std::fs::read_to_string(&self.access_log).unwrap_or_default();
+        log.lines()
+            .filter_map(|line| {
+                let fields: Vec<&str> = line.split(' ').collect();
+                (fields.get(3)?.starts_with(prefix)).then(|| fields[0].parse().ok())?
+            })
+            .collect()
+    }
+}
+
+fn content(size: usize) -> Vec<u8> {
+    (0..size).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect()
+}
+
+fn sha(data: &[u8]) -> String {
+    Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+type Check = (String, Result<String, String>);
+
+async fn nginx_checks(nginx: &Nginx) -> Vec<Check> {
+    let manager = NetworkAccessManager::new();
+    let mut results = Vec::new();
+    results.push((
+        "static files, several sizes".into(),
+        static_files(nginx, &manager).await,
+    ));
+    results.push(("gzip decoded".into(), gzip(nginx, &manager).await));
+    results.push(("keep-alive reuse (from nginx's log)".into(), keep_alive(nginx).await));
+    results.push(("six connections at most".into(), parallel(nginx).await));
+    results.push(("HEAD".into(), head(nginx, &manager).await));
+    results.push(("PUT, GET, DELETE through dav".into(), dav(nginx, &manager).await));
+    results.push(("redirects".into(), redirects(nginx, &manager).await));
+    results.push(("404 with a readable body".into(), not_found(nginx, &manager).await));
+    results
+}
+
+fn expect(condition: bool, why: impl FnOnce() -> String) -> Result<(), String> {
+    if condition {
+        Ok(())
+    } else {
+        Err(why())
+    }
+}
+
+async fn fetch(manager: &NetworkAccessManager, url: String) -> Result<(Bytes, netaccess::Reply), String> {
+    let mut reply = manager.get(Request::new(&url));
+    let body = tokio::time::timeout(Duration::from_secs(30), reply.bytes())
+        .await
+        .map_err(|_| format!("{url}: no answer in 30 s"))?
+        .map_err(|e| e.to_string())?;
+    Ok((body, reply))
+}
+
+async fn static_files(nginx: &Nginx, manager: &NetworkAccessManager) -> Result<String, String> {
+    for size in SIZES {
+        let (body, reply) = fetch(manager, nginx.url(&format!("/files/{size}.bin"))).await?;
+        expect(sha(&body) == sha(&content(size)), || {
+            format!("{size} bytes: checksum differs")
+        })?;
+        expect(reply.headers().content_length() == Some(size as u64), || {
+            format!("{size}: Content-Length")
+        })?;
+    }
+    Ok(format!("{} files, 0 B to 10 MiB, checksums equal", SIZES.len()))
+}
+
+async fn gzip(nginx: &Nginx, manager: &NetworkAccessManager) -> Result<String, String> {
+    let original = std::fs::read(nginx.root.join("files/text.txt")).map_err(|e| e.to_string())?;
+    let (body, _) = fetch(manager, nginx.url("/files/text.txt")).await?;
+    expect(body == original, || "decoded text differs".into())?;
+    let mut raw = manager.get(Request::new(nginx.url("/files/text.txt")).with_header("accept-encoding", "gzip"));
+    let compressed = raw.bytes().await.map_err(|e| e.to_string())?;
+    expect(raw.header("content-encoding").as_deref() == Some("gzip"), || {
+        "nginx did not gzip".into()
+    })?;
+    Ok(format!(
+        "{} bytes sent as {} gzip bytes, decoded equal",
+        original.len(),
+        compressed.len()
+    ))
+}
+
+async fn keep_alive(nginx: &Nginx) -> Result<String, String> {
+    let manager = NetworkAccessManager::new();
+    for _ in 0..20 {
+        fetch(&manager, nginx.url("/files/1024.bin?keepalive")).await?;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut connections = nginx.connections_for("/files/1024.bin?keepalive");
+    connections.dedup();
+    expect(connections.len() == 1, || {
+        format!("20 sequential requests used {} connections", connections.len())
+    })?;
+    Ok("20 sequential GETs on 1 connection".into())
+}
+
+async fn parallel(nginx: &Nginx) -> Result<String, String> {
+    let manager = NetworkAccessManager::new();
+    let before: std::collections::BTreeSet<u64> = nginx.connections_for("/").into_iter().collect();
+    let replies: Vec<_> = (0..30)
+        .map(|_| fetch(&manager, nginx.url("/files/1048576.bin")))
+        .collect();
+    for result in futures::future::join_all(replies).await {
+        let (body, _) = result?;
+        expect(body.len() == 1024 * 1024, || "short body".into())?;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let after: std::collections::BTreeSet<u64> = nginx.connections_for("/").into_iter().collect();
+    let new = after.difference(&before).count();
+    expect((1..=6).contains(&new), || {
+        format!("30 parallel GETs opened {new} connections")
+    })?;
+    Ok(format!("30 parallel 1 MiB GETs over {new} connections"))
+}
+
+async fn head(nginx: &Nginx, manager: &NetworkAccessManager) -> Result<String, String> {
+    let mut reply = manager.head(Request::new(nginx.url("/files/1048576.bin")));
+    let body = reply.bytes().await.map_err(|e| e.to_string())?;
+    expect(body.is_empty(), || "HEAD returned a body".into())?;
+    expect(reply.headers().content_length() == Some(1024 * 1024), || {
+        "HEAD Content-Length".into()
+    })?;
+    Ok("Content-Length 1048576, no body".into())
+}
+
+async fn dav(nginx: &Nginx, manager: &NetworkAccessManager) -> Result<String, String> {
+    let data = Bytes::from(content(3 * 1024 * 1024 + 5));
+    let url = nginx.url("/dav/sub/upload.bin");
+    let mut put = manager.put(Request::new(&url), data.clone());
+    put.finished().await.map_err(|e| e.to_string())?;
+    let created = put.status();
+    expect(matches!(created, Some(201 | 204)), || format!("PUT status {created:?}"))?;
+    let (body, _) = fetch(manager, url.clone()).await?;
+    expect(sha(&body) == sha(&data), || "the uploaded file differs".into())?;
+    let mut delete = manager.delete_resource(Request::new(&url));
+    delete.finished().await.map_err(|e| e.to_string())?;
+    let mut gone = manager.get(Request::new(&url));
+    let error = gone.finished().await.err().map(|e| e.kind());
+    expect(error == Some(NetworkErrorKind::ContentNotFoundError), || {
+        format!("after DELETE: {error:?}")
+    })?;
+    Ok(format!(
+        "3 MiB PUT {}, read back equal, DELETE {:?}, then 404",
+        created.unwrap_or(0),
+        delete.status()
+    ))
+}
+
+async fn redirects(nginx: &Nginx, manager: &NetworkAccessManager) -> Result<String, String> {
+    let (body, reply) = fetch(manager, nginx.url("/twice")).await?;
+    expect(body == content(1024), || "redirected body differs".into())?;
+    expect(reply.redirects().len() == 2, || {
+        format!("{} redirects", reply.redirects().len())
+    })?;
+    expect(
+        reply.url().map(|u| u.path().to_owned()).as_deref() == Some("/files/1024.bin"),
+        || "final URL".into(),
+    )?;
+    Ok("302 then 301, final URL and body right".into())
+}
+
+async fn not_found(nginx: &Nginx, manager: &NetworkAccessManager) -> Result<String, String> {
+    let mut reply = manager.get(Request::new(nginx.url("/files/missing")));
+    let body = reply.read_all().await;
+    let kind = reply.error().map(|e| e.kind());
+    expect(kind == Some(NetworkErrorKind::ContentNotFoundError), || {
+        format!("{kind:?}")
+    })?;
+    expect(String::from_utf8_lossy(&body).contains("404"), || {
+        "nginx's 404 page is not readable".into()
+    })?;
+    Ok(format!("ContentNotFoundError, {} byte page", body.len()))
+}
