@@ -1,78 +1,97 @@
-//! `netaccess-bench`: transfers timed side by side in one run, contenders interleaved, medians
-//! and spreads printed with each contender's ratio to netaccess.
+//! `netaccess-bench`: netaccess next to other clients doing the same work, in one run,
+//! contenders interleaved, medians and spreads printed with each contender's ratio to netaccess.
 //!
-//! Today it measures the local `file:` scheme: netaccess's streaming reply against reading the
-//! same file with `tokio::fs` and with `std::fs`. `--quick` runs a short version (CI runs it to
-//! keep the harness from rotting; the numbers then mean nothing).
+//! Scenarios:
+//! - sequential small GETs on one keep-alive connection against a hyper server in a child
+//!   process: netaccess, reqwest, ureq (req/s, client CPU µs per request);
+//! - a file download from the page cache: netaccess's `file:` reply, `tokio::fs`, `std::fs`.
+//!
+//! `--quick` runs a short version (CI runs it to keep the harness from rotting; the numbers then
+//! mean nothing). Run it pinned to one CPU (`taskset -c 0`, as `cargo xtask bench` does) so the
+//! small-request figures measure the client, not wake-up latency between cores.
 
 #![forbid(unsafe_code)]
 
-use std::time::{Duration, Instant};
+mod measure;
+mod server;
 
+use std::io::Read;
+
+use measure::{report, sample, Sample};
 use netaccess::{NetworkAccessManager, Request};
 use tokio::io::AsyncReadExt;
 
-/// Process CPU time (user + system) from `/proc/self/stat`, in clock ticks of 10 ms.
-fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<u64> = after_name.split_whitespace().filter_map(|f| f.parse().ok()).collect();
-    // After the name: state (not numeric, skipped by the parse), then ppid.. ; utime and stime
-    // are fields 14 and 15 of the line, which are 11 and 12 of the numeric fields here.
-    let ticks = fields.get(10).copied().unwrap_or(0) + fields.get(11).copied().unwrap_or(0);
-    Duration::from_millis(ticks * 10)
-}
-
-struct Sample {
-    wall: Duration,
-    cpu: Duration,
-}
-
-async fn netaccess_file(manager: &NetworkAccessManager, url: &str) -> u64 {
-    let mut reply = manager.get(Request::new(url));
-    let mut total = 0u64;
-    while let Some(chunk) = reply.chunk().await {
-        total += chunk.len() as u64;
-    }
-    assert!(reply.error().is_none(), "{:?}", reply.error());
-    total
-}
-
-async fn tokio_file(path: &std::path::Path) -> u64 {
-    let mut file = tokio::fs::File::open(path).await.expect("open");
-    let mut buffer = vec![0u8; 64 * 1024];
-    let mut total = 0u64;
-    loop {
-        let n = file.read(&mut buffer).await.expect("read");
-        if n == 0 {
-            return total;
-        }
-        total += n as u64;
-    }
-}
-
-fn std_file(path: &std::path::Path) -> u64 {
-    use std::io::Read;
-    let mut file = std::fs::File::open(path).expect("open");
-    let mut buffer = vec![0u8; 64 * 1024];
-    let mut total = 0u64;
-    loop {
-        let n = file.read(&mut buffer).expect("read");
-        if n == 0 {
-            return total;
-        }
-        total += n as u64;
-    }
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
-
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
-    let (size_mib, runs) = if quick { (8u64, 3) } else { (256u64, 7) };
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--serve") {
+        server::serve();
+        return;
+    }
+    let quick = args.iter().any(|a| a == "--quick");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    small_gets(&runtime, quick);
+    file_download(&runtime, quick);
+    if quick {
+        println!("\n(--quick: a smoke run; the numbers mean nothing)");
+    }
+}
+
+fn small_gets(runtime: &tokio::runtime::Runtime, quick: bool) {
+    let (requests, runs) = if quick { (200, 3) } else { (20_000, 5) };
+    let server = server::ServerProcess::start();
+    let url = format!("http://127.0.0.1:{}/small", server.port);
+    let manager = NetworkAccessManager::new();
+    let reqwest = reqwest::Client::new();
+    let ureq = ureq::Agent::new_with_defaults();
+    let mut rows: Vec<(&str, Vec<Sample>)> = vec![("netaccess", vec![]), ("reqwest", vec![]), ("ureq", vec![])];
+    for _ in 0..runs {
+        rows[0].1.push(sample(|| {
+            runtime.block_on(async {
+                for _ in 0..requests {
+                    let body = manager.get(Request::new(&url)).bytes().await.expect("netaccess GET");
+                    assert_eq!(&body[..], server::SMALL);
+                }
+            })
+        }));
+        rows[1].1.push(sample(|| {
+            runtime.block_on(async {
+                for _ in 0..requests {
+                    let body = reqwest
+                        .get(&url)
+                        .send()
+                        .await
+                        .expect("reqwest GET")
+                        .bytes()
+                        .await
+                        .expect("body");
+                    assert_eq!(&body[..], server::SMALL);
+                }
+            })
+        }));
+        rows[2].1.push(sample(|| {
+            for _ in 0..requests {
+                let mut body = Vec::new();
+                ureq.get(&url)
+                    .call()
+                    .expect("ureq GET")
+                    .body_mut()
+                    .as_reader()
+                    .read_to_end(&mut body)
+                    .expect("body");
+                assert_eq!(&body[..], server::SMALL);
+            }
+        }));
+    }
+    let title = format!("{requests} sequential small GETs on one keep-alive connection, {runs} runs each, interleaved");
+    report(&title, "req/s", "µs/req", f64::from(requests), 1e6, &rows);
+}
+
+fn file_download(runtime: &tokio::runtime::Runtime, quick: bool) {
+    let (size_mib, runs) = if quick { (8u32, 3) } else { (256u32, 5) };
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("payload.bin");
     let block: Vec<u8> = (0..1024 * 1024)
@@ -86,60 +105,49 @@ fn main() {
         }
     }
     let url = format!("file://{}", path.display());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let expected = u64::from(size_mib) * 1024 * 1024;
     let manager = NetworkAccessManager::new();
-    let contenders = ["netaccess file:", "tokio::fs", "std::fs"];
-    let mut samples: Vec<Vec<Sample>> = contenders.iter().map(|_| Vec::new()).collect();
-    let expected = size_mib * 1024 * 1024;
+    let mut rows: Vec<(&str, Vec<Sample>)> =
+        vec![("netaccess file:", vec![]), ("tokio::fs", vec![]), ("std::fs", vec![])];
     for _ in 0..runs {
-        for (index, samples) in samples.iter_mut().enumerate() {
-            let (wall0, cpu0) = (Instant::now(), cpu_time());
-            let bytes = match index {
-                0 => runtime.block_on(netaccess_file(&manager, &url)),
-                1 => runtime.block_on(tokio_file(&path)),
-                _ => std_file(&path),
-            };
-            assert_eq!(bytes, expected);
-            samples.push(Sample {
-                wall: wall0.elapsed(),
-                cpu: cpu_time().saturating_sub(cpu0),
+        rows[0].1.push(sample(|| {
+            let total = runtime.block_on(async {
+                let mut reply = manager.get(Request::new(&url));
+                let mut total = 0u64;
+                while let Some(chunk) = reply.chunk().await {
+                    total += chunk.len() as u64;
+                }
+                total
             });
-        }
+            assert_eq!(total, expected);
+        }));
+        rows[1].1.push(sample(|| {
+            let total = runtime.block_on(async {
+                let mut file = tokio::fs::File::open(&path).await.expect("open");
+                let mut buffer = vec![0u8; 64 * 1024];
+                let mut total = 0u64;
+                loop {
+                    match file.read(&mut buffer).await.expect("read") {
+                        0 => return total,
+                        n => total += n as u64,
+                    }
+                }
+            });
+            assert_eq!(total, expected);
+        }));
+        rows[2].1.push(sample(|| {
+            let mut file = std::fs::File::open(&path).expect("open");
+            let mut buffer = vec![0u8; 64 * 1024];
+            let mut total = 0u64;
+            loop {
+                match file.read(&mut buffer).expect("read") {
+                    0 => break,
+                    n => total += n as u64,
+                }
+            }
+            assert_eq!(total, expected);
+        }));
     }
-    println!(
-        "file download, {size_mib} MiB from the page cache, {runs} runs each, interleaved{}",
-        if quick {
-            " (--quick: numbers not meaningful)"
-        } else {
-            ""
-        }
-    );
-    println!(
-        "{:<18} {:>12} {:>20} {:>12} {:>10}",
-        "contender", "median MiB/s", "min-max MiB/s", "CPU s/GiB", "ratio"
-    );
-    let throughput = |s: &Sample| size_mib as f64 / s.wall.as_secs_f64();
-    let base = median(samples[0].iter().map(throughput).collect());
-    for (name, samples) in contenders.iter().zip(&samples) {
-        let rates: Vec<f64> = samples.iter().map(throughput).collect();
-        let (min, max) = rates
-            .iter()
-            .fold((f64::MAX, 0f64), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
-        let cpu_per_gib = median(
-            samples
-                .iter()
-                .map(|s| s.cpu.as_secs_f64() * 1024.0 / size_mib as f64)
-                .collect(),
-        );
-        let rate = median(rates);
-        println!(
-            "{name:<18} {rate:>12.0} {:>20} {cpu_per_gib:>12.2} {:>9.2}x",
-            format!("{min:.0}-{max:.0}"),
-            rate / base
-        );
-    }
+    let title = format!("file download, {size_mib} MiB from the page cache, {runs} runs each, interleaved");
+    report(&title, "MiB/s", "s/GiB", f64::from(size_mib), 1024.0, &rows);
 }

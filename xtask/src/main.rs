@@ -39,11 +39,27 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs the benchmark program in release mode.
+/// Builds the benchmark program in release mode and runs it pinned to CPU 0 (client and server
+/// on one core: see `../shared/design.md`, "Measuring speed on these machines").
 pub(crate) fn bench(quick: bool) -> Result<(), String> {
-    let mut args = vec!["run", "--release", "--quiet", "-p", "netaccess-benches", "--"];
+    shell::run(&mut shell::cargo(&[
+        "build",
+        "--release",
+        "--quiet",
+        "-p",
+        "netaccess-benches",
+    ]))?;
+    let program = shell::target_dir().join("release").join("netaccess-bench");
+    let mut command = if shell::have("taskset") {
+        let mut command = std::process::Command::new("taskset");
+        command.arg("-c").arg("0").arg(&program);
+        command
+    } else {
+        eprintln!("NOTE: taskset is missing; the benchmark runs unpinned");
+        std::process::Command::new(&program)
+    };
     if quick {
-        args.push("--quick");
+        command.arg("--quick");
     }
-    shell::run(&mut shell::cargo(&args))
+    shell::run(&mut command)
 }
