@@ -467,3 +467,32 @@ async fn offline_manager_refuses_http() {
     assert_eq!(error.kind(), NetworkErrorKind::UnknownNetworkError);
     assert_eq!(server.connections(), 0);
 }
+
+#[tokio::test]
+async fn expect_continue_sends_the_body_after_the_go_ahead() {
+    let server = HttpServer::start().await;
+    let manager = NetworkAccessManager::new();
+    let request = Request::new(server.url("/echo")).with_header("expect", "100-continue");
+    let started = tokio::time::Instant::now();
+    let mut reply = manager.post(request, Body::from(pattern(200_000)));
+    let body = timeout(LIMIT, reply.bytes()).await.unwrap().unwrap();
+    assert!(body == pattern(200_000));
+    assert!(
+        started.elapsed() < netaccess_http::EXPECT_CONTINUE_WAIT,
+        "hyper's 100 Continue let the body go without waiting out the timer"
+    );
+
+    // A server that answers before the go-ahead gets no body, and its connection is not reused.
+    let silent_about_it = RawServer::start(Script::Replies(vec![vec![
+        b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndone".to_vec(),
+    ]]))
+    .await;
+    let request = Request::new(silent_about_it.url("/")).with_header("expect", "100-continue");
+    let mut reply = manager.post(request, "body");
+    assert_eq!(timeout(LIMIT, reply.bytes()).await.unwrap().unwrap(), "done");
+    assert_eq!(
+        manager.http_backend().idle_connections(),
+        1,
+        "only the hyper connection is kept"
+    );
+}
