@@ -28,11 +28,7 @@ fn main() {
         return;
     }
     let quick = args.iter().any(|a| a == "--quick");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     small_gets(&runtime, quick);
     file_download(&runtime, quick);
     if quick {
@@ -60,14 +56,7 @@ fn small_gets(runtime: &tokio::runtime::Runtime, quick: bool) {
         rows[1].1.push(sample(|| {
             runtime.block_on(async {
                 for _ in 0..requests {
-                    let body = reqwest
-                        .get(&url)
-                        .send()
-                        .await
-                        .expect("reqwest GET")
-                        .bytes()
-                        .await
-                        .expect("body");
+                    let body = reqwest.get(&url).send().await.expect("reqwest GET").bytes().await.expect("body");
                     assert_eq!(&body[..], server::SMALL);
                 }
             })
@@ -75,13 +64,7 @@ fn small_gets(runtime: &tokio::runtime::Runtime, quick: bool) {
         rows[2].1.push(sample(|| {
             for _ in 0..requests {
                 let mut body = Vec::new();
-                ureq.get(&url)
-                    .call()
-                    .expect("ureq GET")
-                    .body_mut()
-                    .as_reader()
-                    .read_to_end(&mut body)
-                    .expect("body");
+                ureq.get(&url).call().expect("ureq GET").body_mut().as_reader().read_to_end(&mut body).expect("body");
                 assert_eq!(&body[..], server::SMALL);
             }
         }));
@@ -94,9 +77,7 @@ fn file_download(runtime: &tokio::runtime::Runtime, quick: bool) {
     let (size_mib, runs) = if quick { (8u32, 3) } else { (256u32, 5) };
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("payload.bin");
-    let block: Vec<u8> = (0..1024 * 1024)
-        .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
-        .collect();
+    let block: Vec<u8> = (0..1024 * 1024).map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
     {
         use std::io::Write;
         let mut file = std::fs::File::create(&path).expect("create");

@@ -23,10 +23,7 @@ pub(crate) struct Sample {
 pub(crate) fn sample(work: impl FnOnce()) -> Sample {
     let (wall, cpu) = (Instant::now(), cpu_time());
     work();
-    Sample {
-        wall: wall.elapsed(),
-        cpu: cpu_time().saturating_sub(cpu),
-    }
+    Sample { wall: wall.elapsed(), cpu: cpu_time().saturating_sub(cpu) }
 }
 
 pub(crate) fn median(mut values: Vec<f64>) -> f64 {
@@ -50,15 +47,8 @@ pub(crate) fn report(title: &str, unit: &str, per: &str, units: f64, cpu_scale: 
     let base = median(rows[0].1.iter().map(rate).collect());
     for (name, samples) in rows {
         let rates: Vec<f64> = samples.iter().map(rate).collect();
-        let (min, max) = rates
-            .iter()
-            .fold((f64::MAX, 0f64), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
-        let cpu = median(
-            samples
-                .iter()
-                .map(|s| s.cpu.as_secs_f64() * cpu_scale / units)
-                .collect(),
-        );
+        let (min, max) = rates.iter().fold((f64::MAX, 0f64), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
+        let cpu = median(samples.iter().map(|s| s.cpu.as_secs_f64() * cpu_scale / units).collect());
         let median_rate = median(rates);
         println!(
             "{name:<16} {median_rate:>14.0} {:>22} {cpu:>16.2} {:>7.2}x",

@@ -15,10 +15,7 @@ pub(crate) const SMALL: &[u8] = b"Hello, world!";
 
 /// Serves on 127.0.0.1 and prints the port on stdout; runs until killed.
 pub(crate) fn serve() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         println!("{}", listener.local_addr().expect("addr").port());
@@ -31,9 +28,8 @@ pub(crate) fn serve() {
                 let service = hyper::service::service_fn(|_request: Request<hyper::body::Incoming>| async {
                     Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(SMALL))))
                 });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
+                let _ =
+                    hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
             });
         }
     });
@@ -48,15 +44,9 @@ pub(crate) struct ServerProcess {
 impl ServerProcess {
     pub(crate) fn start() -> Self {
         let exe = std::env::current_exe().expect("current exe");
-        let mut child = Command::new(exe)
-            .arg("--serve")
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start the server");
+        let mut child = Command::new(exe).arg("--serve").stdout(Stdio::piped()).spawn().expect("start the server");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("port line");
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("port line");
         let port = line.trim().parse().expect("port");
         Self { child, port }
     }

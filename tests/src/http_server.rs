@@ -16,7 +16,32 @@ use hyper_util::rt::TokioIo;
 use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 
+use rustls::pki_types::CertificateDer;
+use tokio_rustls::TlsAcceptor;
+
 use crate::pattern;
+use crate::pki::Identity;
+
+fn tls_acceptor(identity: &Identity, client_ca: Option<CertificateDer<'static>>) -> TlsAcceptor {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions");
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add(ca).expect("client CA");
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .expect("client verifier");
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut config = builder.with_single_cert(identity.chain.clone(), identity.key()).expect("server certificate");
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    TlsAcceptor::from(Arc::new(config))
+}
 
 type Body = BoxBody<Bytes, Infallible>;
 
@@ -27,6 +52,8 @@ pub struct Seen {
     pub connections: AtomicUsize,
     /// Requests answered.
     pub requests: AtomicUsize,
+    /// TLS handshakes completed.
+    pub handshakes: AtomicUsize,
     /// The SHA-256 (hex) of every upload body received whole by `/upload`.
     pub uploads: Mutex<Vec<String>>,
 }
@@ -38,6 +65,7 @@ pub struct HttpServer {
     /// What it saw.
     pub seen: Arc<Seen>,
     task: tokio::task::JoinHandle<()>,
+    scheme: &'static str,
 }
 
 impl Drop for HttpServer {
@@ -49,6 +77,22 @@ impl Drop for HttpServer {
 impl HttpServer {
     /// Starts a server on 127.0.0.1 with a free port.
     pub async fn start() -> Self {
+        Self::start_with(None).await
+    }
+
+    /// Starts an HTTPS server presenting `identity`.
+    pub async fn start_tls(identity: &Identity) -> Self {
+        Self::start_with(Some(tls_acceptor(identity, None))).await
+    }
+
+    /// Starts an HTTPS server presenting `identity` that requires a client certificate issued by
+    /// `client_ca`.
+    pub async fn start_tls_with_client_auth(identity: &Identity, client_ca: CertificateDer<'static>) -> Self {
+        Self::start_with(Some(tls_acceptor(identity, Some(client_ca)))).await
+    }
+
+    async fn start_with(tls: Option<TlsAcceptor>) -> Self {
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
         let seen = Arc::new(Seen::default());
@@ -60,20 +104,41 @@ impl HttpServer {
                 };
                 task_seen.connections.fetch_add(1, Ordering::SeqCst);
                 let seen = task_seen.clone();
+                let tls = tls.clone();
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |request| route(request, addr, seen.clone()));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
+                    let counters = seen.clone();
+                    let service = hyper::service::service_fn(move |request| route(request, addr, scheme, seen.clone()));
+                    let http = hyper::server::conn::http1::Builder::new();
+                    match tls {
+                        None => {
+                            let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                        }
+                        Some(acceptor) => {
+                            if let Ok(stream) = acceptor.accept(stream).await {
+                                counters.handshakes.fetch_add(1, Ordering::SeqCst);
+                                let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                            }
+                        }
+                    }
                 });
             }
         });
-        Self { addr, seen, task }
+        Self { addr, seen, task, scheme }
     }
 
-    /// The URL of `path` on this server.
+    /// The URL of `path` on this server (by IP address).
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("{}://{}{path}", self.scheme, self.addr)
+    }
+
+    /// The URL of `path` on this server by the name `localhost`.
+    pub fn localhost_url(&self, path: &str) -> String {
+        format!("{}://localhost:{}{path}", self.scheme, self.addr.port())
+    }
+
+    /// TLS handshakes completed so far.
+    pub fn handshakes(&self) -> usize {
+        self.seen.handshakes.load(Ordering::SeqCst)
     }
 
     /// Connections accepted so far.
@@ -93,14 +158,15 @@ fn response(status: u16, body: impl Into<Bytes>) -> Response<Body> {
 }
 
 fn query<'a>(request: &'a Request<Incoming>, name: &str) -> Option<&'a str> {
-    request
-        .uri()
-        .query()?
-        .split('&')
-        .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+    request.uri().query()?.split('&').find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
 }
 
-async fn route(request: Request<Incoming>, addr: SocketAddr, seen: Arc<Seen>) -> Result<Response<Body>, Infallible> {
+async fn route(
+    request: Request<Incoming>,
+    addr: SocketAddr,
+    scheme: &'static str,
+    seen: Arc<Seen>,
+) -> Result<Response<Body>, Infallible> {
     seen.requests.fetch_add(1, Ordering::SeqCst);
     let path = request.uri().path().to_owned();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
@@ -110,10 +176,8 @@ async fn route(request: Request<Incoming>, addr: SocketAddr, seen: Arc<Seen>) ->
         "bytes" => response(200, pattern(number(1))),
         "chunked" => {
             let data = Bytes::from(pattern(number(1)));
-            let pieces: Vec<Result<Frame<Bytes>, Infallible>> = data
-                .chunks(16 * 1024)
-                .map(|c| Ok(Frame::data(Bytes::copy_from_slice(c))))
-                .collect();
+            let pieces: Vec<Result<Frame<Bytes>, Infallible>> =
+                data.chunks(16 * 1024).map(|c| Ok(Frame::data(Bytes::copy_from_slice(c)))).collect();
             Response::new(BodyExt::boxed(StreamBody::new(stream::iter(pieces))))
         }
         "gzip" => {
@@ -121,9 +185,7 @@ async fn route(request: Request<Incoming>, addr: SocketAddr, seen: Arc<Seen>) ->
             let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
             encoder.write_all(&pattern(number(1))).expect("gzip");
             let mut reply = response(200, encoder.finish().expect("gzip"));
-            reply
-                .headers_mut()
-                .insert("content-encoding", "gzip".parse().expect("value"));
+            reply.headers_mut().insert("content-encoding", "gzip".parse().expect("value"));
             reply
         }
         "echo" => echo(request).await,
@@ -134,9 +196,7 @@ async fn route(request: Request<Incoming>, addr: SocketAddr, seen: Arc<Seen>) ->
                     let digest = hex(&Sha256::digest(&body));
                     seen.uploads.lock().expect("lock").push(digest.clone());
                     let mut reply = response(200, digest);
-                    reply
-                        .headers_mut()
-                        .insert("connection", "close".parse().expect("value"));
+                    reply.headers_mut().insert("connection", "close".parse().expect("value"));
                     reply
                 }
                 Err(_) => response(400, "incomplete upload"),
@@ -144,10 +204,7 @@ async fn route(request: Request<Incoming>, addr: SocketAddr, seen: Arc<Seen>) ->
         }
         "status" => response(u16::try_from(number(1)).unwrap_or(500), format!("status {}", number(1))),
         "redirect" => {
-            let to = query(&request, "to")
-                .unwrap_or("/hello")
-                .replace("%3A", ":")
-                .replace("%2F", "/");
+            let to = query(&request, "to").unwrap_or("/hello").replace("%3A", ":").replace("%2F", "/");
             let mut reply = response(u16::try_from(number(1)).unwrap_or(302), "moved");
             reply.headers_mut().insert("location", to.parse().expect("location"));
             reply
@@ -158,7 +215,7 @@ async fn route(request: Request<Incoming>, addr: SocketAddr, seen: Arc<Seen>) ->
                 response(200, "end of chain")
             } else {
                 let mut reply = response(302, "");
-                let next = format!("http://{addr}/chain/{}", left - 1);
+                let next = format!("{scheme}://{addr}/chain/{}", left - 1);
                 reply.headers_mut().insert("location", next.parse().expect("location"));
                 reply
             }
@@ -189,12 +246,7 @@ async fn echo(request: Request<Incoming>) -> Response<Body> {
         "content-length",
     ] {
         if let Some(value) = parts.headers.get(name) {
-            headers.insert(
-                format!("x-echo-{name}")
-                    .parse::<hyper::header::HeaderName>()
-                    .expect("name"),
-                value.clone(),
-            );
+            headers.insert(format!("x-echo-{name}").parse::<hyper::header::HeaderName>().expect("name"), value.clone());
         }
     }
     reply

@@ -5,9 +5,11 @@
 #![forbid(unsafe_code)]
 
 pub mod http_server;
+pub mod pki;
 pub mod raw_server;
 
 pub use http_server::{sha256_hex, HttpServer};
+pub use pki::{Identity, Pki, Validity};
 pub use raw_server::{RawServer, Script};
 
 use std::path::Path;
@@ -68,10 +70,7 @@ pub struct StallingBackend {
 impl StallingBackend {
     /// A backend that sends `head` and stalls.
     pub fn new(head: &'static [u8]) -> Self {
-        Self {
-            head: Bytes::from_static(head),
-            drops: DropCounter::default(),
-        }
+        Self { head: Bytes::from_static(head), drops: DropCounter::default() }
     }
 }
 

@@ -53,21 +53,13 @@ impl RawServer {
                     Script::Silent => held.push(stream),
                     Script::CloseAtOnce => drop(stream),
                     Script::Replies(per_connection) => {
-                        let replies = per_connection
-                            .get(index)
-                            .or(per_connection.last())
-                            .cloned()
-                            .unwrap_or_default();
+                        let replies = per_connection.get(index).or(per_connection.last()).cloned().unwrap_or_default();
                         tokio::spawn(serve(stream, replies));
                     }
                 }
             }
         });
-        Self {
-            addr,
-            connections,
-            task,
-        }
+        Self { addr, connections, task }
     }
 
     /// The URL of `path` on this server.

@@ -56,10 +56,7 @@ async fn a_server_that_closes_at_once_fails_every_request_without_hanging() {
     for reply in &mut replies {
         let error = timeout(LIMIT, reply.finished()).await.expect("no hang").unwrap_err();
         assert!(
-            matches!(
-                error.kind(),
-                NetworkErrorKind::RemoteHostClosedError | NetworkErrorKind::UnknownNetworkError
-            ),
+            matches!(error.kind(), NetworkErrorKind::RemoteHostClosedError | NetworkErrorKind::UnknownNetworkError),
             "{error}"
         );
     }
@@ -71,27 +68,16 @@ async fn forty_uploads_to_a_closing_server_arrive_intact_or_not_at_all() {
     let manager = NetworkAccessManager::new();
     let data = Bytes::from(pattern(512 * 1024));
     let expected = sha256_hex(&data);
-    let mut replies: Vec<_> = (0..40)
-        .map(|_| manager.post(Request::new(server.url("/upload")), Body::from(data.clone())))
-        .collect();
+    let mut replies: Vec<_> =
+        (0..40).map(|_| manager.post(Request::new(server.url("/upload")), Body::from(data.clone()))).collect();
     for reply in &mut replies {
-        let body = timeout(LIMIT, reply.bytes())
-            .await
-            .expect("no hang")
-            .expect("the upload succeeds");
+        let body = timeout(LIMIT, reply.bytes()).await.expect("no hang").expect("the upload succeeds");
         assert_eq!(body, expected.as_bytes(), "the server received the upload intact");
     }
     let uploads = server.seen.uploads.lock().unwrap().clone();
     assert_eq!(uploads.len(), 40);
-    assert!(
-        uploads.iter().all(|digest| *digest == expected),
-        "every upload the server took is whole"
-    );
-    assert_eq!(
-        server.connections(),
-        40,
-        "Connection: close is honoured: no connection is reused"
-    );
+    assert!(uploads.iter().all(|digest| *digest == expected), "every upload the server took is whole");
+    assert_eq!(server.connections(), 40, "Connection: close is honoured: no connection is reused");
 }
 
 #[tokio::test]
@@ -111,15 +97,8 @@ async fn bodies_by_length_and_chunked_with_progress() {
         }
         assert!(reply.error().is_none(), "{path}: {:?}", reply.error());
         assert!(body == pattern(3_000_000), "{path}: body intact");
-        assert!(
-            progress[..progress.len() - 1].iter().all(|(_, t)| *t == total),
-            "{path}: totals {total}"
-        );
-        assert_eq!(
-            progress.last(),
-            Some(&(3_000_000, 3_000_000)),
-            "{path}: last progress is the total"
-        );
+        assert!(progress[..progress.len() - 1].iter().all(|(_, t)| *t == total), "{path}: totals {total}");
+        assert_eq!(progress.last(), Some(&(3_000_000, 3_000_000)), "{path}: last progress is the total");
     }
 }
 
@@ -136,10 +115,7 @@ async fn gzip_is_decoded_unless_the_caller_set_accept_encoding() {
     let echo = manager.get(Request::new(server.url("/echo")));
     let mut echo = echo;
     timeout(LIMIT, echo.finished()).await.unwrap().unwrap();
-    assert_eq!(
-        echo.header("x-echo-accept-encoding").as_deref(),
-        Some(netaccess_http::accept_encoding())
-    );
+    assert_eq!(echo.header("x-echo-accept-encoding").as_deref(), Some(netaccess_http::accept_encoding()));
 
     let raw = Request::new(server.url("/gzip/1000")).with_header("accept-encoding", "gzip");
     let mut reply = manager.get(raw);
@@ -156,10 +132,7 @@ async fn methods_bodies_and_default_headers() {
     let mut post = manager.post(Request::new(server.url("/echo")), "payload");
     assert_eq!(timeout(LIMIT, post.bytes()).await.unwrap().unwrap(), "payload");
     assert_eq!(post.header("x-echo-method").as_deref(), Some("POST"));
-    assert_eq!(
-        post.header("x-echo-content-type").as_deref(),
-        Some(netaccess_http::DEFAULT_POST_CONTENT_TYPE)
-    );
+    assert_eq!(post.header("x-echo-content-type").as_deref(), Some(netaccess_http::DEFAULT_POST_CONTENT_TYPE));
     assert!(post.header("x-echo-user-agent").unwrap().starts_with("netaccess/"));
 
     let typed = Request::new(server.url("/echo")).with_header("content-type", "application/json");
@@ -167,10 +140,8 @@ async fn methods_bodies_and_default_headers() {
     timeout(LIMIT, post.finished()).await.unwrap().unwrap();
     assert_eq!(post.header("x-echo-content-type").as_deref(), Some("application/json"));
 
-    let streamed = Body::from_stream(
-        stream::iter([Ok(Bytes::from_static(b"one ")), Ok(Bytes::from_static(b"two"))]),
-        None,
-    );
+    let streamed =
+        Body::from_stream(stream::iter([Ok(Bytes::from_static(b"one ")), Ok(Bytes::from_static(b"two"))]), None);
     let mut put = manager.put(Request::new(server.url("/echo")), streamed);
     assert_eq!(timeout(LIMIT, put.bytes()).await.unwrap().unwrap(), "one two");
     assert_eq!(put.header("x-echo-transfer-encoding").as_deref(), Some("chunked"));
@@ -220,51 +191,29 @@ async fn redirects_follow_qt_rules() {
         }
     }
     assert!(chain.error().is_none());
-    assert_eq!(
-        redirected,
-        [server.url("/chain/2"), server.url("/chain/1"), server.url("/chain/0")]
-    );
+    assert_eq!(redirected, [server.url("/chain/2"), server.url("/chain/1"), server.url("/chain/0")]);
     assert_eq!(chain.url().unwrap().as_str(), server.url("/chain/0"));
     assert_eq!(chain.redirects().len(), 3);
-    assert!(
-        chain.header("location").is_none(),
-        "only the final hop's headers remain"
-    );
+    assert!(chain.header("location").is_none(), "only the final hop's headers remain");
 
     let mut limited = Request::new(server.url("/chain/3"));
     limited.attributes_mut().max_redirects = Some(2);
-    let error = timeout(LIMIT, manager.get(limited).finished())
-        .await
-        .unwrap()
-        .unwrap_err();
+    let error = timeout(LIMIT, manager.get(limited).finished()).await.unwrap().unwrap_err();
     assert_eq!(error.kind(), NetworkErrorKind::TooManyRedirectsError);
 
     let mut post = manager.post(Request::new(server.url("/redirect/303?to=/echo")), "form");
-    assert_eq!(
-        timeout(LIMIT, post.bytes()).await.unwrap().unwrap(),
-        "",
-        "303 turns POST into a bodiless GET"
-    );
+    assert_eq!(timeout(LIMIT, post.bytes()).await.unwrap().unwrap(), "", "303 turns POST into a bodiless GET");
     assert_eq!(post.header("x-echo-method").as_deref(), Some("GET"));
 
     let mut post = manager.post(Request::new(server.url("/redirect/307?to=/echo")), "kept");
-    assert_eq!(
-        timeout(LIMIT, post.bytes()).await.unwrap().unwrap(),
-        "kept",
-        "307 keeps method and body"
-    );
+    assert_eq!(timeout(LIMIT, post.bytes()).await.unwrap().unwrap(), "kept", "307 keeps method and body");
     assert_eq!(post.header("x-echo-method").as_deref(), Some("POST"));
 
     let once = Body::from_stream(stream::iter([Ok(Bytes::from_static(b"x"))]), Some(1));
-    let error = timeout(
-        LIMIT,
-        manager
-            .post(Request::new(server.url("/redirect/308?to=/echo")), once)
-            .finished(),
-    )
-    .await
-    .unwrap()
-    .unwrap_err();
+    let error = timeout(LIMIT, manager.post(Request::new(server.url("/redirect/308?to=/echo")), once).finished())
+        .await
+        .unwrap()
+        .unwrap_err();
     assert_eq!(error.kind(), NetworkErrorKind::ContentReSendError);
 
     let mut manual = Request::new(server.url("/redirect/302?to=/hello"));
@@ -274,15 +223,10 @@ async fn redirects_follow_qt_rules() {
     assert_eq!(reply.status(), Some(302));
     assert_eq!(reply.attributes().redirection_target.as_deref(), Some("/hello"));
 
-    let error = timeout(
-        LIMIT,
-        manager
-            .get(Request::new(server.url("/redirect/302?to=ftp://x/")))
-            .finished(),
-    )
-    .await
-    .unwrap()
-    .unwrap_err();
+    let error = timeout(LIMIT, manager.get(Request::new(server.url("/redirect/302?to=ftp://x/"))).finished())
+        .await
+        .unwrap()
+        .unwrap_err();
     assert_eq!(error.kind(), NetworkErrorKind::ProtocolUnknownError);
 }
 
@@ -305,11 +249,7 @@ async fn credentials_and_cookies_never_follow_a_redirect_to_another_origin() {
     let same = Request::new(origin.url("/redirect/302?to=/echo")).with_header("authorization", "Basic c2VjcmV0");
     let mut reply = manager.get(same);
     timeout(LIMIT, reply.finished()).await.unwrap().unwrap();
-    assert_eq!(
-        reply.header("x-echo-authorization").as_deref(),
-        Some("Basic c2VjcmV0"),
-        "same origin keeps it"
-    );
+    assert_eq!(reply.header("x-echo-authorization").as_deref(), Some("Basic c2VjcmV0"), "same origin keeps it");
 }
 
 #[tokio::test]
@@ -322,18 +262,11 @@ async fn transfer_timeout_counts_from_the_connection_not_the_queue() {
     queued.attributes_mut().transfer_timeout = Some(Duration::from_millis(400));
     let mut queued = manager.get(queued);
     assert_eq!(timeout(LIMIT, slow.bytes()).await.unwrap().unwrap(), "slow");
-    assert_eq!(
-        timeout(LIMIT, queued.bytes()).await.unwrap().unwrap(),
-        "Hello, world!",
-        "700 ms queued is no timeout"
-    );
+    assert_eq!(timeout(LIMIT, queued.bytes()).await.unwrap().unwrap(), "Hello, world!", "700 ms queued is no timeout");
 
     let mut impatient = Request::new(server.url("/slow/2000"));
     impatient.attributes_mut().transfer_timeout = Some(Duration::from_millis(200));
-    let error = timeout(LIMIT, manager.get(impatient).finished())
-        .await
-        .unwrap()
-        .unwrap_err();
+    let error = timeout(LIMIT, manager.get(impatient).finished()).await.unwrap().unwrap_err();
     assert_eq!(error.kind(), NetworkErrorKind::TimeoutError);
 }
 
@@ -345,11 +278,7 @@ async fn queued_requests_are_served_by_priority() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     let mut order = Vec::new();
     let mut replies = Vec::new();
-    for (name, priority) in [
-        ("low", Priority::Low),
-        ("normal", Priority::Normal),
-        ("high", Priority::High),
-    ] {
+    for (name, priority) in [("low", Priority::Low), ("normal", Priority::Normal), ("high", Priority::High)] {
         let mut request = Request::new(server.url(&format!("/echo?{name}")));
         request.attributes_mut().priority = priority;
         replies.push((name, manager.get(request)));
@@ -377,15 +306,10 @@ async fn connection_refused_and_truncated_bodies() {
     let port = listener.local_addr().unwrap().port();
     drop(listener);
     let manager = NetworkAccessManager::new();
-    let error = timeout(
-        LIMIT,
-        manager
-            .get(Request::new(format!("http://127.0.0.1:{port}/")))
-            .finished(),
-    )
-    .await
-    .unwrap()
-    .unwrap_err();
+    let error = timeout(LIMIT, manager.get(Request::new(format!("http://127.0.0.1:{port}/"))).finished())
+        .await
+        .unwrap()
+        .unwrap_err();
     assert_eq!(error.kind(), NetworkErrorKind::ConnectionRefusedError);
     assert!(error.message().contains(&port.to_string()), "{error}");
 
@@ -403,40 +327,20 @@ async fn connection_refused_and_truncated_bodies() {
 async fn a_stale_pooled_connection_is_retried_once_on_a_fresh_one() {
     let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec();
     // The first connection answers one request, then reads the next and closes unanswered.
-    let server = RawServer::start(Script::Replies(vec![
-        vec![ok.clone(), Vec::new()],
-        vec![ok.clone(), ok.clone(), ok.clone()],
-    ]))
-    .await;
+    let server =
+        RawServer::start(Script::Replies(vec![vec![ok.clone(), Vec::new()], vec![ok.clone(), ok.clone(), ok.clone()]]))
+            .await;
     let manager = NetworkAccessManager::new();
     for _ in 0..2 {
-        assert_eq!(
-            timeout(LIMIT, manager.get(Request::new(server.url("/"))).bytes())
-                .await
-                .unwrap()
-                .unwrap(),
-            "ok"
-        );
+        assert_eq!(timeout(LIMIT, manager.get(Request::new(server.url("/"))).bytes()).await.unwrap().unwrap(), "ok");
     }
-    assert_eq!(
-        server.connections(),
-        2,
-        "the second request moved to a fresh connection"
-    );
+    assert_eq!(server.connections(), 2, "the second request moved to a fresh connection");
 
     let second = RawServer::start(Script::Replies(vec![vec![ok, Vec::new()]])).await;
-    assert_eq!(
-        timeout(LIMIT, manager.get(Request::new(second.url("/"))).bytes())
-            .await
-            .unwrap()
-            .unwrap(),
-        "ok"
-    );
+    assert_eq!(timeout(LIMIT, manager.get(Request::new(second.url("/"))).bytes()).await.unwrap().unwrap(), "ok");
     let once = Body::from_stream(stream::iter([Ok(Bytes::from_static(b"x"))]), Some(1));
-    let error = timeout(LIMIT, manager.post(Request::new(second.url("/")), once).finished())
-        .await
-        .unwrap()
-        .unwrap_err();
+    let error =
+        timeout(LIMIT, manager.post(Request::new(second.url("/")), once).finished()).await.unwrap().unwrap_err();
     assert_eq!(error.kind(), NetworkErrorKind::ContentReSendError);
 }
 
@@ -447,10 +351,7 @@ async fn broken_framing_is_a_protocol_failure_and_the_connection_is_dropped() {
     ]]))
     .await;
     let manager = NetworkAccessManager::new();
-    let error = timeout(LIMIT, manager.get(Request::new(server.url("/"))).finished())
-        .await
-        .unwrap()
-        .unwrap_err();
+    let error = timeout(LIMIT, manager.get(Request::new(server.url("/"))).finished()).await.unwrap().unwrap_err();
     assert_eq!(error.kind(), NetworkErrorKind::ProtocolFailure);
     assert!(error.message().contains("Content-Length"), "{error}");
     assert_eq!(manager.http_backend().idle_connections(), 0);
@@ -460,10 +361,7 @@ async fn broken_framing_is_a_protocol_failure_and_the_connection_is_dropped() {
 async fn offline_manager_refuses_http() {
     let server = HttpServer::start().await;
     let manager = NetworkAccessManager::builder().network_accessible(false).build();
-    let error = timeout(LIMIT, manager.get(Request::new(server.url("/hello"))).finished())
-        .await
-        .unwrap()
-        .unwrap_err();
+    let error = timeout(LIMIT, manager.get(Request::new(server.url("/hello"))).finished()).await.unwrap().unwrap_err();
     assert_eq!(error.kind(), NetworkErrorKind::UnknownNetworkError);
     assert_eq!(server.connections(), 0);
 }
@@ -483,16 +381,11 @@ async fn expect_continue_sends_the_body_after_the_go_ahead() {
     );
 
     // A server that answers before the go-ahead gets no body, and its connection is not reused.
-    let silent_about_it = RawServer::start(Script::Replies(vec![vec![
-        b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndone".to_vec(),
-    ]]))
-    .await;
+    let silent_about_it =
+        RawServer::start(Script::Replies(vec![vec![b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndone".to_vec()]]))
+            .await;
     let request = Request::new(silent_about_it.url("/")).with_header("expect", "100-continue");
     let mut reply = manager.post(request, "body");
     assert_eq!(timeout(LIMIT, reply.bytes()).await.unwrap().unwrap(), "done");
-    assert_eq!(
-        manager.http_backend().idle_connections(),
-        1,
-        "only the hyper connection is kept"
-    );
+    assert_eq!(manager.http_backend().idle_connections(), 1, "only the hyper connection is kept");
 }

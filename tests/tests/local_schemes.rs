@@ -12,10 +12,7 @@ async fn file_get_streams_in_chunks_with_progress_and_metadata() {
     let dir = tempfile::tempdir().unwrap();
     let data = pattern(1_000_000);
     let url = write_file(dir.path(), "big.bin", &data);
-    let mtime = std::fs::metadata(dir.path().join("big.bin"))
-        .unwrap()
-        .modified()
-        .unwrap();
+    let mtime = std::fs::metadata(dir.path().join("big.bin")).unwrap().modified().unwrap();
 
     let manager = NetworkAccessManager::new();
     let mut reply = manager.get(Request::new(&url));
@@ -46,10 +43,7 @@ async fn file_get_streams_in_chunks_with_progress_and_metadata() {
     assert_eq!(headers.content_length(), Some(1_000_000));
     let last_modified = headers.last_modified().unwrap();
     let skew = mtime.duration_since(last_modified).unwrap_or_default();
-    assert!(
-        skew < Duration::from_secs(1),
-        "Last-Modified is the mtime to the second"
-    );
+    assert!(skew < Duration::from_secs(1), "Last-Modified is the mtime to the second");
     assert_eq!(headers.content_type(), Some("application/octet-stream"));
     assert_eq!(reply.status(), None, "file: has no HTTP status");
     assert!(reply.error().is_none());
@@ -91,10 +85,7 @@ async fn file_put_writes_bytes_files_and_streams_with_upload_progress() {
         (Body::from("small text"), b"small text".to_vec()),
         (Body::from_file(&source).await.unwrap(), pattern(300_000)),
         (
-            Body::from_stream(
-                stream::iter([Ok(Bytes::from_static(b"one,")), Ok(Bytes::from_static(b"two"))]),
-                None,
-            ),
+            Body::from_stream(stream::iter([Ok(Bytes::from_static(b"one,")), Ok(Bytes::from_static(b"two"))]), None),
             b"one,two".to_vec(),
         ),
     ];
@@ -125,22 +116,10 @@ async fn file_errors_follow_qt() {
     let manager = NetworkAccessManager::new();
     let existing = write_file(dir.path(), "exists.txt", b"x");
     let cases = [
-        (
-            manager.get(Request::new(file_url(&dir.path().join("missing")))),
-            NetworkErrorKind::ContentNotFoundError,
-        ),
-        (
-            manager.get(Request::new(file_url(dir.path()))),
-            NetworkErrorKind::ContentOperationNotPermittedError,
-        ),
-        (
-            manager.get(Request::new("file:///")),
-            NetworkErrorKind::ContentOperationNotPermittedError,
-        ),
-        (
-            manager.put(Request::new(file_url(dir.path())), "x"),
-            NetworkErrorKind::ContentOperationNotPermittedError,
-        ),
+        (manager.get(Request::new(file_url(&dir.path().join("missing")))), NetworkErrorKind::ContentNotFoundError),
+        (manager.get(Request::new(file_url(dir.path()))), NetworkErrorKind::ContentOperationNotPermittedError),
+        (manager.get(Request::new("file:///")), NetworkErrorKind::ContentOperationNotPermittedError),
+        (manager.put(Request::new(file_url(dir.path())), "x"), NetworkErrorKind::ContentOperationNotPermittedError),
         (
             manager.put(Request::new(file_url(&dir.path().join("no/such/dir/f"))), "x"),
             NetworkErrorKind::ContentNotFoundError,
@@ -149,10 +128,7 @@ async fn file_errors_follow_qt() {
             manager.get(Request::new("file://fileserver.example/share/x")),
             NetworkErrorKind::ProtocolInvalidOperationError,
         ),
-        (
-            manager.delete_resource(Request::new(&existing)),
-            NetworkErrorKind::ProtocolInvalidOperationError,
-        ),
+        (manager.delete_resource(Request::new(&existing)), NetworkErrorKind::ProtocolInvalidOperationError),
     ];
     for (mut reply, expected) in cases {
         let url = reply.url_text();
@@ -161,10 +137,7 @@ async fn file_errors_follow_qt() {
         assert_eq!(error.url(), url, "the error names the URL");
         assert!(!error.message().is_empty());
     }
-    assert!(
-        dir.path().join("exists.txt").exists(),
-        "DELETE on file: removes nothing"
-    );
+    assert!(dir.path().join("exists.txt").exists(), "DELETE on file: removes nothing");
     let localhost = format!("file://localhost{}", dir.path().join("exists.txt").display());
     assert_eq!(manager.get(Request::new(localhost)).bytes().await.unwrap(), "x");
 }
@@ -174,21 +147,9 @@ async fn data_urls_decode_per_rfc2397() {
     let manager = NetworkAccessManager::new();
     let cases: [(&str, &str, &[u8]); 4] = [
         ("data:,A%20brief%20note", "text/plain;charset=US-ASCII", b"A brief note"),
-        (
-            "data:text/plain;base64,SGVsbG8sIFdvcmxkIQ==",
-            "text/plain",
-            b"Hello, World!",
-        ),
-        (
-            "data:;charset=utf-8,caf%C3%A9",
-            "text/plain;charset=utf-8",
-            "café".as_bytes(),
-        ),
-        (
-            "data:application/octet-stream;base64,AAEC",
-            "application/octet-stream",
-            &[0, 1, 2],
-        ),
+        ("data:text/plain;base64,SGVsbG8sIFdvcmxkIQ==", "text/plain", b"Hello, World!"),
+        ("data:;charset=utf-8,caf%C3%A9", "text/plain;charset=utf-8", "café".as_bytes()),
+        ("data:application/octet-stream;base64,AAEC", "application/octet-stream", &[0, 1, 2]),
     ];
     for (url, media_type, data) in cases {
         let mut reply = manager.get(Request::new(url));
@@ -196,24 +157,12 @@ async fn data_urls_decode_per_rfc2397() {
         assert_eq!(reply.headers().content_type(), Some(media_type), "{url}");
         assert_eq!(reply.headers().content_length(), Some(data.len() as u64));
     }
-    let error = manager
-        .get(Request::new("data:text/plain;base64"))
-        .finished()
-        .await
-        .unwrap_err();
+    let error = manager.get(Request::new("data:text/plain;base64")).finished().await.unwrap_err();
     assert_eq!(error.kind(), NetworkErrorKind::ProtocolInvalidOperationError);
     assert!(error.message().contains("comma"), "{error}");
-    let error = manager
-        .get(Request::new("data:;base64,%%%%"))
-        .finished()
-        .await
-        .unwrap_err();
+    let error = manager.get(Request::new("data:;base64,%%%%")).finished().await.unwrap_err();
     assert!(error.message().contains("base64"), "{error}");
-    let error = manager
-        .post(Request::new("data:,x"), "body")
-        .finished()
-        .await
-        .unwrap_err();
+    let error = manager.post(Request::new("data:,x"), "body").finished().await.unwrap_err();
     assert_eq!(error.kind(), NetworkErrorKind::ProtocolInvalidOperationError);
 }
 
@@ -225,11 +174,7 @@ async fn a_file_body_that_vanished_fails_the_upload() {
     let body = Body::from_file(&source).await.unwrap();
     std::fs::remove_file(&source).unwrap();
     let target = file_url(&dir.path().join("target"));
-    let error = NetworkAccessManager::new()
-        .put(Request::new(target), body)
-        .finished()
-        .await
-        .unwrap_err();
+    let error = NetworkAccessManager::new().put(Request::new(target), body).finished().await.unwrap_err();
     assert_eq!(error.kind(), NetworkErrorKind::UnknownContentError);
     assert!(error.message().contains("upload body"), "{error}");
 }

@@ -17,12 +17,7 @@ fn manager_is_clone_send_sync() {
 #[tokio::test]
 async fn unknown_empty_and_bare_urls_are_protocol_unknown() {
     let manager = NetworkAccessManager::new();
-    for (url, scheme) in [
-        ("gopher://host/", "gopher"),
-        ("", ""),
-        ("/etc/hosts", ""),
-        ("relative/path", ""),
-    ] {
+    for (url, scheme) in [("gopher://host/", "gopher"), ("", ""), ("/etc/hosts", ""), ("relative/path", "")] {
         let error = manager.get(Request::new(url)).finished().await.unwrap_err();
         assert_eq!(error.kind(), NetworkErrorKind::ProtocolUnknownError, "{url:?}");
         assert_eq!(error.message(), format!("Protocol \"{scheme}\" is unknown"), "{url:?}");
@@ -33,42 +28,17 @@ async fn unknown_empty_and_bare_urls_are_protocol_unknown() {
 async fn supported_schemes_and_replacing_a_backend() {
     let manager = NetworkAccessManager::new();
     assert_eq!(manager.supported_schemes(), ["data", "file", "http"]);
-    manager.register_backend(
-        "DATA",
-        StatusBackend {
-            status: 200,
-            reason: "OK",
-            body: "canned",
-        },
-    );
+    manager.register_backend("DATA", StatusBackend { status: 200, reason: "OK", body: "canned" });
     assert_eq!(manager.get(Request::new("data:,real")).text().await.unwrap(), "canned");
     let clone = manager.clone();
-    clone.register_backend(
-        "x-test",
-        StatusBackend {
-            status: 200,
-            reason: "OK",
-            body: "shared",
-        },
-    );
-    assert_eq!(
-        manager.supported_schemes(),
-        ["data", "file", "http", "x-test"],
-        "clones share the router"
-    );
+    clone.register_backend("x-test", StatusBackend { status: 200, reason: "OK", body: "shared" });
+    assert_eq!(manager.supported_schemes(), ["data", "file", "http", "x-test"], "clones share the router");
 }
 
 #[tokio::test]
 async fn offline_manager_serves_only_local_schemes_and_signals_once_per_change() {
     let manager = NetworkAccessManager::new();
-    manager.register_backend(
-        "remote",
-        StatusBackend {
-            status: 200,
-            reason: "OK",
-            body: "net",
-        },
-    );
+    manager.register_backend("remote", StatusBackend { status: 200, reason: "OK", body: "net" });
     let mut events = manager.events();
 
     manager.set_network_accessible(false);
@@ -80,10 +50,7 @@ async fn offline_manager_serves_only_local_schemes_and_signals_once_per_change()
     assert_eq!(manager.get(Request::new("data:,local")).text().await.unwrap(), "local");
 
     manager.set_network_accessible(true);
-    assert_eq!(
-        manager.get(Request::new("remote://host/x")).text().await.unwrap(),
-        "net"
-    );
+    assert_eq!(manager.get(Request::new("remote://host/x")).text().await.unwrap(), "net");
 
     let mut changes = Vec::new();
     while let Ok(event) = events.try_recv() {
@@ -141,11 +108,7 @@ async fn dropping_a_reply_aborts_the_transfer() {
     drop(reply);
     let finished = timeout(LIMIT, events.recv()).await.unwrap().unwrap();
     match finished {
-        ManagerEvent::Finished {
-            error: Some(error),
-            url,
-            ..
-        } => {
+        ManagerEvent::Finished { error: Some(error), url, .. } => {
             assert_eq!(error.kind(), NetworkErrorKind::OperationCanceledError);
             assert_eq!(url, "stall://host/");
         }
@@ -156,9 +119,7 @@ async fn dropping_a_reply_aborts_the_transfer() {
 
 #[tokio::test]
 async fn transfer_timeout_fails_a_stalled_transfer() {
-    let manager = NetworkAccessManager::builder()
-        .transfer_timeout(Duration::from_millis(200))
-        .build();
+    let manager = NetworkAccessManager::builder().transfer_timeout(Duration::from_millis(200)).build();
     manager.register_backend("stall", StallingBackend::new(b"partial"));
     let mut reply = manager.get(Request::new("stall://host/"));
     let body = timeout(LIMIT, reply.read_all()).await.unwrap();
@@ -169,28 +130,14 @@ async fn transfer_timeout_fails_a_stalled_transfer() {
     manager.register_backend("stall", StallingBackend::new(b"partial"));
     let mut request = Request::new("stall://host/");
     request.attributes_mut().transfer_timeout = Some(Duration::from_millis(100));
-    let error = timeout(LIMIT, manager.get(request).finished())
-        .await
-        .unwrap()
-        .unwrap_err();
-    assert_eq!(
-        error.kind(),
-        NetworkErrorKind::TimeoutError,
-        "the request's timeout wins over none"
-    );
+    let error = timeout(LIMIT, manager.get(request).finished()).await.unwrap().unwrap_err();
+    assert_eq!(error.kind(), NetworkErrorKind::TimeoutError, "the request's timeout wins over none");
 }
 
 #[tokio::test]
 async fn http_error_status_keeps_the_body_readable() {
     let manager = NetworkAccessManager::new();
-    manager.register_backend(
-        "fake",
-        StatusBackend {
-            status: 404,
-            reason: "Not Found",
-            body: "no such page",
-        },
-    );
+    manager.register_backend("fake", StatusBackend { status: 404, reason: "Not Found", body: "no such page" });
     let mut reply = manager.get(Request::new("fake://host/page"));
     assert_eq!(reply.read_all().await, "no such page");
     assert_eq!(reply.status(), Some(404));

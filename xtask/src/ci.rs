@@ -10,38 +10,14 @@ struct Step {
 }
 
 const STEPS: &[Step] = &[
-    Step {
-        name: "fmt",
-        action: fmt,
-    },
-    Step {
-        name: "clippy",
-        action: clippy,
-    },
-    Step {
-        name: "test",
-        action: test,
-    },
-    Step {
-        name: "doc",
-        action: doc,
-    },
-    Step {
-        name: "deny",
-        action: deny,
-    },
-    Step {
-        name: "interop",
-        action: crate::interop::run,
-    },
-    Step {
-        name: "demo",
-        action: crate::demo::run,
-    },
-    Step {
-        name: "bench",
-        action: || crate::bench(true),
-    },
+    Step { name: "fmt", action: fmt },
+    Step { name: "clippy", action: clippy },
+    Step { name: "test", action: test },
+    Step { name: "doc", action: doc },
+    Step { name: "deny", action: deny },
+    Step { name: "interop", action: crate::interop::run },
+    Step { name: "demo", action: crate::demo::run },
+    Step { name: "bench", action: || crate::bench(true) },
 ];
 
 pub(crate) fn run() -> Result<(), String> {
@@ -59,11 +35,7 @@ pub(crate) fn run() -> Result<(), String> {
         }
     }
     print_report(&report);
-    eprintln!(
-        "xtask ci: all {} steps green in {:.0} s",
-        STEPS.len(),
-        started.elapsed().as_secs_f64()
-    );
+    eprintln!("xtask ci: all {} steps green in {:.0} s", STEPS.len(), started.elapsed().as_secs_f64());
     Ok(())
 }
 
@@ -82,14 +54,7 @@ fn fmt() -> Result<(), String> {
 }
 
 fn clippy() -> Result<(), String> {
-    run_command(&mut cargo(&[
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ]))
+    run_command(&mut cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))
 }
 
 fn test() -> Result<(), String> {

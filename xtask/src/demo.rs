@@ -78,9 +78,7 @@ fn prepare(dir: &Path) -> Result<Vec<Case>, String> {
         Ok::<String, String>(file_url(&path))
     };
     let hello = write("hello.txt", b"Hello from netaccess\n")?;
-    let big: Vec<u8> = (0..8u32 * 1024 * 1024)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
-        .collect();
+    let big: Vec<u8> = (0..8u32 * 1024 * 1024).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
     let big_url = write("big.bin", &big)?;
     let upload_target = file_url(&dir.join("uploaded.bin"));
     let s = |v: &str| v.to_owned();
@@ -164,24 +162,13 @@ fn http_cases(server: &netaccess_tests::HttpServer) -> Vec<Case> {
         get("http 404", "/status/404", Some("ContentNotFoundError"), 10),
         Case {
             what: "http POST",
-            args: vec![
-                "-d".into(),
-                "hello=world".into(),
-                server.url("/echo"),
-                "-o".into(),
-                "/dev/null".into(),
-            ],
+            args: vec!["-d".into(), "hello=world".into(), server.url("/echo"), "-o".into(), "/dev/null".into()],
             expect_error: None,
             expect_bytes: Some(11),
         },
         Case {
             what: "http offline",
-            args: vec![
-                "--offline".into(),
-                server.url("/hello"),
-                "-o".into(),
-                "/dev/null".into(),
-            ],
+            args: vec!["--offline".into(), server.url("/hello"), "-o".into(), "/dev/null".into()],
             expect_error: Some("UnknownNetworkError"),
             expect_bytes: Some(0),
         },
@@ -195,27 +182,16 @@ fn file_url(path: &Path) -> String {
 fn row(what: &str, record: &Value, exit: Option<i32>) -> [String; 6] {
     let outcome = match record["error"].as_str() {
         Some(error) => error.to_owned(),
-        None => record["status"]
-            .as_u64()
-            .map_or_else(|| "ok".to_owned(), |s| s.to_string()),
+        None => record["status"].as_u64().map_or_else(|| "ok".to_owned(), |s| s.to_string()),
     };
-    let sha = record["sha256"]
-        .as_str()
-        .unwrap_or("")
-        .get(..12)
-        .unwrap_or("")
-        .to_owned();
+    let sha = record["sha256"].as_str().unwrap_or("").get(..12).unwrap_or("").to_owned();
     [
         what.to_owned(),
         record["operation"].as_str().unwrap_or("?").to_owned(),
         outcome,
         record["bytes"].to_string(),
         sha,
-        format!(
-            "{} ms, exit {}",
-            record["elapsed_ms"],
-            exit.map_or("?".into(), |c| c.to_string())
-        ),
+        format!("{} ms, exit {}", record["elapsed_ms"], exit.map_or("?".into(), |c| c.to_string())),
     ]
 }
 
@@ -228,11 +204,7 @@ fn print_table(rows: &[[String; 6]]) {
         }
     }
     let line = |cells: [&str; 6]| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect();
+        let padded: Vec<String> = cells.iter().zip(widths).map(|(cell, width)| format!("{cell:<width$}")).collect();
         println!("| {} |", padded.join(" | "));
     };
     println!();

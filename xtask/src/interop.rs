@@ -41,11 +41,7 @@ pub(crate) fn run() -> Result<(), String> {
         println!("interop: {} passed, 0 failed", results.len());
         Ok(())
     } else {
-        println!(
-            "interop: {} passed, {} failed",
-            results.len() - failed.len(),
-            failed.len()
-        );
+        println!("interop: {} passed, {} failed", results.len() - failed.len(), failed.len());
         Err(format!("{} interop checks against nginx failed", failed.len()))
     }
 }
@@ -99,9 +95,7 @@ impl Nginx {
         for size in SIZES {
             std::fs::write(root.join(format!("files/{size}.bin")), content(size)).map_err(|e| e.to_string())?;
         }
-        let text: String = (0..20_000)
-            .map(|i| format!("line {i} of a text file that compresses well\n"))
-            .collect();
+        let text: String = (0..20_000).map(|i| format!("line {i} of a text file that compresses well\n")).collect();
         std::fs::write(root.join("files/text.txt"), text).map_err(|e| e.to_string())?;
         let access_log = dir.join("access.log");
         let config = dir.join("nginx.conf");
@@ -150,12 +144,7 @@ http {{
         let version = Command::new(NGINX)
             .arg("-v")
             .output()
-            .map(|o| {
-                String::from_utf8_lossy(&o.stderr)
-                    .trim()
-                    .trim_start_matches("nginx version: ")
-                    .to_owned()
-            })
+            .map(|o| String::from_utf8_lossy(&o.stderr).trim().trim_start_matches("nginx version: ").to_owned())
             .unwrap_or_default();
         let child = Command::new(NGINX)
             .arg("-c")
@@ -166,13 +155,7 @@ http {{
             .stderr(Stdio::inherit())
             .spawn()
             .map_err(|e| format!("cannot start nginx: {e}"))?;
-        let nginx = Nginx {
-            base: format!("http://127.0.0.1:{port}"),
-            root,
-            access_log,
-            version,
-            child,
-        };
+        let nginx = Nginx { base: format!("http://127.0.0.1:{port}"), root, access_log, version, child };
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             if Instant::now() > deadline {
@@ -212,10 +195,7 @@ type Check = (String, Result<String, String>);
 async fn nginx_checks(nginx: &Nginx) -> Vec<Check> {
     let manager = NetworkAccessManager::new();
     let mut results = Vec::new();
-    results.push((
-        "static files, several sizes".into(),
-        static_files(nginx, &manager).await,
-    ));
+    results.push(("static files, several sizes".into(), static_files(nginx, &manager).await));
     results.push(("gzip decoded".into(), gzip(nginx, &manager).await));
     results.push(("keep-alive reuse (from nginx's log)".into(), keep_alive(nginx).await));
     results.push(("six connections at most".into(), parallel(nginx).await));
@@ -246,12 +226,8 @@ async fn fetch(manager: &NetworkAccessManager, url: String) -> Result<(Bytes, ne
 async fn static_files(nginx: &Nginx, manager: &NetworkAccessManager) -> Result<String, String> {
     for size in SIZES {
         let (body, reply) = fetch(manager, nginx.url(&format!("/files/{size}.bin"))).await?;
-        expect(sha(&body) == sha(&content(size)), || {
-            format!("{size} bytes: checksum differs")
-        })?;
-        expect(reply.headers().content_length() == Some(size as u64), || {
-            format!("{size}: Content-Length")
-        })?;
+        expect(sha(&body) == sha(&content(size)), || format!("{size} bytes: checksum differs"))?;
+        expect(reply.headers().content_length() == Some(size as u64), || format!("{size}: Content-Length"))?;
     }
     Ok(format!("{} files, 0 B to 10 MiB, checksums equal", SIZES.len()))
 }
@@ -262,14 +238,8 @@ async fn gzip(nginx: &Nginx, manager: &NetworkAccessManager) -> Result<String, S
     expect(body == original, || "decoded text differs".into())?;
     let mut raw = manager.get(Request::new(nginx.url("/files/text.txt")).with_header("accept-encoding", "gzip"));
     let compressed = raw.bytes().await.map_err(|e| e.to_string())?;
-    expect(raw.header("content-encoding").as_deref() == Some("gzip"), || {
-        "nginx did not gzip".into()
-    })?;
-    Ok(format!(
-        "{} bytes sent as {} gzip bytes, decoded equal",
-        original.len(),
-        compressed.len()
-    ))
+    expect(raw.header("content-encoding").as_deref() == Some("gzip"), || "nginx did not gzip".into())?;
+    Ok(format!("{} bytes sent as {} gzip bytes, decoded equal", original.len(), compressed.len()))
 }
 
 async fn keep_alive(nginx: &Nginx) -> Result<String, String> {
@@ -280,18 +250,14 @@ async fn keep_alive(nginx: &Nginx) -> Result<String, String> {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let mut connections = nginx.connections_for("/files/1024.bin?keepalive");
     connections.dedup();
-    expect(connections.len() == 1, || {
-        format!("20 sequential requests used {} connections", connections.len())
-    })?;
+    expect(connections.len() == 1, || format!("20 sequential requests used {} connections", connections.len()))?;
     Ok("20 sequential GETs on 1 connection".into())
 }
 
 async fn parallel(nginx: &Nginx) -> Result<String, String> {
     let manager = NetworkAccessManager::new();
     let before: std::collections::BTreeSet<u64> = nginx.connections_for("/").into_iter().collect();
-    let replies: Vec<_> = (0..30)
-        .map(|_| fetch(&manager, nginx.url("/files/1048576.bin")))
-        .collect();
+    let replies: Vec<_> = (0..30).map(|_| fetch(&manager, nginx.url("/files/1048576.bin"))).collect();
     for result in futures::future::join_all(replies).await {
         let (body, _) = result?;
         expect(body.len() == 1024 * 1024, || "short body".into())?;
@@ -299,9 +265,7 @@ async fn parallel(nginx: &Nginx) -> Result<String, String> {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let after: std::collections::BTreeSet<u64> = nginx.connections_for("/").into_iter().collect();
     let new = after.difference(&before).count();
-    expect((1..=6).contains(&new), || {
-        format!("30 parallel GETs opened {new} connections")
-    })?;
+    expect((1..=6).contains(&new), || format!("30 parallel GETs opened {new} connections"))?;
     Ok(format!("30 parallel 1 MiB GETs over {new} connections"))
 }
 
@@ -309,9 +273,7 @@ async fn head(nginx: &Nginx, manager: &NetworkAccessManager) -> Result<String, S
     let mut reply = manager.head(Request::new(nginx.url("/files/1048576.bin")));
     let body = reply.bytes().await.map_err(|e| e.to_string())?;
     expect(body.is_empty(), || "HEAD returned a body".into())?;
-    expect(reply.headers().content_length() == Some(1024 * 1024), || {
-        "HEAD Content-Length".into()
-    })?;
+    expect(reply.headers().content_length() == Some(1024 * 1024), || "HEAD Content-Length".into())?;
     Ok("Content-Length 1048576, no body".into())
 }
 
@@ -328,26 +290,15 @@ async fn dav(nginx: &Nginx, manager: &NetworkAccessManager) -> Result<String, St
     delete.finished().await.map_err(|e| e.to_string())?;
     let mut gone = manager.get(Request::new(&url));
     let error = gone.finished().await.err().map(|e| e.kind());
-    expect(error == Some(NetworkErrorKind::ContentNotFoundError), || {
-        format!("after DELETE: {error:?}")
-    })?;
-    Ok(format!(
-        "3 MiB PUT {}, read back equal, DELETE {:?}, then 404",
-        created.unwrap_or(0),
-        delete.status()
-    ))
+    expect(error == Some(NetworkErrorKind::ContentNotFoundError), || format!("after DELETE: {error:?}"))?;
+    Ok(format!("3 MiB PUT {}, read back equal, DELETE {:?}, then 404", created.unwrap_or(0), delete.status()))
 }
 
 async fn redirects(nginx: &Nginx, manager: &NetworkAccessManager) -> Result<String, String> {
     let (body, reply) = fetch(manager, nginx.url("/twice")).await?;
     expect(body == content(1024), || "redirected body differs".into())?;
-    expect(reply.redirects().len() == 2, || {
-        format!("{} redirects", reply.redirects().len())
-    })?;
-    expect(
-        reply.url().map(|u| u.path().to_owned()).as_deref() == Some("/files/1024.bin"),
-        || "final URL".into(),
-    )?;
+    expect(reply.redirects().len() == 2, || format!("{} redirects", reply.redirects().len()))?;
+    expect(reply.url().map(|u| u.path().to_owned()).as_deref() == Some("/files/1024.bin"), || "final URL".into())?;
     Ok("302 then 301, final URL and body right".into())
 }
 
@@ -355,11 +306,7 @@ async fn not_found(nginx: &Nginx, manager: &NetworkAccessManager) -> Result<Stri
     let mut reply = manager.get(Request::new(nginx.url("/files/missing")));
     let body = reply.read_all().await;
     let kind = reply.error().map(|e| e.kind());
-    expect(kind == Some(NetworkErrorKind::ContentNotFoundError), || {
-        format!("{kind:?}")
-    })?;
-    expect(String::from_utf8_lossy(&body).contains("404"), || {
-        "nginx's 404 page is not readable".into()
-    })?;
+    expect(kind == Some(NetworkErrorKind::ContentNotFoundError), || format!("{kind:?}"))?;
+    expect(String::from_utf8_lossy(&body).contains("404"), || "nginx's 404 page is not readable".into())?;
     Ok(format!("ContentNotFoundError, {} byte page", body.len()))
 }

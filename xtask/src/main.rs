@@ -42,13 +42,7 @@ fn main() -> ExitCode {
 /// Builds the benchmark program in release mode and runs it pinned to CPU 0 (client and server
 /// on one core: see `../shared/design.md`, "Measuring speed on these machines").
 pub(crate) fn bench(quick: bool) -> Result<(), String> {
-    shell::run(&mut shell::cargo(&[
-        "build",
-        "--release",
-        "--quiet",
-        "-p",
-        "netaccess-benches",
-    ]))?;
+    shell::run(&mut shell::cargo(&["build", "--release", "--quiet", "-p", "netaccess-benches"]))?;
     let program = shell::target_dir().join("release").join("netaccess-bench");
     let mut command = if shell::have("taskset") {
         let mut command = std::process::Command::new("taskset");

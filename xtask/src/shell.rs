@@ -33,8 +33,5 @@ pub(crate) fn run(command: &mut Command) -> Result<(), String> {
 
 /// Whether a program is on the PATH.
 pub(crate) fn have(program: &str) -> bool {
-    Command::new(program)
-        .arg("--version")
-        .output()
-        .is_ok_and(|out| out.status.success())
+    Command::new(program).arg("--version").output().is_ok_and(|out| out.status.success())
 }

@@ -69,12 +69,7 @@ pub(crate) struct Args {
     pub(crate) summary: Option<String>,
 
     /// Which redirects to follow.
-    #[arg(
-        long = "redirect-policy",
-        value_enum,
-        default_value = "no-less-safe",
-        value_name = "POLICY"
-    )]
+    #[arg(long = "redirect-policy", value_enum, default_value = "no-less-safe", value_name = "POLICY")]
     pub(crate) redirect_policy: RedirectPolicyArg,
 
     /// The most redirects to follow.

@@ -55,11 +55,7 @@ pub(crate) fn plan(args: &Args) -> Result<Vec<Plan>, UsageError> {
         None => default_operation,
     };
     if args.output.len() > args.urls.len() {
-        return Err(UsageError(format!(
-            "{} -o options for {} URLs",
-            args.output.len(),
-            args.urls.len()
-        )));
+        return Err(UsageError(format!("{} -o options for {} URLs", args.output.len(), args.urls.len())));
     }
     args.urls
         .iter()
@@ -74,10 +70,9 @@ pub(crate) fn plan(args: &Args) -> Result<Vec<Plan>, UsageError> {
                 request.headers_mut().append(name.clone(), value.clone());
             }
             if form_type && !request.headers().contains_key(CONTENT_TYPE) {
-                request.headers_mut().insert(
-                    CONTENT_TYPE,
-                    HeaderValue::from_static("application/x-www-form-urlencoded"),
-                );
+                request
+                    .headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
             }
             Ok(Plan {
                 destination: destination(args, index, request.url()),
@@ -90,18 +85,12 @@ pub(crate) fn plan(args: &Args) -> Result<Vec<Plan>, UsageError> {
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 fn destination(args: &Args, index: usize, url: Option<&url::Url>) -> Destination {
     if let Some(path) = args.output.get(index) {
-        return if path.as_os_str() == "-" {
-            Destination::Stdout
-        } else {
-            Destination::File(path.clone())
-        };
+        return if path.as_os_str() == "-" { Destination::Stdout } else { Destination::File(path.clone()) };
     }
     match &args.output_dir {
         Some(dir) => {
@@ -159,11 +148,7 @@ fn upload_of(args: &Args) -> Result<(Upload, Operation, bool), UsageError> {
     for item in &args.data_binary {
         parts.push(read_data(item)?);
     }
-    Ok((
-        Upload::Bytes(Bytes::from(parts.join(&b'&'))),
-        Operation::Post,
-        !args.data.is_empty(),
-    ))
+    Ok((Upload::Bytes(Bytes::from(parts.join(&b'&'))), Operation::Post, !args.data.is_empty()))
 }
 
 fn read_data(item: &str) -> Result<Vec<u8>, UsageError> {

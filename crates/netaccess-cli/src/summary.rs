@@ -28,12 +28,7 @@ pub(crate) struct Summary {
 
 impl Summary {
     pub(crate) fn new(url: &str, operation: &str) -> Self {
-        Self {
-            url: url.to_owned(),
-            final_url: url.to_owned(),
-            operation: operation.to_owned(),
-            ..Self::default()
-        }
+        Self { url: url.to_owned(), final_url: url.to_owned(), operation: operation.to_owned(), ..Self::default() }
     }
 
     pub(crate) fn set_error(&mut self, error: &NetworkError) {

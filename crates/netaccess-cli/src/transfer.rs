@@ -37,10 +37,7 @@ pub(crate) async fn run(manager: &NetworkAccessManager, index: usize, plan: Plan
     let url = plan.request.url_text().to_owned();
     let mut summary = Summary::new(&url, plan.operation.verb());
     let local_failure = |summary: Summary, message: String| Outcome {
-        summary: Summary {
-            error_message: Some(message.clone()),
-            ..summary
-        },
+        summary: Summary { error_message: Some(message.clone()), ..summary },
         error: None,
         local_failure: Some(message),
         spool: None,
@@ -55,11 +52,7 @@ pub(crate) async fn run(manager: &NetworkAccessManager, index: usize, plan: Plan
         Err(message) => return local_failure(summary, message),
     };
     let mut reply = manager.send(plan.request, plan.operation, body);
-    let tag = if display.numbered {
-        format!("[{}] ", index + 1)
-    } else {
-        String::new()
-    };
+    let tag = if display.numbered { format!("[{}] ", index + 1) } else { String::new() };
     if display.verbose {
         eprintln!("* {tag}{} {url}", reply.operation());
     }
@@ -115,12 +108,7 @@ pub(crate) async fn run(manager: &NetworkAccessManager, index: usize, plan: Plan
     if let Some(message) = &local_failure {
         summary.error_message.get_or_insert_with(|| message.clone());
     }
-    Outcome {
-        summary,
-        error,
-        local_failure,
-        spool,
-    }
+    Outcome { summary, error, local_failure, spool }
 }
 
 fn fill_summary(summary: &mut Summary, reply: &Reply) {
@@ -146,17 +134,14 @@ type Sink = Box<dyn AsyncWrite + Unpin + Send>;
 async fn open_sink(destination: &Destination, index: usize) -> Result<(Sink, Option<std::fs::File>), String> {
     match destination {
         Destination::File(path) => {
-            let file = tokio::fs::File::create(path)
-                .await
-                .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+            let file =
+                tokio::fs::File::create(path).await.map_err(|e| format!("cannot create {}: {e}", path.display()))?;
             Ok((Box::new(file), None))
         }
         Destination::Stdout if index == 0 => Ok((Box::new(tokio::io::stdout()), None)),
         Destination::Stdout => {
             let spool = tempfile::tempfile().map_err(|e| format!("cannot create a spool file: {e}"))?;
-            let writer = spool
-                .try_clone()
-                .map_err(|e| format!("cannot open the spool file: {e}"))?;
+            let writer = spool.try_clone().map_err(|e| format!("cannot open the spool file: {e}"))?;
             Ok((Box::new(tokio::fs::File::from_std(writer)), Some(spool)))
         }
     }

@@ -21,10 +21,7 @@ fn file_url(path: &Path) -> String {
 }
 
 fn summaries(output: &Output) -> Vec<Value> {
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("JSON line"))
-        .collect()
+    String::from_utf8_lossy(&output.stdout).lines().map(|line| serde_json::from_str(line).expect("JSON line")).collect()
 }
 
 #[test]
@@ -35,9 +32,8 @@ fn summary_has_the_contract_keys_in_order() {
     let output = run(netaccess().args([&file_url(&path), "-o", "/dev/null", "--summary", "-"]));
     assert_eq!(output.status.code(), Some(0));
     let line = String::from_utf8(output.stdout).unwrap();
-    let keys: Vec<String> = serde_json::from_str::<serde_json::Map<String, Value>>(&line)
-        .map(|m| m.keys().cloned().collect())
-        .unwrap();
+    let keys: Vec<String> =
+        serde_json::from_str::<serde_json::Map<String, Value>>(&line).map(|m| m.keys().cloned().collect()).unwrap();
     let mut in_text_order = keys.clone();
     in_text_order.sort_by_key(|k| line.find(&format!("\"{k}\":")).unwrap());
     assert_eq!(
@@ -64,16 +60,9 @@ fn summary_has_the_contract_keys_in_order() {
     );
     let record: Value = serde_json::from_str(&line).unwrap();
     assert_eq!(record["bytes"], 3);
-    assert_eq!(
-        record["sha256"],
-        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-    );
+    assert_eq!(record["sha256"], "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     assert_eq!(record["error"], Value::Null);
-    assert!(record["headers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|h| h[0] == "content-length" && h[1] == "3"));
+    assert!(record["headers"].as_array().unwrap().iter().any(|h| h[0] == "content-length" && h[1] == "3"));
 }
 
 #[test]
@@ -82,24 +71,14 @@ fn several_urls_keep_their_order_on_stdout_and_in_the_summary() {
     let big = dir.path().join("big.bin");
     std::fs::write(&big, vec![b'x'; 3_000_000]).unwrap();
     let summary = dir.path().join("summary.jsonl");
-    let output = run(netaccess()
-        .args([file_url(&big).as_str(), "data:,second", "data:,third"])
-        .arg("--summary")
-        .arg(&summary));
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output =
+        run(netaccess().args([file_url(&big).as_str(), "data:,second", "data:,third"]).arg("--summary").arg(&summary));
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
     let mut expected = vec![b'x'; 3_000_000];
     expected.extend_from_slice(b"secondthird");
     assert!(output.stdout == expected, "bodies in URL order");
-    let lines: Vec<Value> = std::fs::read_to_string(&summary)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines: Vec<Value> =
+        std::fs::read_to_string(&summary).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let urls: Vec<&str> = lines.iter().map(|l| l["url"].as_str().unwrap()).collect();
     assert_eq!(urls, [file_url(&big).as_str(), "data:,second", "data:,third"]);
 }
@@ -115,12 +94,7 @@ fn exit_status_is_the_first_failures_group() {
     ];
     for (args, code) in cases {
         let output = run(netaccess().args(args).args(["-o", "/dev/null"]));
-        assert_eq!(
-            output.status.code(),
-            Some(code),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        assert_eq!(output.status.code(), Some(code), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
     }
     let no_url = run(&mut netaccess());
     assert_eq!(no_url.status.code(), Some(2));
@@ -149,12 +123,7 @@ fn output_dir_and_output_files() {
         .arg(&named)
         .arg("--output-dir")
         .arg(&out_dir));
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(output.stdout.is_empty());
     assert_eq!(std::fs::read_to_string(&named).unwrap(), "report body");
     assert_eq!(std::fs::read_to_string(out_dir.join("download-2")).unwrap(), "inline");
@@ -171,10 +140,7 @@ fn include_and_head_print_headers() {
     assert!(text.ends_with("\r\n\r\n<p>"), "{text:?}");
     let head = run(netaccess().arg("-I").arg(file_url(&source)));
     let text = String::from_utf8(head.stdout).unwrap();
-    assert!(
-        text.contains("content-type: text/html\r\n") && text.ends_with("\r\n\r\n"),
-        "{text:?}"
-    );
+    assert!(text.contains("content-type: text/html\r\n") && text.ends_with("\r\n\r\n"), "{text:?}");
 }
 
 #[test]
@@ -184,34 +150,19 @@ fn upload_file_puts_and_appends_the_name_to_a_directory_url() {
     std::fs::write(&source, vec![7u8; 200_000]).unwrap();
     let target_dir = dir.path().join("inbox");
     std::fs::create_dir(&target_dir).unwrap();
-    let output = run(netaccess()
-        .arg("-T")
-        .arg(&source)
-        .arg(format!("{}/", file_url(&target_dir)))
-        .args(["--summary", "-"]));
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output =
+        run(netaccess().arg("-T").arg(&source).arg(format!("{}/", file_url(&target_dir))).args(["--summary", "-"]));
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(summaries(&output)[0]["operation"], "PUT");
-    assert_eq!(
-        std::fs::read(target_dir.join("payload.bin")).unwrap(),
-        vec![7u8; 200_000]
-    );
+    assert_eq!(std::fs::read(target_dir.join("payload.bin")).unwrap(), vec![7u8; 200_000]);
 }
 
 #[test]
 fn verbose_shows_the_events() {
     let output = run(netaccess().args(["-v", "data:,hi"]));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    for needle in [
-        "* GET data:,hi",
-        "< content-type: text/plain;charset=US-ASCII",
-        "downloadProgress 2/2",
-        "finished",
-    ] {
+    for needle in ["* GET data:,hi", "< content-type: text/plain;charset=US-ASCII", "downloadProgress 2/2", "finished"]
+    {
         assert!(stderr.contains(needle), "{needle:?} in {stderr}");
     }
 }

@@ -32,10 +32,7 @@ async fn http_get_reports_status_and_body() {
     assert_eq!(lines[0]["status"], 200);
     assert_eq!(lines[0]["reason"], "OK");
     assert_eq!(lines[0]["bytes"], 13);
-    assert_eq!(
-        lines[0]["sha256"],
-        "315f5bdb76d078c43b8ac0064e4a0164612b1fce77c869345bfc94c75894edd3"
-    );
+    assert_eq!(lines[0]["sha256"], "315f5bdb76d078c43b8ac0064e4a0164612b1fce77c869345bfc94c75894edd3");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -46,12 +43,7 @@ async fn redirects_and_their_flags() {
     assert_eq!(lines[0]["final_url"], server.url("/chain/0"));
     assert_eq!(lines[0]["redirects"].as_array().unwrap().len(), 2);
 
-    let (output, lines) = netaccess(vec![
-        "--redirect-policy".into(),
-        "manual".into(),
-        server.url("/chain/2"),
-    ])
-    .await;
+    let (output, lines) = netaccess(vec!["--redirect-policy".into(), "manual".into(), server.url("/chain/2")]).await;
     assert_eq!(output.status.code(), Some(0), "a 3xx not followed is no error");
     assert_eq!(lines[0]["status"], 302);
 
@@ -64,39 +56,26 @@ async fn redirects_and_their_flags() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exit_codes_by_error_group() {
     let server = HttpServer::start().await;
-    let refused = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let refused = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let cases = [
         (vec![server.url("/status/404")], 5, "ContentNotFoundError"),
         (vec![server.url("/status/500")], 7, "InternalServerError"),
         (vec![format!("http://{refused}/")], 3, "ConnectionRefusedError"),
-        (
-            vec!["--timeout".into(), "0.2".into(), server.url("/slow/3000")],
-            3,
-            "TimeoutError",
-        ),
+        (vec!["--timeout".into(), "0.2".into(), server.url("/slow/3000")], 3, "TimeoutError"),
         (vec!["--offline".into(), server.url("/hello")], 3, "UnknownNetworkError"),
     ];
     for (args, code, error) in cases {
         let (output, lines) = netaccess(args.clone()).await;
-        assert_eq!(
-            output.status.code(),
-            Some(code),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        assert_eq!(output.status.code(), Some(code), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
         assert_eq!(lines[0]["error"], error, "{args:?}");
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn broken_framing_is_a_protocol_error() {
-    let server = RawServer::start(Script::Replies(vec![vec![
-        b"HTTP/1.1 200 OK\r\nContent-Length: 0x5\r\n\r\nhello".to_vec(),
-    ]]))
-    .await;
+    let server =
+        RawServer::start(Script::Replies(vec![vec![b"HTTP/1.1 200 OK\r\nContent-Length: 0x5\r\n\r\nhello".to_vec()]]))
+            .await;
     let (output, lines) = netaccess(vec![server.url("/")]).await;
     assert_eq!(output.status.code(), Some(6));
     assert_eq!(lines[0]["error"], "ProtocolFailure");
@@ -106,12 +85,7 @@ async fn broken_framing_is_a_protocol_error() {
 async fn post_data_and_max_host_connections() {
     let server = HttpServer::start().await;
     let urls: Vec<String> = (0..4).map(|_| server.url("/echo")).collect();
-    let mut args = vec![
-        "-d".to_owned(),
-        "a=1".to_owned(),
-        "--max-host-connections".to_owned(),
-        "1".to_owned(),
-    ];
+    let mut args = vec!["-d".to_owned(), "a=1".to_owned(), "--max-host-connections".to_owned(), "1".to_owned()];
     for _ in 1..4 {
         args.extend(["-o".to_owned(), "/dev/null".to_owned()]);
     }
@@ -123,9 +97,7 @@ async fn post_data_and_max_host_connections() {
         assert_eq!(line["operation"], "POST");
         assert_eq!(line["bytes"], 3);
         let headers = line["headers"].as_array().unwrap();
-        assert!(headers
-            .iter()
-            .any(|h| h[0] == "x-echo-content-type" && h[1] == "application/x-www-form-urlencoded"));
+        assert!(headers.iter().any(|h| h[0] == "x-echo-content-type" && h[1] == "application/x-www-form-urlencoded"));
     }
     assert_eq!(server.connections(), 1, "one connection allowed, reused by all four");
 }

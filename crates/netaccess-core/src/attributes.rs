@@ -100,6 +100,8 @@ pub struct RequestAttributes {
     pub priority: Priority,
     /// Report every upload progress step instead of at most one per 100 ms.
     pub emit_all_upload_progress: bool,
+    /// Certificate problems accepted in advance (Qt's `ignoreSslErrors`).
+    pub ignore_ssl_errors: crate::ssl::IgnoredSslErrors,
     /// The caller's own attributes, keyed by type.
     pub user: http::Extensions,
 }
@@ -117,6 +119,7 @@ impl Default for RequestAttributes {
             transfer_timeout: None,
             priority: Priority::default(),
             emit_all_upload_progress: false,
+            ignore_ssl_errors: crate::ssl::IgnoredSslErrors::None,
             user: http::Extensions::new(),
         }
     }
@@ -138,4 +141,9 @@ pub struct ReplyAttributes {
     pub source_is_from_cache: bool,
     /// The `Content-Length` before automatic decompression removed it.
     pub original_content_length: Option<u64>,
+    /// The certificate problems the connection had (all of them were ignored, or the reply
+    /// failed).
+    pub ssl_errors: Vec<crate::ssl::SslError>,
+    /// The peer's certificate chain, DER, leaf first (empty without TLS).
+    pub peer_certificates: Vec<bytes::Bytes>,
 }

@@ -116,12 +116,7 @@ pub struct BackendResponse {
 impl BackendResponse {
     /// A response with the given body stream and nothing else.
     pub fn new(body: BodyStream, expected_length: Option<u64>) -> Self {
-        Self {
-            headers: HeaderMap::new(),
-            attributes: ReplyAttributes::default(),
-            expected_length,
-            body,
-        }
+        Self { headers: HeaderMap::new(), attributes: ReplyAttributes::default(), expected_length, body }
     }
 
     /// A response without a body.
@@ -193,23 +188,14 @@ pub struct UploadProgress {
 impl UploadProgress {
     /// A tracker for an upload of `total` bytes (when known).
     pub fn new(sink: EventSink, total: Option<u64>, emit_all: bool) -> Self {
-        Self {
-            sink,
-            sent: 0,
-            total: progress_total(total),
-            emit_all,
-            last: None,
-        }
+        Self { sink, sent: 0, total: progress_total(total), emit_all, last: None }
     }
 
     /// Records `bytes` more sent, reporting when due.
     pub async fn advance(&mut self, bytes: u64) {
         self.sent += bytes;
         let now = Instant::now();
-        let due = self.emit_all
-            || self
-                .last
-                .is_none_or(|last| now.duration_since(last) >= UPLOAD_PROGRESS_INTERVAL);
+        let due = self.emit_all || self.last.is_none_or(|last| now.duration_since(last) >= UPLOAD_PROGRESS_INTERVAL);
         if due {
             self.last = Some(now);
             self.emit().await;
@@ -227,11 +213,6 @@ impl UploadProgress {
     }
 
     async fn emit(&self) {
-        self.sink
-            .send(ReplyEvent::UploadProgress {
-                sent: self.sent,
-                total: self.total,
-            })
-            .await;
+        self.sink.send(ReplyEvent::UploadProgress { sent: self.sent, total: self.total }).await;
     }
 }

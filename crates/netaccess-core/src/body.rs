@@ -37,14 +37,8 @@ pub struct Body {
 enum Source {
     Empty,
     Bytes(Bytes),
-    File {
-        path: PathBuf,
-        len: u64,
-    },
-    Stream {
-        stream: BoxStream<'static, io::Result<Bytes>>,
-        len: Option<u64>,
-    },
+    File { path: PathBuf, len: u64 },
+    Stream { stream: BoxStream<'static, io::Result<Bytes>>, len: Option<u64> },
 }
 
 impl Body {
@@ -55,9 +49,7 @@ impl Body {
 
     /// A body held in memory.
     pub fn from_bytes(bytes: impl Into<Bytes>) -> Self {
-        Self {
-            source: Source::Bytes(bytes.into()),
-        }
+        Self { source: Source::Bytes(bytes.into()) }
     }
 
     /// A body read from a file, in chunks, when it is sent. The length is taken now.
@@ -73,12 +65,7 @@ impl Body {
                 format!("{} is not a regular file", path.display()),
             ));
         }
-        Ok(Self {
-            source: Source::File {
-                path,
-                len: metadata.len(),
-            },
-        })
+        Ok(Self { source: Source::File { path, len: metadata.len() } })
     }
 
     /// A body produced by a stream, sent once. `len` is its length when known (it becomes the
@@ -87,12 +74,7 @@ impl Body {
     where
         S: Stream<Item = io::Result<Bytes>> + Send + 'static,
     {
-        Self {
-            source: Source::Stream {
-                stream: stream.boxed(),
-                len,
-            },
-        }
+        Self { source: Source::Stream { stream: stream.boxed(), len } }
     }
 
     /// The length in bytes, when known.
@@ -120,10 +102,7 @@ impl Body {
         let source = match &self.source {
             Source::Empty => Source::Empty,
             Source::Bytes(bytes) => Source::Bytes(bytes.clone()),
-            Source::File { path, len } => Source::File {
-                path: path.clone(),
-                len: *len,
-            },
+            Source::File { path, len } => Source::File { path: path.clone(), len: *len },
             Source::Stream { .. } => return None,
         };
         Some(Body { source })
@@ -161,10 +140,7 @@ impl fmt::Debug for Body {
             Source::File { .. } => "file",
             Source::Stream { .. } => "stream",
         };
-        f.debug_struct("Body")
-            .field("kind", &kind)
-            .field("len", &self.len())
-            .finish()
+        f.debug_struct("Body").field("kind", &kind).field("len", &self.len()).finish()
     }
 }
 

@@ -251,12 +251,7 @@ pub struct NetworkError {
 impl NetworkError {
     /// An error of `kind` for `url`, explained by `message`.
     pub fn new(kind: NetworkErrorKind, url: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            kind,
-            url: url.into(),
-            message: message.into(),
-            source: None,
-        }
+        Self { kind, url: url.into(), message: message.into(), source: None }
     }
 
     /// Attaches the underlying cause (an I/O error, a parse error, ...).

@@ -32,6 +32,9 @@ pub enum ReplyEvent {
     },
     /// A redirect is being followed to this URL.
     Redirected(Url),
+    /// The connection's certificate has problems (Qt's `sslErrors`); whether they were ignored
+    /// shows in what follows: `Encrypted`, or `Error` with `SslHandshakeFailedError`.
+    SslErrors(Vec<crate::ssl::SslError>),
     /// The connection is encrypted (emitted once the TLS handshake succeeded).
     Encrypted,
     /// The reply failed; `Finished` follows.

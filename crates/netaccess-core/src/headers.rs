@@ -137,10 +137,7 @@ mod tests {
         let mut headers = HeaderMap::new();
         let time = UNIX_EPOCH + Duration::from_secs(784_111_777);
         headers.set_last_modified(time);
-        assert_eq!(
-            text(&headers, &header::LAST_MODIFIED),
-            Some("Sun, 06 Nov 1994 08:49:37 GMT")
-        );
+        assert_eq!(text(&headers, &header::LAST_MODIFIED), Some("Sun, 06 Nov 1994 08:49:37 GMT"));
         assert_eq!(headers.last_modified(), Some(time));
     }
 

@@ -33,6 +33,7 @@ pub mod event;
 pub mod headers;
 pub mod operation;
 pub mod request;
+pub mod ssl;
 
 pub use attributes::{
     CacheLoadControl, LoadControl, Priority, RedirectPolicy, ReplyAttributes, RequestAttributes, DEFAULT_MAX_REDIRECTS,
@@ -44,3 +45,4 @@ pub use event::{progress_total, ReplyEvent};
 pub use headers::KnownHeaders;
 pub use operation::Operation;
 pub use request::Request;
+pub use ssl::{IgnoredSslErrors, SslError, SslErrorDecision, SslErrorHandler, SslErrorKind};

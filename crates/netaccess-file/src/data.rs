@@ -58,9 +58,8 @@ pub fn decode_data_url(url: &str) -> Result<DataUrl, String> {
         .map(|_| &url[5..])
         .ok_or_else(|| "not a data: URL".to_owned())?;
     let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
-    let (header, payload) = rest
-        .split_once(',')
-        .ok_or_else(|| "the data: URL has no comma between header and data".to_owned())?;
+    let (header, payload) =
+        rest.split_once(',').ok_or_else(|| "the data: URL has no comma between header and data".to_owned())?;
 
     let header = percent_encoding::percent_decode_str(header).decode_utf8_lossy();
     let header = header.trim();
@@ -79,16 +78,11 @@ pub fn decode_data_url(url: &str) -> Result<DataUrl, String> {
     let decoded: Vec<u8> = percent_encoding::percent_decode_str(payload).collect();
     let data = if is_base64 {
         let compact: Vec<u8> = decoded.into_iter().filter(|b| !b.is_ascii_whitespace()).collect();
-        LENIENT_BASE64
-            .decode(&compact)
-            .map_err(|err| format!("the data: URL's base64 is invalid: {err}"))?
+        LENIENT_BASE64.decode(&compact).map_err(|err| format!("the data: URL's base64 is invalid: {err}"))?
     } else {
         decoded
     };
-    Ok(DataUrl {
-        media_type,
-        data: Bytes::from(data),
-    })
+    Ok(DataUrl { media_type, data: Bytes::from(data) })
 }
 
 /// The backend for `data:` URLs.
@@ -128,11 +122,8 @@ fn respond(request: &BackendRequest) -> Result<BackendResponse, NetworkError> {
     let decoded = decode_data_url(url)
         .map_err(|why| NetworkError::new(NetworkErrorKind::ProtocolInvalidOperationError, url, why))?;
     let len = decoded.data.len() as u64;
-    let mut response = if request.operation.is_head() {
-        BackendResponse::empty()
-    } else {
-        BackendResponse::from_bytes(decoded.data)
-    };
+    let mut response =
+        if request.operation.is_head() { BackendResponse::empty() } else { BackendResponse::from_bytes(decoded.data) };
     response.headers.set_content_length(len);
     if let Ok(value) = HeaderValue::from_str(&decoded.media_type) {
         response.headers.insert(CONTENT_TYPE, value);
@@ -148,11 +139,7 @@ mod tests {
     fn rfc2397_examples() {
         let cases: &[(&str, &str, &[u8])] = &[
             ("data:,A%20brief%20note", DEFAULT_MEDIA_TYPE, b"A brief note"),
-            (
-                "data:;charset=utf-8,%E2%82%AC",
-                "text/plain;charset=utf-8",
-                "€".as_bytes(),
-            ),
+            ("data:;charset=utf-8,%E2%82%AC", "text/plain;charset=utf-8", "€".as_bytes()),
             ("data:text/html;base64,PGI+aGk8L2I+", "text/html", b"<b>hi</b>"),
             ("data:;base64,aGk", DEFAULT_MEDIA_TYPE, b"hi"),
             ("data:image/gif;BASE64,R0lG%0AODlh", "image/gif", b"GIF89a"),

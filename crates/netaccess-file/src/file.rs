@@ -66,11 +66,7 @@ fn local_path(url: &Url) -> Result<PathBuf, NetworkError> {
         }
     }
     url.to_file_path().map_err(|()| {
-        NetworkError::new(
-            NetworkErrorKind::ProtocolInvalidOperationError,
-            url.as_str(),
-            "not a local file path",
-        )
+        NetworkError::new(NetworkErrorKind::ProtocolInvalidOperationError, url.as_str(), "not a local file path")
     })
 }
 
@@ -103,9 +99,7 @@ async fn read(url: &Url, path: PathBuf, head_only: bool) -> Result<BackendRespon
         return Err(is_directory(url, "open"));
     }
     // Opening checks read permission, for HEAD as well, as Qt does.
-    let file = tokio::fs::File::open(&path)
-        .await
-        .map_err(|e| io_error(url, "open", e))?;
+    let file = tokio::fs::File::open(&path).await.map_err(|e| io_error(url, "open", e))?;
     let len = metadata.len();
     let mut response = if head_only {
         BackendResponse::empty()
@@ -130,14 +124,9 @@ async fn write(request: BackendRequest, path: PathBuf) -> Result<BackendResponse
     if tokio::fs::metadata(&path).await.is_ok_and(|m| m.is_dir()) {
         return Err(is_directory(url, "write to"));
     }
-    let mut file = tokio::fs::File::create(&path)
-        .await
-        .map_err(|e| io_error(url, "create", e))?;
-    let mut progress = UploadProgress::new(
-        request.events.clone(),
-        request.body.len(),
-        request.attributes.emit_all_upload_progress,
-    );
+    let mut file = tokio::fs::File::create(&path).await.map_err(|e| io_error(url, "create", e))?;
+    let mut progress =
+        UploadProgress::new(request.events.clone(), request.body.len(), request.attributes.emit_all_upload_progress);
     write_body(url, &mut file, request.body, &mut progress).await?;
     file.flush().await.map_err(|e| io_error(url, "write", e))?;
     file.sync_all().await.map_err(|e| io_error(url, "write", e))?;

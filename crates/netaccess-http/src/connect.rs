@@ -18,10 +18,8 @@ pub(crate) async fn connect_tcp(
 ) -> Result<Connection, NetworkError> {
     let attempt = async {
         let bare_host = host.trim_start_matches('[').trim_end_matches(']');
-        let addresses: Vec<_> = tokio::net::lookup_host((bare_host, port))
-            .await
-            .map_err(|e| resolve_error(url, host, e))?
-            .collect();
+        let addresses: Vec<_> =
+            tokio::net::lookup_host((bare_host, port)).await.map_err(|e| resolve_error(url, host, e))?.collect();
         let mut last_error = None;
         for address in addresses {
             match TcpStream::connect(address).await {
@@ -34,11 +32,7 @@ pub(crate) async fn connect_tcp(
         }
         Err(match last_error {
             Some(err) => connect_error(url, host, port, err),
-            None => NetworkError::new(
-                NetworkErrorKind::HostNotFoundError,
-                url,
-                format!("host {host} has no address"),
-            ),
+            None => NetworkError::new(NetworkErrorKind::HostNotFoundError, url, format!("host {host} has no address")),
         })
     };
     if timeout.is_zero() {
@@ -48,10 +42,7 @@ pub(crate) async fn connect_tcp(
         Err(NetworkError::new(
             NetworkErrorKind::TimeoutError,
             url,
-            format!(
-                "connecting to {host}:{port} took longer than {} ms",
-                timeout.as_millis()
-            ),
+            format!("connecting to {host}:{port} took longer than {} ms", timeout.as_millis()),
         ))
     })
 }

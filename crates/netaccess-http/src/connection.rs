@@ -23,12 +23,7 @@ pub(crate) struct Connection {
 
 impl Connection {
     pub(crate) fn new(io: Box<dyn Transport>) -> Self {
-        Self {
-            io,
-            buffer: BytesMut::with_capacity(READ_BUFFER),
-            idle_since: Instant::now(),
-            reused: false,
-        }
+        Self { io, buffer: BytesMut::with_capacity(READ_BUFFER), idle_since: Instant::now(), reused: false }
     }
 }
 

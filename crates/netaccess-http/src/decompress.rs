@@ -58,10 +58,9 @@ impl std::fmt::Display for DecodeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             DecodeError::Corrupt(err) => write!(f, "the compressed body is broken: {err}"),
-            DecodeError::Bomb { produced, consumed } => write!(
-                f,
-                "decompression bomb refused: {consumed} compressed bytes expanded to {produced} bytes"
-            ),
+            DecodeError::Bomb { produced, consumed } => {
+                write!(f, "decompression bomb refused: {consumed} compressed bytes expanded to {produced} bytes")
+            }
         }
     }
 }
@@ -76,10 +75,7 @@ impl Decompressor {
             "gzip" | "x-gzip" => (Codec::Gzip(flate2::write::GzDecoder::new(Vec::new())), 40),
             "deflate" => (Codec::DeflateUndecided(Vec::new()), 40),
             #[cfg(feature = "br")]
-            "br" => (
-                Codec::Brotli(Box::new(brotli::DecompressorWriter::new(Vec::new(), 16 * 1024))),
-                100,
-            ),
+            "br" => (Codec::Brotli(Box::new(brotli::DecompressorWriter::new(Vec::new(), 16 * 1024))), 100),
             #[cfg(feature = "zstd")]
             "zstd" => {
                 let decoder = zstd::stream::write::Decoder::new(Vec::new()).map_err(|e| e.to_string())?;
@@ -87,13 +83,7 @@ impl Decompressor {
             }
             other => return Err(format!("unsupported Content-Encoding {other:?}")),
         };
-        Ok(Some(Self {
-            codec,
-            max_ratio,
-            threshold,
-            consumed: 0,
-            produced: 0,
-        }))
+        Ok(Some(Self { codec, max_ratio, threshold, consumed: 0, produced: 0 }))
     }
 
     /// Decodes one chunk; the output may be empty.
@@ -118,29 +108,14 @@ impl Decompressor {
 
     fn write(&mut self, input: &[u8]) -> Result<Bytes, DecodeError> {
         let output = match &mut self.codec {
-            Codec::Gzip(d) => d
-                .write_all(input)
-                .and_then(|()| d.flush())
-                .map(|()| std::mem::take(d.get_mut())),
-            Codec::Zlib(d) => d
-                .write_all(input)
-                .and_then(|()| d.flush())
-                .map(|()| std::mem::take(d.get_mut())),
-            Codec::RawDeflate(d) => d
-                .write_all(input)
-                .and_then(|()| d.flush())
-                .map(|()| std::mem::take(d.get_mut())),
+            Codec::Gzip(d) => d.write_all(input).and_then(|()| d.flush()).map(|()| std::mem::take(d.get_mut())),
+            Codec::Zlib(d) => d.write_all(input).and_then(|()| d.flush()).map(|()| std::mem::take(d.get_mut())),
+            Codec::RawDeflate(d) => d.write_all(input).and_then(|()| d.flush()).map(|()| std::mem::take(d.get_mut())),
             Codec::DeflateUndecided(_) => Ok(Vec::new()),
             #[cfg(feature = "br")]
-            Codec::Brotli(d) => d
-                .write_all(input)
-                .and_then(|()| d.flush())
-                .map(|()| std::mem::take(d.get_mut())),
+            Codec::Brotli(d) => d.write_all(input).and_then(|()| d.flush()).map(|()| std::mem::take(d.get_mut())),
             #[cfg(feature = "zstd")]
-            Codec::Zstd(d) => d
-                .write_all(input)
-                .and_then(|()| d.flush())
-                .map(|()| std::mem::take(d.get_mut())),
+            Codec::Zstd(d) => d.write_all(input).and_then(|()| d.flush()).map(|()| std::mem::take(d.get_mut())),
         }
         .map_err(DecodeError::Corrupt)?;
         self.account(output)
@@ -150,10 +125,7 @@ impl Decompressor {
         self.produced += output.len() as u64;
         if let Some(threshold) = self.threshold {
             if self.produced > threshold && self.produced > self.consumed.saturating_mul(self.max_ratio) {
-                return Err(DecodeError::Bomb {
-                    produced: self.produced,
-                    consumed: self.consumed,
-                });
+                return Err(DecodeError::Bomb { produced: self.produced, consumed: self.consumed });
             }
         }
         Ok(Bytes::from(output))
@@ -169,14 +141,13 @@ impl Decompressor {
             Codec::Zlib(d) => d.finish(),
             Codec::RawDeflate(d) => d.finish(),
             Codec::DeflateUndecided(pending) if pending.is_empty() => Ok(Vec::new()),
-            Codec::DeflateUndecided(_) => Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "deflate stream of a single byte",
-            )),
+            Codec::DeflateUndecided(_) => {
+                Err(io::Error::new(io::ErrorKind::UnexpectedEof, "deflate stream of a single byte"))
+            }
             #[cfg(feature = "br")]
-            Codec::Brotli(d) => d
-                .into_inner()
-                .map_err(|_| io::Error::new(io::ErrorKind::UnexpectedEof, "brotli stream cut short")),
+            Codec::Brotli(d) => {
+                d.into_inner().map_err(|_| io::Error::new(io::ErrorKind::UnexpectedEof, "brotli stream cut short"))
+            }
             #[cfg(feature = "zstd")]
             Codec::Zstd(mut d) => d.flush().map(|()| std::mem::take(d.get_mut())),
         }
@@ -240,14 +211,8 @@ mod tests {
     #[test]
     fn truncated_and_corrupt_streams_fail() {
         let compressed = gzip(&[b'x'; 10_000]);
-        assert!(matches!(
-            decode("gzip", &compressed[..compressed.len() / 2], 100, None),
-            Err(DecodeError::Corrupt(_))
-        ));
-        assert!(matches!(
-            decode("gzip", b"not gzip at all", 100, None),
-            Err(DecodeError::Corrupt(_))
-        ));
+        assert!(matches!(decode("gzip", &compressed[..compressed.len() / 2], 100, None), Err(DecodeError::Corrupt(_))));
+        assert!(matches!(decode("gzip", b"not gzip at all", 100, None), Err(DecodeError::Corrupt(_))));
     }
 
     #[test]
@@ -258,11 +223,7 @@ mod tests {
             decode("gzip", &compressed, 64 * 1024, Some(DEFAULT_BOMB_THRESHOLD)),
             Err(DecodeError::Bomb { .. })
         ));
-        assert_eq!(
-            decode("gzip", &compressed, 64 * 1024, None).unwrap().len(),
-            zeros.len(),
-            "no guard, no limit"
-        );
+        assert_eq!(decode("gzip", &compressed, 64 * 1024, None).unwrap().len(), zeros.len(), "no guard, no limit");
     }
 
     #[test]

@@ -10,10 +10,9 @@ pub(crate) fn connect_error(url: &str, host: &str, port: u16, err: io::Error) ->
     let (kind, what) = match err.kind() {
         io::ErrorKind::ConnectionRefused => (NetworkErrorKind::ConnectionRefusedError, "the connection was refused"),
         io::ErrorKind::TimedOut => (NetworkErrorKind::TimeoutError, "connecting timed out"),
-        io::ErrorKind::NetworkUnreachable | io::ErrorKind::HostUnreachable => (
-            NetworkErrorKind::TemporaryNetworkFailureError,
-            "the host is unreachable",
-        ),
+        io::ErrorKind::NetworkUnreachable | io::ErrorKind::HostUnreachable => {
+            (NetworkErrorKind::TemporaryNetworkFailureError, "the host is unreachable")
+        }
         _ => (NetworkErrorKind::UnknownNetworkError, "the connection failed"),
     };
     NetworkError::new(kind, url, format!("{what} ({host}:{port}): {err}")).with_source(err)
@@ -21,12 +20,8 @@ pub(crate) fn connect_error(url: &str, host: &str, port: u16, err: io::Error) ->
 
 /// The host name did not resolve.
 pub(crate) fn resolve_error(url: &str, host: &str, err: io::Error) -> NetworkError {
-    NetworkError::new(
-        NetworkErrorKind::HostNotFoundError,
-        url,
-        format!("host {host} not found: {err}"),
-    )
-    .with_source(err)
+    NetworkError::new(NetworkErrorKind::HostNotFoundError, url, format!("host {host} not found: {err}"))
+        .with_source(err)
 }
 
 /// Reading or writing an established connection failed.

@@ -46,10 +46,7 @@ pub(crate) struct Failed {
 
 impl From<NetworkError> for Failed {
     fn from(error: NetworkError) -> Self {
-        Failed {
-            error,
-            before_response: false,
-        }
+        Failed { error, before_response: false }
     }
 }
 
@@ -65,10 +62,8 @@ pub(crate) async fn exchange(mut connection: Connection, out: Outgoing<'_>, body
     if out.close_after {
         reader.close_after(CloseReason::ClientClose);
     }
-    let connection_failed = |error: NetworkError, reader: &ResponseReader| Failed {
-        error,
-        before_response: !reader.saw_response_bytes(),
-    };
+    let connection_failed =
+        |error: NetworkError, reader: &ResponseReader| Failed { error, before_response: !reader.saw_response_bytes() };
 
     connection
         .io
@@ -83,11 +78,8 @@ pub(crate) async fn exchange(mut connection: Connection, out: Outgoing<'_>, body
                 .flush()
                 .await
                 .map_err(|e| connection_failed(transfer_error(out.url, "sending the request", e), &reader))?;
-            match tokio::time::timeout(
-                EXPECT_CONTINUE_WAIT,
-                read_head(&mut connection, &mut reader, out.url, true),
-            )
-            .await
+            match tokio::time::timeout(EXPECT_CONTINUE_WAIT, read_head(&mut connection, &mut reader, out.url, true))
+                .await
             {
                 Err(_elapsed) => true,
                 Ok(Ok(None)) => true,
@@ -122,11 +114,7 @@ pub(crate) async fn exchange(mut connection: Connection, out: Outgoing<'_>, body
             Err(error) => return Err(connection_failed(error, &reader)),
         },
     };
-    Ok(Incoming {
-        head,
-        connection,
-        reader,
-    })
+    Ok(Incoming { head, connection, reader })
 }
 
 /// Reads until the final response head; with `stop_at_continue`, a `100 Continue` ends the wait
@@ -138,23 +126,13 @@ async fn read_head(
     stop_at_continue: bool,
 ) -> Result<Option<ResponseHead>, NetworkError> {
     loop {
-        match reader
-            .read(&mut connection.buffer)
-            .map_err(|e| protocol_error(url, e))?
-        {
+        match reader.read(&mut connection.buffer).map_err(|e| protocol_error(url, e))? {
             Some(Event::Head(head)) => return Ok(Some(head)),
             Some(Event::Continue) if stop_at_continue => return Ok(None),
             Some(_) => {}
             None => {
-                if fill(connection)
-                    .await
-                    .map_err(|e| transfer_error(url, "reading the response", e))?
-                    == 0
-                {
-                    let error = reader
-                        .end_of_input(&mut connection.buffer)
-                        .err()
-                        .unwrap_or(Http1Error::IncompleteHead);
+                if fill(connection).await.map_err(|e| transfer_error(url, "reading the response", e))? == 0 {
+                    let error = reader.end_of_input(&mut connection.buffer).err().unwrap_or(Http1Error::IncompleteHead);
                     return Err(protocol_error(url, error));
                 }
             }
@@ -176,10 +154,8 @@ async fn upload(connection: &mut Connection, out: &Outgoing<'_>, body: Body) -> 
     };
     let mut progress = UploadProgress::new(out.events.clone(), body.len(), out.emit_all_upload_progress);
     let mut chunks = body.into_stream();
-    let write_failed = |e| Failed {
-        error: transfer_error(out.url, "sending the request body", e),
-        before_response: true,
-    };
+    let write_failed =
+        |e| Failed { error: transfer_error(out.url, "sending the request body", e), before_response: true };
     let mut frame = Vec::new();
     while let Some(chunk) = chunks.next().await {
         let chunk = chunk.map_err(|err| {
@@ -223,10 +199,7 @@ fn length_mismatch(url: &str, announced: Option<u64>, which: &str) -> Failed {
     Failed::from(NetworkError::new(
         NetworkErrorKind::UnknownContentError,
         url,
-        format!(
-            "the upload body produced {which} bytes than its announced length {}",
-            announced.unwrap_or(0)
-        ),
+        format!("the upload body produced {which} bytes than its announced length {}", announced.unwrap_or(0)),
     ))
 }
 
@@ -304,21 +277,12 @@ impl BodyState {
             let Some(connection) = self.connection.as_mut() else {
                 return Ok(None);
             };
-            if let Some(event) = self
-                .reader
-                .read(&mut connection.buffer)
-                .map_err(|e| protocol_error(&self.url, e))?
-            {
+            if let Some(event) = self.reader.read(&mut connection.buffer).map_err(|e| protocol_error(&self.url, e))? {
                 return Ok(Some(event));
             }
-            let read = fill(connection)
-                .await
-                .map_err(|e| transfer_error(&self.url, "reading the response body", e))?;
+            let read = fill(connection).await.map_err(|e| transfer_error(&self.url, "reading the response body", e))?;
             if read == 0 {
-                return self
-                    .reader
-                    .end_of_input(&mut connection.buffer)
-                    .map_err(|e| protocol_error(&self.url, e));
+                return self.reader.end_of_input(&mut connection.buffer).map_err(|e| protocol_error(&self.url, e));
             }
         }
     }

@@ -136,9 +136,7 @@ impl Default for HttpBackend {
 
 impl std::fmt::Debug for HttpBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HttpBackend")
-            .field("config", &self.inner.config)
-            .finish_non_exhaustive()
+        f.debug_struct("HttpBackend").field("config", &self.inner.config).finish_non_exhaustive()
     }
 }
 
@@ -146,9 +144,7 @@ impl HttpBackend {
     /// A backend with these settings.
     pub fn new(config: HttpConfig) -> Self {
         let pool = Pool::new(config.max_connections_per_host, config.idle_timeout);
-        Self {
-            inner: Arc::new(Inner { config, pool }),
-        }
+        Self { inner: Arc::new(Inner { config, pool }) }
     }
 
     /// The settings.
@@ -183,36 +179,24 @@ impl Inner {
     async fn send(self: Arc<Self>, request: BackendRequest) -> Result<BackendResponse, NetworkError> {
         let url = request.url;
         let url_text = url.as_str().to_owned();
-        let method = Method::from_bytes(request.operation.verb().as_bytes()).map_err(|_| {
-            invalid(
-                &url,
-                format!("{:?} is not a valid HTTP method", request.operation.verb()),
-            )
-        })?;
-        let host = url
-            .host_str()
-            .filter(|h| !h.is_empty())
-            .ok_or_else(|| invalid(&url, "the URL has no host".into()))?;
-        let port = url
-            .port_or_known_default()
-            .ok_or_else(|| invalid(&url, "the URL has no port".into()))?;
+        let method = Method::from_bytes(request.operation.verb().as_bytes())
+            .map_err(|_| invalid(&url, format!("{:?} is not a valid HTTP method", request.operation.verb())))?;
+        let host =
+            url.host_str().filter(|h| !h.is_empty()).ok_or_else(|| invalid(&url, "the URL has no host".into()))?;
+        let port = url.port_or_known_default().ok_or_else(|| invalid(&url, "the URL has no port".into()))?;
 
         let mut headers = request.headers;
         let decompress = self.config.auto_decompress && !headers.contains_key(header::ACCEPT_ENCODING);
         apply_default_headers(&mut headers, &self.config.user_agent, decompress.then(accept_encoding));
         if method == Method::POST && !headers.contains_key(header::CONTENT_TYPE) {
             tracing::warn!(url = %url, "content-type missing in HTTP POST, defaulting to {DEFAULT_POST_CONTENT_TYPE}");
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(DEFAULT_POST_CONTENT_TYPE),
-            );
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(DEFAULT_POST_CONTENT_TYPE));
         }
         let framing = RequestFraming::for_body(&method, request.body.len());
         let mut head = Vec::with_capacity(256);
         encode_request_head(&method, RequestTarget::Origin(&url), &headers, framing, &mut head);
-        let expect_continue = headers
-            .get(header::EXPECT)
-            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        let expect_continue =
+            headers.get(header::EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
         let out = Outgoing {
             url: &url_text,
             method: &method,
@@ -225,11 +209,7 @@ impl Inner {
             limits: self.config.limits,
         };
 
-        let key = PoolKey {
-            scheme: url.scheme().to_owned(),
-            host: host.to_owned(),
-            port,
-        };
+        let key = PoolKey { scheme: url.scheme().to_owned(), host: host.to_owned(), port };
         let slot = self.pool.acquire(key, request.attributes.priority).await;
         let timeout = request.attributes.transfer_timeout.unwrap_or(Duration::ZERO);
         let attempt = self.attempts(out, &slot, host, port, request.body);
@@ -279,10 +259,7 @@ impl Inner {
             };
             match exchange(connection, out, this_body).await {
                 Ok(incoming) => return Ok(incoming),
-                Err(Failed {
-                    error,
-                    before_response: true,
-                }) if reused && !fresh_only => {
+                Err(Failed { error, before_response: true }) if reused && !fresh_only => {
                     tracing::debug!(url = out.url, %error, "a reused connection failed; retrying on a fresh one");
                     if replay.is_none() {
                         return Err(NetworkError::new(
@@ -314,9 +291,7 @@ impl Inner {
         let mut attributes = ReplyAttributes::default();
         attributes.http_status_code = Some(head.status.as_u16());
         attributes.http_reason_phrase = Some(head.reason.clone());
-        let framing = netaccess_http1::parse::framing(method, head)
-            .map(|(f, _)| f)
-            .unwrap_or(Framing::CloseDelimited);
+        let framing = netaccess_http1::parse::framing(method, head).map(|(f, _)| f).unwrap_or(Framing::CloseDelimited);
         let mut expected_length = match framing {
             Framing::Empty => Some(0),
             Framing::Length(n) => Some(n),

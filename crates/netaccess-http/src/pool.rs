@@ -99,11 +99,7 @@ impl Drop for Slot {
 
 impl Pool {
     pub(crate) fn new(max_per_host: usize, idle_timeout: Duration) -> Arc<Self> {
-        Arc::new(Self {
-            hosts: Mutex::new(HashMap::new()),
-            max_per_host: max_per_host.max(1),
-            idle_timeout,
-        })
+        Arc::new(Self { hosts: Mutex::new(HashMap::new()), max_per_host: max_per_host.max(1), idle_timeout })
     }
 
     fn hosts(&self) -> MutexGuard<'_, HashMap<PoolKey, Host>> {
@@ -117,18 +113,11 @@ impl Pool {
             let host = hosts.entry(key.clone()).or_default();
             if host.busy < self.max_per_host {
                 host.busy += 1;
-                return Slot {
-                    pool: Some(self.clone()),
-                    key,
-                };
+                return Slot { pool: Some(self.clone()), key };
             }
             let (grant, granted) = oneshot::channel();
             host.next_seq += 1;
-            host.waiters.push(Waiter {
-                priority,
-                seq: host.next_seq,
-                grant,
-            });
+            host.waiters.push(Waiter { priority, seq: host.next_seq, grant });
             granted
         };
         // The pool outlives its waiters (they hold an Arc), so the sender is never dropped unsent.
@@ -139,10 +128,7 @@ impl Pool {
         let mut hosts = pool.hosts();
         let Some(host) = hosts.get_mut(key) else { return };
         while let Some(waiter) = host.waiters.pop() {
-            match waiter.grant.send(Slot {
-                pool: Some(pool.clone()),
-                key: key.clone(),
-            }) {
+            match waiter.grant.send(Slot { pool: Some(pool.clone()), key: key.clone() }) {
                 Ok(()) => return,
                 Err(unwanted) => unwanted.disarm(),
             }
@@ -160,8 +146,7 @@ impl Pool {
                 let mut hosts = self.hosts();
                 let host = hosts.get_mut(slot.key())?;
                 let now = Instant::now();
-                host.idle
-                    .retain(|c| now.duration_since(c.idle_since) < self.idle_timeout);
+                host.idle.retain(|c| now.duration_since(c.idle_since) < self.idle_timeout);
                 host.idle.pop()?
             };
             if is_alive(&mut connection) {
@@ -210,11 +195,7 @@ mod tests {
     use super::*;
 
     fn key() -> PoolKey {
-        PoolKey {
-            scheme: "http".into(),
-            host: "h".into(),
-            port: 1,
-        }
+        PoolKey { scheme: "http".into(), host: "h".into(), port: 1 }
     }
 
     #[tokio::test]
@@ -223,11 +204,7 @@ mod tests {
         let first = pool.acquire(key(), Priority::Normal).await;
         let order = Arc::new(Mutex::new(Vec::new()));
         let mut tasks = Vec::new();
-        for (name, priority) in [
-            ("low", Priority::Low),
-            ("normal", Priority::Normal),
-            ("high", Priority::High),
-        ] {
+        for (name, priority) in [("low", Priority::Low), ("normal", Priority::Normal), ("high", Priority::High)] {
             let (pool, order) = (pool.clone(), order.clone());
             tasks.push(tokio::spawn(async move {
                 let slot = pool.acquire(key(), priority).await;

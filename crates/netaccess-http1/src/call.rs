@@ -91,13 +91,7 @@ impl ResponseReader {
 
     /// A reader with the given limits.
     pub fn with_limits(method: Method, limits: Limits) -> Self {
-        Self {
-            method,
-            limits,
-            phase: Phase::AwaitingHead,
-            reuse: Reuse::Reusable,
-            saw_bytes: false,
-        }
+        Self { method, limits, phase: Phase::AwaitingHead, reuse: Reuse::Reusable, saw_bytes: false }
     }
 
     /// Records that the request said `Connection: close` (or could not be sent whole): the
@@ -177,10 +171,7 @@ impl ResponseReader {
             self.reuse = self.reuse.and(Reuse::Close(CloseReason::UnsolicitedData));
         }
         self.phase = Phase::Done;
-        Event::End {
-            trailers,
-            reuse: self.reuse,
-        }
+        Event::End { trailers, reuse: self.reuse }
     }
 
     /// The peer closed the connection. Call [`read`](Self::read) until it returns `Ok(None)`

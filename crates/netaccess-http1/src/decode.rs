@@ -84,9 +84,7 @@ impl BodyDecoder {
         match self {
             BodyDecoder::Close => Ok(()),
             BodyDecoder::Length { remaining: 0 } => Ok(()),
-            BodyDecoder::Length { remaining } => Err(Http1Error::IncompleteBody {
-                missing: Some(*remaining),
-            }),
+            BodyDecoder::Length { remaining } => Err(Http1Error::IncompleteBody { missing: Some(*remaining) }),
             BodyDecoder::Chunked(_) => Err(Http1Error::IncompleteBody { missing: None }),
         }
     }
@@ -100,11 +98,7 @@ fn decode_chunked(state: &mut ChunkState, input: &mut BytesMut, limits: &Limits)
                     return Ok(Decoded::NeedMore);
                 };
                 let size = chunk_size(&line)?;
-                *state = if size == 0 {
-                    ChunkState::Trailers
-                } else {
-                    ChunkState::Data(size)
-                };
+                *state = if size == 0 { ChunkState::Trailers } else { ChunkState::Data(size) };
             }
             ChunkState::Data(remaining) => {
                 if input.is_empty() {
@@ -112,11 +106,7 @@ fn decode_chunked(state: &mut ChunkState, input: &mut BytesMut, limits: &Limits)
                 }
                 let take = usize::try_from(remaining).unwrap_or(usize::MAX).min(input.len());
                 let left = remaining - take as u64;
-                *state = if left == 0 {
-                    ChunkState::DataEnd
-                } else {
-                    ChunkState::Data(left)
-                };
+                *state = if left == 0 { ChunkState::DataEnd } else { ChunkState::Data(left) };
                 return Ok(Decoded::Data(input.split_to(take).freeze()));
             }
             ChunkState::DataEnd => {
@@ -141,9 +131,7 @@ fn decode_chunked(state: &mut ChunkState, input: &mut BytesMut, limits: &Limits)
 fn take_line(input: &mut BytesMut, max: usize) -> Result<Option<Bytes>, Http1Error> {
     let Some(newline) = input.iter().take(max + 2).position(|b| *b == b'\n') else {
         return if input.len() > max + 1 {
-            Err(Http1Error::InvalidChunk(format!(
-                "chunk-size line longer than {max} bytes"
-            )))
+            Err(Http1Error::InvalidChunk(format!("chunk-size line longer than {max} bytes")))
         } else {
             Ok(None)
         };
@@ -159,28 +147,17 @@ fn take_line(input: &mut BytesMut, max: usize) -> Result<Option<Bytes>, Http1Err
 fn chunk_size(line: &[u8]) -> Result<u64, Http1Error> {
     let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
     if digits == 0 {
-        return Err(Http1Error::InvalidChunk(format!(
-            "chunk size {:?} has no hex digits first",
-            lossy(line)
-        )));
+        return Err(Http1Error::InvalidChunk(format!("chunk size {:?} has no hex digits first", lossy(line))));
     }
     if digits > 16 {
         return Err(Http1Error::InvalidChunk("chunk size does not fit in 64 bits".into()));
     }
     let rest = &line[digits..];
-    let extension = rest
-        .iter()
-        .position(|b| !matches!(b, b' ' | b'\t'))
-        .map(|at| &rest[at..]);
+    let extension = rest.iter().position(|b| !matches!(b, b' ' | b'\t')).map(|at| &rest[at..]);
     match extension {
         None => {}
         Some(ext) if ext[0] == b';' && ext.iter().all(|b| *b == b'\t' || (b' '..0x7f).contains(b)) => {}
-        Some(_) => {
-            return Err(Http1Error::InvalidChunk(format!(
-                "bad text after chunk size: {:?}",
-                lossy(line)
-            )))
-        }
+        Some(_) => return Err(Http1Error::InvalidChunk(format!("bad text after chunk size: {:?}", lossy(line)))),
     }
     let text = std::str::from_utf8(&line[..digits]).map_err(|_| Http1Error::InvalidChunk("chunk size".into()))?;
     u64::from_str_radix(text, 16).map_err(|_| Http1Error::InvalidChunk("chunk size does not fit in 64 bits".into()))
@@ -205,13 +182,11 @@ fn trailers(input: &mut BytesMut, limits: &Limits) -> Result<Decoded, Http1Error
             input.advance(consumed);
             Ok(Decoded::End(trailers))
         }
-        Ok(httparse::Status::Partial) if input.len() > limits.max_head_bytes => Err(Http1Error::HeadTooLarge {
-            limit: limits.max_head_bytes,
-        }),
+        Ok(httparse::Status::Partial) if input.len() > limits.max_head_bytes => {
+            Err(Http1Error::HeadTooLarge { limit: limits.max_head_bytes })
+        }
         Ok(httparse::Status::Partial) => Ok(Decoded::NeedMore),
-        Err(httparse::Error::TooManyHeaders) => Err(Http1Error::TooManyHeaders {
-            limit: limits.max_headers,
-        }),
+        Err(httparse::Error::TooManyHeaders) => Err(Http1Error::TooManyHeaders { limit: limits.max_headers }),
         Err(err) => Err(Http1Error::InvalidChunk(format!("bad trailer section: {err}"))),
     }
 }
@@ -257,35 +232,22 @@ mod tests {
 
     #[test]
     fn chunk_sizes_are_strict() {
-        for bad in [
-            &b"+5\r\nhello\r\n0\r\n\r\n"[..],
-            b"0x5\r\nhello\r\n0\r\n\r\n",
-            b"5 x\r\nhello\r\n0\r\n\r\n",
-            b"\r\n",
-        ] {
-            assert!(
-                decode_all(Framing::Chunked, bad, 100).is_err(),
-                "{:?}",
-                String::from_utf8_lossy(bad)
-            );
+        for bad in
+            [&b"+5\r\nhello\r\n0\r\n\r\n"[..], b"0x5\r\nhello\r\n0\r\n\r\n", b"5 x\r\nhello\r\n0\r\n\r\n", b"\r\n"]
+        {
+            assert!(decode_all(Framing::Chunked, bad, 100).is_err(), "{:?}", String::from_utf8_lossy(bad));
         }
         assert_eq!(
             decode_all(Framing::Chunked, b"ffffffffffffffff\r\n", 100).unwrap_err(),
             Http1Error::IncompleteBody { missing: None }
         );
-        assert!(
-            decode_all(Framing::Chunked, b"5 ; ext\r\nhello\r\n0\r\n\r\n", 100).is_ok(),
-            "BWS before ; is allowed"
-        );
+        assert!(decode_all(Framing::Chunked, b"5 ; ext\r\nhello\r\n0\r\n\r\n", 100).is_ok(), "BWS before ; is allowed");
     }
 
     #[test]
     fn overlong_chunk_line_is_refused() {
         let line = format!("1;{}\r\nx\r\n0\r\n\r\n", "e".repeat(5000));
-        assert!(matches!(
-            decode_all(Framing::Chunked, line.as_bytes(), 100),
-            Err(Http1Error::InvalidChunk(_))
-        ));
+        assert!(matches!(decode_all(Framing::Chunked, line.as_bytes(), 100), Err(Http1Error::InvalidChunk(_))));
     }
 
     #[test]

@@ -212,36 +212,20 @@ mod tests {
     #[test]
     fn origin_form_without_fragment_and_default_port() {
         let url = Url::parse("http://example.com:80/p%20q?x=1#frag").unwrap();
-        let text = head(
-            Method::GET,
-            RequestTarget::Origin(&url),
-            &HeaderMap::new(),
-            RequestFraming::None,
-        );
+        let text = head(Method::GET, RequestTarget::Origin(&url), &HeaderMap::new(), RequestFraming::None);
         assert_eq!(text, "GET /p%20q?x=1 HTTP/1.1\r\nhost: example.com\r\n\r\n");
     }
 
     #[test]
     fn absolute_form_for_proxies_drops_credentials_and_fragment() {
         let url = Url::parse("http://user:pw@example.com:8080/x#f").unwrap();
-        let text = head(
-            Method::GET,
-            RequestTarget::Absolute(&url),
-            &HeaderMap::new(),
-            RequestFraming::None,
-        );
-        assert_eq!(
-            text,
-            "GET http://example.com:8080/x HTTP/1.1\r\nhost: example.com:8080\r\n\r\n"
-        );
+        let text = head(Method::GET, RequestTarget::Absolute(&url), &HeaderMap::new(), RequestFraming::None);
+        assert_eq!(text, "GET http://example.com:8080/x HTTP/1.1\r\nhost: example.com:8080\r\n\r\n");
     }
 
     #[test]
     fn authority_form_for_connect() {
-        let target = RequestTarget::Authority {
-            host: "[::1]",
-            port: 443,
-        };
+        let target = RequestTarget::Authority { host: "[::1]", port: 443 };
         let text = head(Method::CONNECT, target, &HeaderMap::new(), RequestFraming::None);
         assert_eq!(text, "CONNECT [::1]:443 HTTP/1.1\r\nhost: [::1]:443\r\n\r\n");
     }
@@ -252,22 +236,14 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("999"));
         headers.insert(header::TRANSFER_ENCODING, HeaderValue::from_static("gzip"));
-        let text = head(
-            Method::PUT,
-            RequestTarget::Origin(&url),
-            &headers,
-            RequestFraming::Chunked,
-        );
+        let text = head(Method::PUT, RequestTarget::Origin(&url), &headers, RequestFraming::Chunked);
         assert_eq!(text, "PUT / HTTP/1.1\r\nhost: h\r\ntransfer-encoding: chunked\r\n\r\n");
     }
 
     #[test]
     fn framing_choice() {
         assert_eq!(RequestFraming::for_body(&Method::GET, Some(0)), RequestFraming::None);
-        assert_eq!(
-            RequestFraming::for_body(&Method::POST, Some(0)),
-            RequestFraming::Length(0)
-        );
+        assert_eq!(RequestFraming::for_body(&Method::POST, Some(0)), RequestFraming::Length(0));
         assert_eq!(RequestFraming::for_body(&Method::PUT, None), RequestFraming::Chunked);
     }
 

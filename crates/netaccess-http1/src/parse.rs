@@ -31,11 +31,7 @@ pub struct Limits {
 impl Default for Limits {
     /// 64 KiB of head, 128 fields, 4 KiB chunk lines.
     fn default() -> Self {
-        Self {
-            max_head_bytes: 64 * 1024,
-            max_headers: 128,
-            max_chunk_line: 4096,
-        }
+        Self { max_head_bytes: 64 * 1024, max_headers: 128, max_chunk_line: 4096 }
     }
 }
 
@@ -78,9 +74,7 @@ pub fn parse_head(input: &mut BytesMut, limits: &Limits) -> Result<Option<Respon
     }
     let prefix = &input[..input.len().min(5)];
     if !b"HTTP/".starts_with(prefix) {
-        return Err(Http1Error::InvalidStatusLine(
-            "the reply does not start with HTTP/".into(),
-        ));
+        return Err(Http1Error::InvalidStatusLine("the reply does not start with HTTP/".into()));
     }
 
     let mut fields = vec![httparse::EMPTY_HEADER; limits.max_headers];
@@ -93,47 +87,30 @@ pub fn parse_head(input: &mut BytesMut, limits: &Limits) -> Result<Option<Respon
         Ok(httparse::Status::Complete(consumed)) => consumed,
         Ok(httparse::Status::Partial) => {
             return if input.len() > limits.max_head_bytes {
-                Err(Http1Error::HeadTooLarge {
-                    limit: limits.max_head_bytes,
-                })
+                Err(Http1Error::HeadTooLarge { limit: limits.max_head_bytes })
             } else {
                 Ok(None)
             };
         }
-        Err(httparse::Error::TooManyHeaders) => {
-            return Err(Http1Error::TooManyHeaders {
-                limit: limits.max_headers,
-            })
-        }
+        Err(httparse::Error::TooManyHeaders) => return Err(Http1Error::TooManyHeaders { limit: limits.max_headers }),
         Err(err @ (httparse::Error::Status | httparse::Error::Version)) => {
             return Err(Http1Error::InvalidStatusLine(err.to_string()))
         }
         Err(err) => return Err(Http1Error::InvalidHeader(err.to_string())),
     };
     if consumed > limits.max_head_bytes {
-        return Err(Http1Error::HeadTooLarge {
-            limit: limits.max_head_bytes,
-        });
+        return Err(Http1Error::HeadTooLarge { limit: limits.max_head_bytes });
     }
     let code = response.code.unwrap_or(0);
     let status = StatusCode::from_u16(code)
         .ok()
         .filter(|_| code >= 100)
         .ok_or_else(|| Http1Error::InvalidStatusLine(format!("status {code} is not in 100..=999")))?;
-    let version = if response.version == Some(0) {
-        Version::HTTP_10
-    } else {
-        Version::HTTP_11
-    };
+    let version = if response.version == Some(0) { Version::HTTP_10 } else { Version::HTTP_11 };
     let reason = response.reason.unwrap_or_default().to_owned();
     let headers = to_header_map(response.headers)?;
     input.advance(consumed);
-    Ok(Some(ResponseHead {
-        status,
-        reason,
-        version,
-        headers,
-    }))
+    Ok(Some(ResponseHead { status, reason, version, headers }))
 }
 
 /// Converts `httparse` fields to a header map, unfolding obs-fold and refusing invalid bytes.
@@ -211,11 +188,7 @@ pub fn framing(method: &Method, head: &ResponseHead) -> Result<(Framing, Reuse),
         let codings: Vec<&str> = list_values(&head.headers, &header::TRANSFER_ENCODING).collect();
         let chunked = codings.iter().filter(|c| c.eq_ignore_ascii_case("chunked")).count();
         let last_is_chunked = codings.last().is_some_and(|c| c.eq_ignore_ascii_case("chunked"));
-        let reuse = if has_length {
-            Reuse::Close(CloseReason::AmbiguousFraming)
-        } else {
-            Reuse::Reusable
-        };
+        let reuse = if has_length { Reuse::Close(CloseReason::AmbiguousFraming) } else { Reuse::Reusable };
         return match (chunked, last_is_chunked) {
             (0, _) => Ok((Framing::CloseDelimited, Reuse::Close(CloseReason::CloseDelimited))),
             (1, true) => Ok((Framing::Chunked, reuse)),
@@ -236,9 +209,7 @@ pub fn framing(method: &Method, head: &ResponseHead) -> Result<(Framing, Reuse),
 fn content_length(headers: &HeaderMap) -> Result<u64, Http1Error> {
     let mut length = None;
     for value in headers.get_all(header::CONTENT_LENGTH) {
-        let text = value
-            .to_str()
-            .map_err(|_| Http1Error::InvalidContentLength("non-ASCII".into()))?;
+        let text = value.to_str().map_err(|_| Http1Error::InvalidContentLength("non-ASCII".into()))?;
         for item in text.split(',') {
             let digits = item.trim_matches(|c| c == ' ' || c == '\t');
             let parsed = (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
@@ -246,9 +217,7 @@ fn content_length(headers: &HeaderMap) -> Result<u64, Http1Error> {
                 .flatten()
                 .ok_or_else(|| Http1Error::InvalidContentLength(text.to_owned()))?;
             if length.is_some_and(|seen| seen != parsed) {
-                return Err(Http1Error::InvalidContentLength(format!(
-                    "conflicting values in {text:?}"
-                )));
+                return Err(Http1Error::InvalidContentLength(format!("conflicting values in {text:?}")));
             }
             length = Some(parsed);
         }
@@ -291,19 +260,13 @@ mod tests {
 
     #[test]
     fn obs_fold_is_unfolded() {
-        let head = parse("HTTP/1.1 200 OK\r\nServer: a\r\n b\r\n\tc\r\n\r\n")
-            .unwrap()
-            .unwrap();
+        let head = parse("HTTP/1.1 200 OK\r\nServer: a\r\n b\r\n\tc\r\n\r\n").unwrap().unwrap();
         assert_eq!(head.headers["server"], "a b c");
     }
 
     #[test]
     fn limits_are_enforced() {
-        let limits = Limits {
-            max_head_bytes: 64,
-            max_headers: 2,
-            max_chunk_line: 16,
-        };
+        let limits = Limits { max_head_bytes: 64, max_headers: 2, max_chunk_line: 16 };
         let long = format!("HTTP/1.1 200 OK\r\nX: {}", "a".repeat(100));
         assert_eq!(
             parse_head(&mut BytesMut::from(long.as_str()), &limits).unwrap_err(),
@@ -320,13 +283,9 @@ mod tests {
     fn http10_needs_keep_alive() {
         let head = parse("HTTP/1.0 200 OK\r\n\r\n").unwrap().unwrap();
         assert_eq!(keep_alive(&head), Reuse::Close(CloseReason::Http10));
-        let head = parse("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\n\r\n")
-            .unwrap()
-            .unwrap();
+        let head = parse("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\n\r\n").unwrap().unwrap();
         assert_eq!(keep_alive(&head), Reuse::Reusable);
-        let head = parse("HTTP/1.1 200 OK\r\nConnection: x, close\r\n\r\n")
-            .unwrap()
-            .unwrap();
+        let head = parse("HTTP/1.1 200 OK\r\nConnection: x, close\r\n\r\n").unwrap().unwrap();
         assert_eq!(keep_alive(&head), Reuse::Close(CloseReason::ServerClose));
     }
 }

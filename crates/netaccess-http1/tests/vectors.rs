@@ -34,17 +34,9 @@ fn run(method: &Method, response: &[u8], step: usize) -> Result<Outcome, Http1Er
                 // Bytes that arrive after the end belong to no request: the pool's liveness check
                 // at checkout sees them (the socket is readable) and drops the connection.
                 input.extend_from_slice(&response[fed..]);
-                let reuse = if input.is_empty() {
-                    reuse
-                } else {
-                    reuse.and(Reuse::Close(CloseReason::UnsolicitedData))
-                };
-                return Ok(Outcome {
-                    status,
-                    body,
-                    reuse,
-                    leftover: input,
-                });
+                let reuse =
+                    if input.is_empty() { reuse } else { reuse.and(Reuse::Close(CloseReason::UnsolicitedData)) };
+                return Ok(Outcome { status, body, reuse, leftover: input });
             }
             Some(_) => {}
             None if fed < response.len() => {
@@ -54,12 +46,7 @@ fn run(method: &Method, response: &[u8], step: usize) -> Result<Outcome, Http1Er
             }
             None => {
                 if let Some(Event::End { reuse, .. }) = reader.end_of_input(&mut input)? {
-                    return Ok(Outcome {
-                        status,
-                        body,
-                        reuse,
-                        leftover: input,
-                    });
+                    return Ok(Outcome { status, body, reuse, leftover: input });
                 }
                 unreachable!("end_of_input ends an unfinished response or fails");
             }
@@ -71,10 +58,7 @@ fn vectors() -> Vec<Value> {
     let path =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/http1/response-vectors.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "the shared HTTP/1.1 vectors must be beside the checkout at {}: {e}",
-            path.display()
-        )
+        panic!("the shared HTTP/1.1 vectors must be beside the checkout at {}: {e}", path.display())
     });
     let document: Value = serde_json::from_str(&text).unwrap();
     let vectors = document["vectors"].as_array().unwrap().clone();
@@ -95,18 +79,12 @@ fn check(vector: &Value, step: usize) -> Result<(), String> {
             }
             if let Some(body) = vector["body"].as_str() {
                 if outcome.body != body.as_bytes() {
-                    return Err(format!(
-                        "{id}: body {:?} instead of {body:?}",
-                        String::from_utf8_lossy(&outcome.body)
-                    ));
+                    return Err(format!("{id}: body {:?} instead of {body:?}", String::from_utf8_lossy(&outcome.body)));
                 }
             }
             if let Some(reusable) = vector["connection_reusable"].as_bool() {
                 if outcome.reuse.is_reusable() != reusable {
-                    return Err(format!(
-                        "{id}: reuse {:?}, expected reusable = {reusable}",
-                        outcome.reuse
-                    ));
+                    return Err(format!("{id}: reuse {:?}, expected reusable = {reusable}", outcome.reuse));
                 }
             }
             Ok(())
@@ -136,15 +114,6 @@ fn every_shared_vector_whole_and_byte_by_byte() {
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} vectors failed:\n{}",
-        failures.len(),
-        vectors.len(),
-        failures.join("\n")
-    );
-    println!(
-        "{} shared HTTP/1.1 vectors passed, each whole and in 1- and 7-byte pieces",
-        vectors.len()
-    );
+    assert!(failures.is_empty(), "{} of {} vectors failed:\n{}", failures.len(), vectors.len(), failures.join("\n"));
+    println!("{} shared HTTP/1.1 vectors passed, each whole and in 1- and 7-byte pieces", vectors.len());
 }

@@ -36,13 +36,7 @@ pub(crate) fn start(manager: Arc<ManagerInner>, request: Request, operation: Ope
     let shared = Arc::new(ReplyShared::new(&request));
     let (sender, receiver) = mpsc::channel(EVENT_QUEUE);
     let reply = Reply::new(shared.clone(), receiver, request.clone(), operation.clone());
-    let transfer = Transfer {
-        manager,
-        shared,
-        events: sender,
-        request,
-        operation,
-    };
+    let transfer = Transfer { manager, shared, events: sender, request, operation };
     tokio::spawn(transfer.run(body));
     reply
 }
@@ -196,11 +190,7 @@ impl Transfer {
             state.attributes.http_status_code.and_then(|status| {
                 let kind = NetworkErrorKind::from_http_status(status)?;
                 let reason = state.attributes.http_reason_phrase.clone().unwrap_or_default();
-                Some(NetworkError::new(
-                    kind,
-                    url.as_str(),
-                    format!("the server replied {status} {reason}"),
-                ))
+                Some(NetworkError::new(kind, url.as_str(), format!("the server replied {status} {reason}")))
             })
         };
         self.emit(ReplyEvent::MetaDataChanged).await;
@@ -217,11 +207,7 @@ impl Transfer {
         }
         if i64::try_from(received).ok() != Some(total) || received == 0 {
             let received_total = i64::try_from(received).unwrap_or(i64::MAX);
-            self.emit(ReplyEvent::DownloadProgress {
-                received,
-                total: received_total,
-            })
-            .await;
+            self.emit(ReplyEvent::DownloadProgress { received, total: received_total }).await;
         }
         status_error.map_or(Ok(()), Err)
     }

@@ -155,10 +155,7 @@ impl NetworkAccessManager {
     pub fn set_network_accessible(&self, accessible: bool) {
         let _serialized = self.inner.accessible_change.lock().unwrap_or_else(|e| e.into_inner());
         if self.inner.accessible.swap(accessible, Ordering::SeqCst) != accessible {
-            let _ = self
-                .inner
-                .events
-                .send(ManagerEvent::NetworkAccessibleChanged(accessible));
+            let _ = self.inner.events.send(ManagerEvent::NetworkAccessibleChanged(accessible));
         }
     }
 

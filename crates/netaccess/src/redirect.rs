@@ -68,10 +68,7 @@ pub(crate) fn next_url(
         return Err(NetworkError::new(
             NetworkErrorKind::ProtocolUnknownError,
             from.as_str(),
-            format!(
-                "the redirect goes to an unsupported scheme: Protocol \"{}\" is unknown",
-                to.scheme()
-            ),
+            format!("the redirect goes to an unsupported scheme: Protocol \"{}\" is unknown", to.scheme()),
         ));
     }
     if hops_done >= max_hops {
@@ -82,11 +79,7 @@ pub(crate) fn next_url(
         ));
     }
     let insecure = |why: &str| {
-        NetworkError::new(
-            NetworkErrorKind::InsecureRedirectError,
-            from.as_str(),
-            format!("{why}: {from} -> {to}"),
-        )
+        NetworkError::new(NetworkErrorKind::InsecureRedirectError, from.as_str(), format!("{why}: {from} -> {to}"))
     };
     match policy {
         RedirectPolicy::NoLessSafe if from.scheme() == "https" && to.scheme() == "http" => {
@@ -110,12 +103,8 @@ pub(crate) fn next_operation(status: u16, operation: &Operation) -> (Operation, 
 /// credentials and cookies when the origin changes.
 pub(crate) fn next_headers(headers: &mut HeaderMap, keeps_body: bool, from: &Url, to: &Url) {
     if !keeps_body {
-        for name in [
-            header::CONTENT_TYPE,
-            header::CONTENT_LENGTH,
-            header::TRANSFER_ENCODING,
-            header::CONTENT_ENCODING,
-        ] {
+        for name in [header::CONTENT_TYPE, header::CONTENT_LENGTH, header::TRANSFER_ENCODING, header::CONTENT_ENCODING]
+        {
             headers.remove(name);
         }
     }
@@ -139,10 +128,7 @@ mod tests {
         use RedirectPolicy::*;
         let https = url("https://a.example/x");
         let kind = |r: Result<Option<Url>, NetworkError>| r.map(|u| u.map(|u| u.to_string())).map_err(|e| e.kind());
-        assert_eq!(
-            kind(next_url(&https, "/y", NoLessSafe, 0, 50)),
-            Ok(Some("https://a.example/y".into()))
-        );
+        assert_eq!(kind(next_url(&https, "/y", NoLessSafe, 0, 50)), Ok(Some("https://a.example/y".into())));
         assert_eq!(
             kind(next_url(&https, "http://a.example/", NoLessSafe, 0, 50)),
             Err(NetworkErrorKind::InsecureRedirectError)
@@ -164,10 +150,7 @@ mod tests {
             kind(next_url(&https, "ftp://a.example/", NoLessSafe, 0, 50)),
             Err(NetworkErrorKind::ProtocolUnknownError)
         );
-        assert_eq!(
-            kind(next_url(&https, "/y", NoLessSafe, 50, 50)),
-            Err(NetworkErrorKind::TooManyRedirectsError)
-        );
+        assert_eq!(kind(next_url(&https, "/y", NoLessSafe, 50, 50)), Err(NetworkErrorKind::TooManyRedirectsError));
         assert_eq!(
             kind(next_url(&https, "http://[bad", NoLessSafe, 0, 50)),
             Err(NetworkErrorKind::ProtocolUnknownError)
@@ -185,12 +168,7 @@ mod tests {
     #[test]
     fn credentials_stay_at_their_origin() {
         let mut headers = HeaderMap::new();
-        for name in [
-            header::AUTHORIZATION,
-            header::COOKIE,
-            header::PROXY_AUTHORIZATION,
-            header::CONTENT_TYPE,
-        ] {
+        for name in [header::AUTHORIZATION, header::COOKIE, header::PROXY_AUTHORIZATION, header::CONTENT_TYPE] {
             headers.insert(name, "x".parse().unwrap());
         }
         let mut same = headers.clone();

@@ -116,13 +116,7 @@ impl Reply {
         request: Request,
         operation: Operation,
     ) -> Self {
-        Self {
-            shared,
-            events,
-            request,
-            operation,
-            saw_finished: false,
-        }
+        Self { shared, events, request, operation, saw_finished: false }
     }
 
     /// The request as it was sent (before redirects).
@@ -164,12 +158,7 @@ impl Reply {
     /// One response header as text, repeated values joined with `, ` (Qt's `rawHeader`).
     pub fn header(&self, name: &str) -> Option<String> {
         let state = self.shared.state();
-        let values: Vec<&str> = state
-            .headers
-            .get_all(name)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect();
+        let values: Vec<&str> = state.headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect();
         (!values.is_empty()).then(|| values.join(", "))
     }
 
