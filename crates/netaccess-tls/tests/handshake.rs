@@ -184,7 +184,7 @@ async fn the_system_store_is_trusted_by_default() {
     std::env::set_var("SSL_CERT_FILE", &bundle);
     let connector = TlsConnector::new(TlsConfig::default()).unwrap();
     std::env::remove_var("SSL_CERT_FILE");
-    assert_eq!(connector.root_count(), 1);
+    assert!(connector.root_count() >= 1);
     let server = HttpServer::start_tls(&pki.server(&["localhost"], Validity::Current)).await;
     assert!(handshake(&connector, &server, "localhost").await.errors.is_empty());
     std::fs::remove_dir_all(dir).unwrap();
