@@ -10,8 +10,20 @@ pub trait Transport: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
 
 impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Transport for T {}
 
+/// What a TLS connection showed and what was ignored of it.
+#[derive(Debug, Clone)]
+pub(crate) struct TlsInfo {
+    pub(crate) chain: Vec<bytes::Bytes>,
+    pub(crate) errors: Vec<netaccess_core::SslError>,
+}
+
 /// One connection to a server.
 pub(crate) struct Connection {
+    /// Present on TLS connections.
+    pub(crate) tls: Option<TlsInfo>,
+    /// Whether it may go back to the pool (not when a handler accepted its certificate problems:
+    /// the next request must be asked again).
+    pub(crate) poolable: bool,
     pub(crate) io: Box<dyn Transport>,
     /// Bytes read but not consumed by the parser.
     pub(crate) buffer: BytesMut,
@@ -23,7 +35,14 @@ pub(crate) struct Connection {
 
 impl Connection {
     pub(crate) fn new(io: Box<dyn Transport>) -> Self {
-        Self { io, buffer: BytesMut::with_capacity(READ_BUFFER), idle_since: Instant::now(), reused: false }
+        Self {
+            io,
+            buffer: BytesMut::with_capacity(READ_BUFFER),
+            idle_since: Instant::now(),
+            reused: false,
+            tls: None,
+            poolable: true,
+        }
     }
 }
 

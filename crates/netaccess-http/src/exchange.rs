@@ -57,6 +57,13 @@ pub(crate) struct Incoming {
     reader: ResponseReader,
 }
 
+impl Incoming {
+    /// What the connection's TLS showed, if it is encrypted.
+    pub(crate) fn tls(&self) -> Option<&crate::connection::TlsInfo> {
+        self.connection.tls.as_ref()
+    }
+}
+
 pub(crate) async fn exchange(mut connection: Connection, out: Outgoing<'_>, body: Body) -> Result<Incoming, Failed> {
     let mut reader = ResponseReader::with_limits(out.method.clone(), out.limits);
     if out.close_after {
@@ -256,7 +263,10 @@ impl BodyState {
                     let tail = self.decompressor.take().map(Decompressor::finish);
                     let connection = self.connection.take();
                     let slot = self.slot.take();
-                    if let (Some(mut connection), Some(slot), true) = (connection, slot.as_ref(), reuse.is_reusable()) {
+                    let poolable = connection.as_ref().is_some_and(|c| c.poolable);
+                    if let (Some(mut connection), Some(slot), true) =
+                        (connection, slot.as_ref(), reuse.is_reusable() && poolable)
+                    {
                         connection.reused = true;
                         self.pool.put_idle(slot, connection);
                     }

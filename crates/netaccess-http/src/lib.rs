@@ -46,6 +46,7 @@ mod decompress;
 mod errors;
 mod exchange;
 mod pool;
+mod secure;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,12 +55,14 @@ use futures::future::{BoxFuture, FutureExt};
 use http::header::{self, HeaderValue};
 use http::Method;
 use netaccess_core::{
-    Backend, BackendRequest, BackendResponse, KnownHeaders, NetworkError, NetworkErrorKind, ReplyAttributes,
+    Backend, BackendRequest, BackendResponse, IgnoredSslErrors, KnownHeaders, NetworkError, NetworkErrorKind,
+    ReplyAttributes, ReplyEvent, SslErrorHandler,
 };
 use netaccess_http1::{
     apply_default_headers, asks_to_close, encode_request_head, Framing, Limits, RequestFraming, RequestTarget,
     DEFAULT_USER_AGENT,
 };
+use netaccess_tls::TlsConnector;
 use url::Url;
 
 pub use connection::Transport;
@@ -85,7 +88,7 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The backend's settings, each with its default.
 #[non_exhaustive]
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HttpConfig {
     /// Connections per scheme, host and port ([`DEFAULT_MAX_CONNECTIONS_PER_HOST`]).
     pub max_connections_per_host: usize,
@@ -101,6 +104,27 @@ pub struct HttpConfig {
     pub user_agent: String,
     /// Limits on response heads and chunk lines.
     pub limits: Limits,
+    /// Trust and client identity for https.
+    pub tls: netaccess_tls::TlsConfig,
+    /// Who decides on certificate problems a request did not accept in advance; without one
+    /// they fail the request.
+    pub ssl_error_handler: Option<Arc<dyn SslErrorHandler>>,
+}
+
+impl std::fmt::Debug for HttpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpConfig")
+            .field("max_connections_per_host", &self.max_connections_per_host)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("auto_decompress", &self.auto_decompress)
+            .field("decompression_threshold", &self.decompression_threshold)
+            .field("user_agent", &self.user_agent)
+            .field("limits", &self.limits)
+            .field("tls", &self.tls)
+            .field("ssl_error_handler", &self.ssl_error_handler.is_some())
+            .finish()
+    }
 }
 
 impl Default for HttpConfig {
@@ -113,6 +137,8 @@ impl Default for HttpConfig {
             decompression_threshold: Some(DEFAULT_BOMB_THRESHOLD),
             user_agent: DEFAULT_USER_AGENT.to_owned(),
             limits: Limits::default(),
+            tls: netaccess_tls::TlsConfig::default(),
+            ssl_error_handler: None,
         }
     }
 }
@@ -126,6 +152,8 @@ pub struct HttpBackend {
 struct Inner {
     config: HttpConfig,
     pool: Arc<Pool>,
+    /// Built on the first https request (loading the system's roots costs time).
+    tls: std::sync::OnceLock<Result<TlsConnector, String>>,
 }
 
 impl Default for HttpBackend {
@@ -144,7 +172,7 @@ impl HttpBackend {
     /// A backend with these settings.
     pub fn new(config: HttpConfig) -> Self {
         let pool = Pool::new(config.max_connections_per_host, config.idle_timeout);
-        Self { inner: Arc::new(Inner { config, pool }) }
+        Self { inner: Arc::new(Inner { config, pool, tls: std::sync::OnceLock::new() }) }
     }
 
     /// The settings.
@@ -169,6 +197,14 @@ impl Backend for HttpBackend {
         let inner = self.inner.clone();
         async move { inner.send(request).await }.boxed()
     }
+}
+
+/// Where a request goes.
+struct Route<'a> {
+    url: &'a Url,
+    host: &'a str,
+    port: u16,
+    ignore: &'a IgnoredSslErrors,
 }
 
 fn invalid(url: &Url, message: String) -> NetworkError {
@@ -209,10 +245,17 @@ impl Inner {
             limits: self.config.limits,
         };
 
-        let key = PoolKey { scheme: url.scheme().to_owned(), host: host.to_owned(), port };
+        let ignore = &request.attributes.ignore_ssl_errors;
+        let key = PoolKey {
+            scheme: url.scheme().to_owned(),
+            host: host.to_owned(),
+            port,
+            tls_exceptions: secure::exceptions_key(ignore),
+        };
         let slot = self.pool.acquire(key, request.attributes.priority).await;
         let timeout = request.attributes.transfer_timeout.unwrap_or(Duration::ZERO);
-        let attempt = self.attempts(out, &slot, host, port, request.body);
+        let route = Route { url: &url, host, port, ignore };
+        let attempt = self.attempts(out, &route, &slot, request.body);
         let incoming = if timeout.is_zero() {
             attempt.await?
         } else {
@@ -232,9 +275,8 @@ impl Inner {
     async fn attempts(
         &self,
         out: Outgoing<'_>,
+        route: &Route<'_>,
         slot: &pool::Slot,
-        host: &str,
-        port: u16,
         body: netaccess_core::Body,
     ) -> Result<Incoming, NetworkError> {
         let replay = body.try_clone();
@@ -244,8 +286,11 @@ impl Inner {
             let idle = if fresh_only { None } else { self.pool.take_idle(slot) };
             let connection = match idle {
                 Some(connection) => connection,
-                None => connect_tcp(out.url, host, port, self.config.connect_timeout).await?,
+                None => self.open(route, out.events).await?,
             };
+            if connection.tls.is_some() {
+                out.events.send(ReplyEvent::Encrypted).await;
+            }
             let reused = connection.reused;
             let this_body = match body.take() {
                 Some(body) => body,
@@ -278,6 +323,36 @@ impl Inner {
         }
     }
 
+    fn tls(&self) -> Result<&TlsConnector, String> {
+        self.tls
+            .get_or_init(|| TlsConnector::new(self.config.tls.clone()).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// Opens a connection: TCP, and TLS for https.
+    async fn open(
+        &self,
+        route: &Route<'_>,
+        events: &netaccess_core::EventSink,
+    ) -> Result<connection::Connection, NetworkError> {
+        let url = route.url.as_str();
+        let tcp = connect_tcp(url, route.host, route.port, self.config.connect_timeout).await?;
+        if route.url.scheme() != "https" {
+            return Ok(tcp);
+        }
+        let connector = self.tls().map_err(|why| {
+            NetworkError::new(NetworkErrorKind::SslHandshakeFailedError, url, format!("TLS is not usable: {why}"))
+        })?;
+        let decider = secure::Decider {
+            url: route.url,
+            ignore: route.ignore,
+            handler: self.config.ssl_error_handler.as_ref(),
+            events,
+        };
+        secure::secure(connector, tcp, route.host, decider).await
+    }
+
     fn response(
         &self,
         method: &Method,
@@ -291,6 +366,11 @@ impl Inner {
         let mut attributes = ReplyAttributes::default();
         attributes.http_status_code = Some(head.status.as_u16());
         attributes.http_reason_phrase = Some(head.reason.clone());
+        if let Some(tls) = incoming.tls() {
+            attributes.connection_encrypted = true;
+            attributes.peer_certificates = tls.chain.clone();
+            attributes.ssl_errors = tls.errors.clone();
+        }
         let framing = netaccess_http1::parse::framing(method, head).map(|(f, _)| f).unwrap_or(Framing::CloseDelimited);
         let mut expected_length = match framing {
             Framing::Empty => Some(0),

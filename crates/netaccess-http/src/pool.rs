@@ -31,6 +31,9 @@ pub(crate) struct PoolKey {
     pub(crate) scheme: String,
     pub(crate) host: String,
     pub(crate) port: u16,
+    /// The certificate problems the request accepts in advance: a connection opened under an
+    /// exception serves only requests that accept the same.
+    pub(crate) tls_exceptions: String,
 }
 
 struct Waiter {
@@ -195,7 +198,7 @@ mod tests {
     use super::*;
 
     fn key() -> PoolKey {
-        PoolKey { scheme: "http".into(), host: "h".into(), port: 1 }
+        PoolKey { scheme: "http".into(), host: "h".into(), port: 1, tls_exceptions: String::new() }
     }
 
     #[tokio::test]

@@ -2,9 +2,9 @@
 //!
 //! One [`NetworkAccessManager`] holds what requests share and sends them; each request returns a
 //! [`Reply`] at once that streams its body and tells its progress, redirects and errors as
-//! [`ReplyEvent`]s. Requests are routed by URL scheme to a [`Backend`]: `http:` (the
-//! hand-written HTTP/1.1 core over a connection pool), `file:` and `data:` are built in, and any
-//! scheme can be added or replaced.
+//! [`ReplyEvent`]s. Requests are routed by URL scheme to a [`Backend`]: `http:` and `https:` (the
+//! hand-written HTTP/1.1 core over a connection pool, TLS on rustls), `file:` and `data:` are
+//! built in, and any scheme can be added or replaced.
 //!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
@@ -44,7 +44,9 @@ pub use netaccess_core::{
     KnownHeaders, LoadControl, NetworkError, NetworkErrorKind, Operation, Priority, RedirectPolicy, ReplyAttributes,
     ReplyEvent, Request, RequestAttributes, UploadProgress, DEFAULT_MAX_REDIRECTS,
 };
+pub use netaccess_core::{IgnoredSslErrors, SslError, SslErrorDecision, SslErrorHandler, SslErrorKind};
 pub use netaccess_http::{HttpBackend, HttpConfig};
+pub use netaccess_tls::{TlsConfig, Trust};
 pub use redirect::RedirectHandler;
 
 /// The HTTP defaults as plain numbers, for command lines and configuration files.

@@ -224,7 +224,7 @@ impl NetworkAccessManager {
 ///
 /// | setting | default |
 /// |---|---|
-/// | backends | `http` ([`netaccess_http::HttpBackend`]), `file` ([`netaccess_file::FileBackend`]), `data` ([`netaccess_file::DataBackend`]) |
+/// | backends | `http` and `https` ([`netaccess_http::HttpBackend`]), `file` ([`netaccess_file::FileBackend`]), `data` ([`netaccess_file::DataBackend`]) |
 /// | network accessible | yes |
 /// | redirect policy | [`RedirectPolicy::NoLessSafe`]; user-verified redirects need a [`RedirectHandler`] |
 /// | most redirects | [`DEFAULT_MAX_REDIRECTS`] (50) |
@@ -234,6 +234,7 @@ impl NetworkAccessManager {
 /// | connect timeout | [`netaccess_http::DEFAULT_CONNECT_TIMEOUT`] (30 s) |
 /// | automatic decompression | on (gzip, deflate, br, zstd), bomb guard at [`netaccess_http::DEFAULT_BOMB_THRESHOLD`] (10 MiB, 40:1 / 100:1) |
 /// | `User-Agent` | [`netaccess_http1::DEFAULT_USER_AGENT`] |
+/// | TLS trust | the system's store ([`netaccess_tls::Trust::System`]); certificate problems fail the request unless the request or an [`SslErrorHandler`](netaccess_core::SslErrorHandler) accepts them |
 ///
 /// ```
 /// use std::time::Duration;
@@ -342,6 +343,20 @@ impl NetworkAccessManagerBuilder {
         self
     }
 
+    /// Whom https trusts and which client certificate it shows.
+    pub fn tls(mut self, tls: netaccess_tls::TlsConfig) -> Self {
+        self.http.tls = tls;
+        self
+    }
+
+    /// Who decides on certificate problems a request did not accept in advance (Qt's
+    /// `sslErrors` signal). Without one, such problems fail the request with
+    /// `SslHandshakeFailedError`.
+    pub fn ssl_error_handler(mut self, handler: impl netaccess_core::SslErrorHandler) -> Self {
+        self.http.ssl_error_handler = Some(Arc::new(handler));
+        self
+    }
+
     /// The `User-Agent` sent when a request sets none.
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.http.user_agent = user_agent.into();
@@ -354,6 +369,7 @@ impl NetworkAccessManagerBuilder {
         let http = HttpBackend::new(self.http);
         let mut backends = self.backends;
         backends.entry("http".into()).or_insert_with(|| Arc::new(http.clone()));
+        backends.entry("https".into()).or_insert_with(|| Arc::new(http.clone()));
         NetworkAccessManager {
             inner: Arc::new(ManagerInner {
                 redirect_handler: self.redirect_handler,

@@ -1,0 +1,94 @@
+//! https: the TLS handshake on a fresh connection and the decision on its certificate problems.
+//!
+//! # Design
+//!
+//! The problems a handshake found are reported to the reply (`SslErrors`), then accepted when
+//! the request named them all in advance, else put to the manager's [`SslErrorHandler`], else
+//! refused with `SslHandshakeFailedError` listing them. A connection accepted by the request's
+//! own list is pooled under a key that carries that list, so only requests accepting the same
+//! problems reuse it; one accepted by the handler is never pooled, so the next request is asked
+//! again, on a new connection.
+
+use std::sync::Arc;
+
+use netaccess_core::{
+    EventSink, IgnoredSslErrors, NetworkError, NetworkErrorKind, ReplyEvent, SslError, SslErrorDecision,
+    SslErrorHandler,
+};
+use netaccess_tls::TlsConnector;
+use url::Url;
+
+use crate::connection::{Connection, TlsInfo};
+
+/// The key part that says which problems the pooled connections of a request may have had.
+pub(crate) fn exceptions_key(ignore: &IgnoredSslErrors) -> String {
+    match ignore {
+        IgnoredSslErrors::None => String::new(),
+        IgnoredSslErrors::All => "*".to_owned(),
+        IgnoredSslErrors::Listed(kinds) => {
+            let mut names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
+            names.sort_unstable();
+            names.dedup();
+            names.join(",")
+        }
+        _ => "?".to_owned(),
+    }
+}
+
+/// What the decision needs to know about the request.
+pub(crate) struct Decider<'a> {
+    pub(crate) url: &'a Url,
+    pub(crate) ignore: &'a IgnoredSslErrors,
+    pub(crate) handler: Option<&'a Arc<dyn SslErrorHandler>>,
+    pub(crate) events: &'a EventSink,
+}
+
+/// Wraps a TCP connection in TLS and decides on its certificate.
+pub(crate) async fn secure(
+    connector: &TlsConnector,
+    tcp: Connection,
+    host: &str,
+    decider: Decider<'_>,
+) -> Result<Connection, NetworkError> {
+    let url = decider.url.as_str();
+    let handshake = connector.connect(tcp.io, host).await.map_err(|err| {
+        NetworkError::new(NetworkErrorKind::SslHandshakeFailedError, url, err.to_string()).with_source(err)
+    })?;
+    let errors = handshake.errors.clone();
+    let chain = handshake.chain.clone();
+    let mut poolable = true;
+    if !errors.is_empty() {
+        decider.events.send(ReplyEvent::SslErrors(errors.clone())).await;
+        if !decider.ignore.covers(&errors) {
+            let decision = match decider.handler {
+                Some(handler) => handler.decide(decider.url, &errors, &chain).await,
+                None => SslErrorDecision::Refuse,
+            };
+            if !accepts(&decision, &errors) {
+                return Err(refused(url, host, &errors));
+            }
+            poolable = false;
+        }
+    }
+    let mut connection = Connection::new(Box::new(handshake.accept()));
+    connection.tls = Some(TlsInfo { chain, errors });
+    connection.poolable = poolable;
+    Ok(connection)
+}
+
+fn accepts(decision: &SslErrorDecision, errors: &[SslError]) -> bool {
+    match decision {
+        SslErrorDecision::IgnoreAll => true,
+        SslErrorDecision::Ignore(kinds) => errors.iter().all(|e| kinds.contains(&e.kind)),
+        _ => false,
+    }
+}
+
+fn refused(url: &str, host: &str, errors: &[SslError]) -> NetworkError {
+    let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    NetworkError::new(
+        NetworkErrorKind::SslHandshakeFailedError,
+        url,
+        format!("the certificate of {host} was refused: {}", list.join("; ")),
+    )
+}
