@@ -95,6 +95,33 @@ pub(crate) struct Args {
     /// Neither ask for nor decode compressed replies.
     #[arg(long = "no-compressed", overrides_with = "compressed")]
     pub(crate) no_compressed: bool,
+
+    /// Also trust the CA certificates in this PEM file.
+    #[arg(long = "cacert", value_name = "FILE")]
+    pub(crate) cacert: Vec<PathBuf>,
+
+    /// Show this client certificate chain (PEM); needs --key.
+    #[arg(long = "cert", value_name = "FILE", requires = "key")]
+    pub(crate) cert: Option<PathBuf>,
+
+    /// The private key (PEM) of --cert.
+    #[arg(long = "key", value_name = "FILE", requires = "cert")]
+    pub(crate) key: Option<PathBuf>,
+
+    /// Go on despite any certificate problem (each is printed on stderr).
+    #[arg(short = 'k', long = "insecure")]
+    pub(crate) insecure: bool,
+
+    /// Go on despite this certificate problem (e.g. HostNameMismatch); repeatable.
+    #[arg(long = "ignore-ssl-error", value_name = "NAME", value_parser = parse_ssl_error)]
+    pub(crate) ignore_ssl_error: Vec<netaccess::SslErrorKind>,
+}
+
+fn parse_ssl_error(name: &str) -> Result<netaccess::SslErrorKind, String> {
+    netaccess::SslErrorKind::from_name(name).ok_or_else(|| {
+        let known: Vec<&str> = netaccess::SslErrorKind::ALL.iter().map(|k| k.name()).collect();
+        format!("unknown certificate problem {name:?}; known: {}", known.join(", "))
+    })
 }
 
 /// `--redirect-policy` values.

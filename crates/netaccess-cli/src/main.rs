@@ -62,6 +62,7 @@ async fn run(args: Args) -> ExitCode {
         .connect_timeout(args::seconds(args.connect_timeout))
         .max_connections_per_host(args.max_host_connections)
         .auto_decompress(!args.no_compressed)
+        .tls(tls_config(&args))
         .build();
     let show_progress = args.progress_bar || (!args.no_progress && !args.verbose && std::io::stderr().is_terminal());
     let display = Display {
@@ -69,6 +70,7 @@ async fn run(args: Args) -> ExitCode {
         show_headers: args.include || args.head,
         progress: show_progress.then(indicatif::MultiProgress::new),
         numbered: plans.len() > 1,
+        insecure: args.insecure,
     };
 
     let mut transfers: FuturesOrdered<_> = plans
@@ -91,6 +93,17 @@ async fn run(args: Args) -> ExitCode {
         }
     }
     ExitCode::from(exit)
+}
+
+fn tls_config(args: &Args) -> netaccess::TlsConfig {
+    let mut tls = netaccess::TlsConfig::default();
+    for file in &args.cacert {
+        tls = tls.with_ca_file(file);
+    }
+    if let (Some(cert), Some(key)) = (&args.cert, &args.key) {
+        tls = tls.with_client_certificate(cert, key);
+    }
+    tls
 }
 
 fn exit_code(outcome: &Outcome) -> u8 {

@@ -66,6 +66,13 @@ pub(crate) fn plan(args: &Args) -> Result<Vec<Plan>, UsageError> {
                 _ => url.clone(),
             };
             let mut request = Request::new(&url);
+            request.attributes_mut().ignore_ssl_errors = if args.insecure {
+                netaccess::IgnoredSslErrors::All
+            } else if args.ignore_ssl_error.is_empty() {
+                netaccess::IgnoredSslErrors::None
+            } else {
+                netaccess::IgnoredSslErrors::Listed(args.ignore_ssl_error.clone())
+            };
             for (name, value) in &headers {
                 request.headers_mut().append(name.clone(), value.clone());
             }

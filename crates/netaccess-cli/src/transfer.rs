@@ -30,6 +30,8 @@ pub(crate) struct Display {
     pub(crate) progress: Option<indicatif::MultiProgress>,
     /// Several transfers: prefix verbose lines with the URL's number.
     pub(crate) numbered: bool,
+    /// `-k`: certificate problems are ignored, and each is printed.
+    pub(crate) insecure: bool,
 }
 
 pub(crate) async fn run(manager: &NetworkAccessManager, index: usize, plan: Plan, display: &Display) -> Outcome {
@@ -59,6 +61,7 @@ pub(crate) async fn run(manager: &NetworkAccessManager, index: usize, plan: Plan
     let bar = display.progress.as_ref().map(|multi| multi.add(new_bar(&url)));
 
     let mut hasher = Sha256::new();
+    let mut ssl_errors = Vec::new();
     let mut write_failure = None;
     while let Some(event) = reply.next_event().await {
         if display.verbose {
@@ -68,6 +71,14 @@ pub(crate) async fn run(manager: &NetworkAccessManager, index: usize, plan: Plan
             ReplyEvent::MetaDataChanged if display.show_headers => {
                 if let Err(err) = sink.write_all(&header_block(&reply)).await {
                     write_failure.get_or_insert(err);
+                }
+            }
+            ReplyEvent::SslErrors(errors) => {
+                for error in &errors {
+                    if display.insecure && !display.verbose {
+                        eprintln!("netaccess: {url}: ignoring a certificate problem: {error}");
+                    }
+                    ssl_errors.push(error.kind.name().to_owned());
                 }
             }
             ReplyEvent::ReadyRead(chunk) => {
@@ -98,6 +109,7 @@ pub(crate) async fn run(manager: &NetworkAccessManager, index: usize, plan: Plan
     }
 
     fill_summary(&mut summary, &reply);
+    summary.ssl_errors = ssl_errors;
     summary.sha256 = hex(&hasher.finalize());
     summary.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let error = reply.error();
@@ -176,6 +188,11 @@ fn verbose_line(tag: &str, event: &ReplyEvent, reply: &Reply) {
         ReplyEvent::UploadProgress { sent, total } => eprintln!("* {tag}uploadProgress {sent}/{total}"),
         ReplyEvent::Redirected(url) => eprintln!("* {tag}redirected to {url}"),
         ReplyEvent::Encrypted => eprintln!("* {tag}encrypted"),
+        ReplyEvent::SslErrors(errors) => {
+            for error in errors {
+                eprintln!("* {tag}certificate problem: {error}");
+            }
+        }
         ReplyEvent::Error(error) => eprintln!("* {tag}error: {error}"),
         ReplyEvent::Finished => eprintln!("* {tag}finished"),
         other => eprintln!("* {tag}{other:?}"),

@@ -101,3 +101,64 @@ async fn post_data_and_max_host_connections() {
     }
     assert_eq!(server.connections(), 1, "one connection allowed, reused by all four");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_flags() {
+    use netaccess_tests::pki::{Pki, Validity};
+    let pki = Pki::new("netaccess test CA");
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, pki.ca_pem()).unwrap();
+    let ca = ca.display().to_string();
+    let good = HttpServer::start_tls(&pki.server(&["localhost"], Validity::Current)).await;
+    let wrong = HttpServer::start_tls(&pki.server(&["elsewhere.example"], Validity::Current)).await;
+
+    let (output, lines) = netaccess(vec!["--cacert".into(), ca.clone(), good.localhost_url("/hello")]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(lines[0]["encrypted"], true);
+    assert_eq!(lines[0]["ssl_errors"], serde_json::json!([]));
+
+    let (output, lines) = netaccess(vec![good.localhost_url("/hello")]).await;
+    assert_eq!(output.status.code(), Some(3), "an unknown CA fails");
+    assert_eq!(lines[0]["error"], "SslHandshakeFailedError");
+    assert_eq!(lines[0]["error_code"], 6);
+    assert_eq!(lines[0]["ssl_errors"], serde_json::json!(["UnableToGetLocalIssuerCertificate"]));
+
+    let (output, lines) = netaccess(vec!["-k".into(), good.localhost_url("/hello")]).await;
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(lines[0]["ssl_errors"], serde_json::json!(["UnableToGetLocalIssuerCertificate"]));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("UnableToGetLocalIssuerCertificate"), "-k prints them");
+
+    let args = vec![
+        "--cacert".into(),
+        ca.clone(),
+        "--ignore-ssl-error".into(),
+        "HostNameMismatch".into(),
+        wrong.localhost_url("/hello"),
+    ];
+    let (output, lines) = netaccess(args).await;
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(lines[0]["ssl_errors"], serde_json::json!(["HostNameMismatch"]));
+
+    let (output, _) = netaccess(vec!["--ignore-ssl-error".into(), "NoSuchProblem".into(), good.url("/")]).await;
+    assert_eq!(output.status.code(), Some(2));
+
+    let needs_client =
+        HttpServer::start_tls_with_client_auth(&pki.server(&["localhost"], Validity::Current), pki.ca_der()).await;
+    let client = pki.client("cli client");
+    let (cert, key) = (dir.path().join("client.pem"), dir.path().join("client.key"));
+    std::fs::write(&cert, &client.chain_pem).unwrap();
+    std::fs::write(&key, &client.key_pem).unwrap();
+    let args = vec![
+        "--cacert".into(),
+        ca,
+        "--cert".into(),
+        cert.display().to_string(),
+        "--key".into(),
+        key.display().to_string(),
+        needs_client.localhost_url("/hello"),
+    ];
+    let (output, lines) = netaccess(args).await;
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(lines[0]["bytes"], 13);
+}
