@@ -1,6 +1,7 @@
 //! `cargo xtask demo`: the `netaccess` CLI fetching through every scheme it supports, checked
 //! and shown as a table. Needs no network: everything it fetches is on this machine, from an
-//! HTTP server (hyper, the test suite's) started here on loopback and local files.
+//! HTTP and an HTTPS server (hyper, the test suite's; the HTTPS one with a CA made here by rcgen
+//! and passed with `--cacert`) started on loopback, and local files.
 
 use std::path::Path;
 use std::process::Command;
@@ -28,9 +29,15 @@ pub(crate) fn run() -> Result<(), String> {
         .build()
         .map_err(|e| format!("cannot start a runtime for the demo server: {e}"))?;
     let server = runtime.block_on(netaccess_tests::HttpServer::start());
-    println!("demo: HTTP server on {}", server.url("/"));
+    let pki = netaccess_tests::Pki::new("netaccess demo CA");
+    let identity = pki.server(&["localhost"], netaccess_tests::Validity::Current);
+    let tls_server = runtime.block_on(netaccess_tests::HttpServer::start_tls(&identity));
+    let ca_file = dir.path().join("demo-ca.pem");
+    std::fs::write(&ca_file, pki.ca_pem()).map_err(|e| format!("cannot write the demo CA: {e}"))?;
+    println!("demo: HTTP server on {}, HTTPS server on {}", server.url("/"), tls_server.localhost_url("/"));
     let mut cases = prepare(dir.path())?;
     cases.extend(http_cases(&server));
+    cases.extend(https_cases(&tls_server, &ca_file));
 
     let mut rows = Vec::new();
     let mut failures = Vec::new();
@@ -171,6 +178,34 @@ fn http_cases(server: &netaccess_tests::HttpServer) -> Vec<Case> {
             args: vec!["--offline".into(), server.url("/hello"), "-o".into(), "/dev/null".into()],
             expect_error: Some("UnknownNetworkError"),
             expect_bytes: Some(0),
+        },
+    ]
+}
+
+fn https_cases(server: &netaccess_tests::HttpServer, ca_file: &Path) -> Vec<Case> {
+    let ca = ca_file.display().to_string();
+    let out = |mut args: Vec<String>| {
+        args.extend(["-o".into(), "/dev/null".into()]);
+        args
+    };
+    vec![
+        Case {
+            what: "https --cacert",
+            args: out(vec!["--cacert".into(), ca.clone(), server.localhost_url("/bytes/1048576")]),
+            expect_error: None,
+            expect_bytes: Some(1_048_576),
+        },
+        Case {
+            what: "https, CA unknown",
+            args: out(vec![server.localhost_url("/hello")]),
+            expect_error: Some("SslHandshakeFailedError"),
+            expect_bytes: Some(0),
+        },
+        Case {
+            what: "https -k",
+            args: out(vec!["-k".into(), server.localhost_url("/hello")]),
+            expect_error: None,
+            expect_bytes: Some(13),
         },
     ]
 }

@@ -66,6 +66,8 @@ fn ensure_nginx() -> Result<(), String> {
 
 struct Nginx {
     base: String,
+    tls_base: String,
+    ca_der: Vec<u8>,
     root: PathBuf,
     access_log: PathBuf,
     version: String,
@@ -84,10 +86,18 @@ const SIZES: [usize; 5] = [0, 1, 1024, 1024 * 1024, 10 * 1024 * 1024 + 7];
 
 impl Nginx {
     fn start(dir: &Path) -> Result<Self, String> {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| format!("free port: {e}"))?
-            .port();
+        let free_port = || {
+            TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map_err(|e| format!("free port: {e}"))
+                .map(|a| a.port())
+        };
+        let port = free_port()?;
+        let tls_port = free_port()?;
+        let pki = netaccess_tests::Pki::new("netaccess interop CA");
+        let identity = pki.server(&["localhost"], netaccess_tests::Validity::Current);
+        std::fs::write(dir.join("server.pem"), &identity.chain_pem).map_err(|e| e.to_string())?;
+        std::fs::write(dir.join("server.key"), &identity.key_pem).map_err(|e| e.to_string())?;
         let root = dir.join("www");
         for sub in ["files", "dav", "temp"] {
             std::fs::create_dir_all(root.join(sub)).map_err(|e| format!("{sub}: {e}"))?;
@@ -134,6 +144,13 @@ http {{
         location = /moved {{ return 301 /files/1024.bin; }}
         location = /twice {{ return 302 /moved; }}
     }}
+    server {{
+        listen 127.0.0.1:{tls_port} ssl;
+        ssl_certificate {dir}/server.pem;
+        ssl_certificate_key {dir}/server.key;
+        root {root};
+        location /files/ {{ }}
+    }}
 }}
 "#,
             dir = dir.display(),
@@ -155,7 +172,15 @@ http {{
             .stderr(Stdio::inherit())
             .spawn()
             .map_err(|e| format!("cannot start nginx: {e}"))?;
-        let nginx = Nginx { base: format!("http://127.0.0.1:{port}"), root, access_log, version, child };
+        let nginx = Nginx {
+            base: format!("http://127.0.0.1:{port}"),
+            tls_base: format!("https://localhost:{tls_port}"),
+            ca_der: pki.ca_der().to_vec(),
+            root,
+            access_log,
+            version,
+            child,
+        };
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             if Instant::now() > deadline {
@@ -168,6 +193,10 @@ http {{
 
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    fn tls_url(&self, path: &str) -> String {
+        format!("{}{path}", self.tls_base)
     }
 
     /// The nginx connection serial numbers of logged requests whose URI starts with `prefix`.
@@ -203,7 +232,45 @@ async fn nginx_checks(nginx: &Nginx) -> Vec<Check> {
     results.push(("PUT, GET, DELETE through dav".into(), dav(nginx, &manager).await));
     results.push(("redirects".into(), redirects(nginx, &manager).await));
     results.push(("404 with a readable body".into(), not_found(nginx, &manager).await));
+    results.push(("https: files, encrypted, one connection".into(), https(nginx).await));
+    results.push(("https: wrong host refused, then ignored".into(), https_wrong_host(nginx).await));
     results
+}
+
+fn trusting(nginx: &Nginx) -> NetworkAccessManager {
+    let tls =
+        netaccess::TlsConfig::default().with_trust(netaccess::Trust::None).with_ca_certificate(nginx.ca_der.clone());
+    NetworkAccessManager::builder().tls(tls).build()
+}
+
+async fn https(nginx: &Nginx) -> Result<String, String> {
+    let manager = trusting(nginx);
+    for _ in 0..10 {
+        let (body, reply) = fetch(&manager, nginx.tls_url("/files/1048576.bin?tls")).await?;
+        expect(sha(&body) == sha(&content(1024 * 1024)), || "checksum differs".into())?;
+        let attributes = reply.attributes();
+        expect(attributes.connection_encrypted && attributes.peer_certificates.len() == 1, || "not encrypted".into())?;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut connections = nginx.connections_for("/files/1048576.bin?tls");
+    connections.dedup();
+    expect(connections.len() == 1, || format!("10 requests used {} connections", connections.len()))?;
+    Ok("10 × 1 MiB over one TLS connection, checksums equal".into())
+}
+
+async fn https_wrong_host(nginx: &Nginx) -> Result<String, String> {
+    let manager = trusting(nginx);
+    let url = nginx.tls_url("/files/1024.bin").replace("localhost", "127.0.0.1");
+    let mut strict = manager.get(Request::new(&url));
+    let error = strict.finished().await.err().ok_or("a certificate for localhost was accepted for 127.0.0.1")?;
+    expect(error.kind() == NetworkErrorKind::SslHandshakeFailedError, || error.to_string())?;
+    let mut lenient = Request::new(&url);
+    lenient.attributes_mut().ignore_ssl_errors =
+        netaccess::IgnoredSslErrors::Listed(vec![netaccess::SslErrorKind::HostNameMismatch]);
+    let mut reply = manager.get(lenient);
+    let body = reply.bytes().await.map_err(|e| e.to_string())?;
+    expect(body == content(1024), || "body differs".into())?;
+    Ok("HostNameMismatch: refused, then accepted when named".into())
 }
 
 fn expect(condition: bool, why: impl FnOnce() -> String) -> Result<(), String> {
