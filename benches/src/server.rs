@@ -1,35 +1,90 @@
-//! The loopback server the HTTP scenarios share: hyper 1.x, run in a child process so the
-//! client's CPU time is the client's alone.
+//! The loopback server the HTTP scenarios share: hyper 1.x, plain and TLS, run in a child
+//! process so the client's CPU time is the client's alone.
+//!
+//! Routes: `/small` (13 bytes) and `/large/N` (N bytes with Content-Length, sent from one
+//! preallocated 1 MiB buffer, so the server copies nothing per request).
 
 use std::convert::Infallible;
 use std::io::{BufRead, BufReader};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::Full;
+use futures::stream;
+use http_body_util::{combinators::BoxBody, BodyExt, Full, StreamBody};
+use hyper::body::Frame;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 
 /// The 13-byte body of `/small`.
 pub(crate) const SMALL: &[u8] = b"Hello, world!";
 
-/// Serves on 127.0.0.1 and prints the port on stdout; runs until killed.
-pub(crate) fn serve() {
+const BLOCK: usize = 1024 * 1024;
+
+fn respond(path: &str, block: &Bytes) -> Response<BoxBody<Bytes, Infallible>> {
+    match path.strip_prefix("/large/").and_then(|n| n.parse::<usize>().ok()) {
+        Some(len) => {
+            let block = block.clone();
+            let frames = stream::iter((0..len.div_ceil(BLOCK)).map(move |i| {
+                let size = (len - i * BLOCK).min(BLOCK);
+                Ok::<_, Infallible>(Frame::data(block.slice(..size)))
+            }));
+            let mut response = Response::new(BodyExt::boxed(StreamBody::new(frames)));
+            response.headers_mut().insert("content-length", len.into());
+            response
+        }
+        None => Response::new(Full::new(Bytes::from_static(SMALL)).boxed()),
+    }
+}
+
+async fn serve_on<S>(stream: S, block: Bytes)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
+        let response = respond(request.uri().path(), &block);
+        async move { Ok::<_, Infallible>(response) }
+    });
+    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+}
+
+/// Serves plain HTTP and HTTPS (with the identity in `dir`) on 127.0.0.1, prints both ports on
+/// stdout, and runs until killed.
+pub(crate) fn serve(dir: &Path) {
+    let chain = std::fs::read(dir.join("server.pem")).expect("server.pem");
+    let key = std::fs::read(dir.join("server.key")).expect("server.key");
+    let chain: Vec<_> =
+        rustls::pki_types::pem::PemObject::pem_slice_iter(&chain).collect::<Result<_, _>>().expect("chain");
+    let key = rustls::pki_types::pem::PemObject::from_pem_slice(&key).expect("key");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .expect("certificate");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let block = Bytes::from((0..BLOCK).map(|i| (i % 251) as u8).collect::<Vec<u8>>());
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        println!("{}", listener.local_addr().expect("addr").port());
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
+    runtime.block_on(async move {
+        let plain = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let tls = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        println!("{} {}", plain.local_addr().expect("addr").port(), tls.local_addr().expect("addr").port());
+        let plain_block = block.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = plain.accept().await {
+                let _ = stream.set_nodelay(true);
+                tokio::spawn(serve_on(stream, plain_block.clone()));
+            }
+        });
+        while let Ok((stream, _)) = tls.accept().await {
             let _ = stream.set_nodelay(true);
+            let (acceptor, block) = (acceptor.clone(), block.clone());
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(|_request: Request<hyper::body::Incoming>| async {
-                    Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(SMALL))))
-                });
-                let _ =
-                    hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                if let Ok(stream) = acceptor.accept(stream).await {
+                    serve_on(stream, block).await;
+                }
             });
         }
     });
@@ -39,16 +94,19 @@ pub(crate) fn serve() {
 pub(crate) struct ServerProcess {
     child: Child,
     pub(crate) port: u16,
+    pub(crate) tls_port: u16,
 }
 
 impl ServerProcess {
-    pub(crate) fn start() -> Self {
+    pub(crate) fn start(dir: &Path) -> Self {
         let exe = std::env::current_exe().expect("current exe");
-        let mut child = Command::new(exe).arg("--serve").stdout(Stdio::piped()).spawn().expect("start the server");
+        let mut child =
+            Command::new(exe).arg("--serve").arg(dir).stdout(Stdio::piped()).spawn().expect("start the server");
         let mut line = String::new();
         BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("port line");
-        let port = line.trim().parse().expect("port");
-        Self { child, port }
+        let mut ports = line.split_whitespace().map(|p| p.parse().expect("port"));
+        let (port, tls_port) = (ports.next().expect("port"), ports.next().expect("tls port"));
+        Self { child, port, tls_port }
     }
 }
 
