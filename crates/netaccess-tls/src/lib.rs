@@ -25,7 +25,7 @@
 //!   compiler every machine here has; aws-lc-rs would need cmake).
 //! - **Trust**: the system's store by default, read with `rustls-native-certs` (so CAs a company
 //!   installs in `/etc/ssl/certs`, or names in `SSL_CERT_FILE`, just work); Mozilla's roots from
-//!   `webpki-roots` with [`Trust::WebPki`] (cargo feature `webpki-roots`); extra CA files in PEM
+//!   `webpki-roots` with `Trust::WebPki` (cargo feature `webpki-roots`); extra CA files in PEM
 //!   on top of either, or alone with [`Trust::None`].
 //! - **Problems are recorded, then decided**: the handshake completes, the [`Handshake`] carries
 //!   every problem, and the caller accepts or drops the connection before sending anything.
