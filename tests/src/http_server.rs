@@ -45,6 +45,9 @@ fn tls_acceptor(identity: &Identity, client_ca: Option<CertificateDer<'static>>)
 
 type Body = BoxBody<Bytes, Infallible>;
 
+/// A canned response: the status and the header lines (name, raw value).
+pub type Scripted = (u16, Vec<(String, Vec<u8>)>);
+
 /// What the server saw.
 #[derive(Debug, Default)]
 pub struct Seen {
@@ -54,6 +57,8 @@ pub struct Seen {
     pub requests: AtomicUsize,
     /// TLS handshakes completed.
     pub handshakes: AtomicUsize,
+    /// Canned responses by path and query.
+    pub scripts: Mutex<std::collections::HashMap<String, Scripted>>,
     /// The SHA-256 (hex) of every upload body received whole by `/upload`.
     pub uploads: Mutex<Vec<String>>,
 }
@@ -136,6 +141,12 @@ impl HttpServer {
         format!("{}://localhost:{}{path}", self.scheme, self.addr.port())
     }
 
+    /// Answers `path_and_query` with `status` and these header lines (an empty body), whatever
+    /// the routes say.
+    pub fn script(&self, path_and_query: &str, status: u16, headers: Vec<(String, Vec<u8>)>) {
+        self.seen.scripts.lock().expect("lock").insert(path_and_query.to_owned(), (status, headers));
+    }
+
     /// TLS handshakes completed so far.
     pub fn handshakes(&self) -> usize {
         self.seen.handshakes.load(Ordering::SeqCst)
@@ -168,6 +179,19 @@ async fn route(
     seen: Arc<Seen>,
 ) -> Result<Response<Body>, Infallible> {
     seen.requests.fetch_add(1, Ordering::SeqCst);
+    let scripted =
+        request.uri().path_and_query().and_then(|pq| seen.scripts.lock().expect("lock").get(pq.as_str()).cloned());
+    if let Some((status, lines)) = scripted {
+        let mut reply = response(status, "");
+        for (name, value) in lines {
+            if let (Ok(name), Ok(value)) =
+                (name.parse::<hyper::header::HeaderName>(), hyper::header::HeaderValue::from_bytes(&value))
+            {
+                reply.headers_mut().append(name, value);
+            }
+        }
+        return Ok(reply);
+    }
     let path = request.uri().path().to_owned();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let number = |i: usize| segments.get(i).and_then(|s| s.parse::<usize>().ok()).unwrap_or(0);
@@ -189,6 +213,10 @@ async fn route(
             reply
         }
         "echo" => echo(request).await,
+        "cookie-parser-result" | "cookies" => {
+            let cookie = request.headers().get("cookie").map(|v| v.as_bytes().to_vec()).unwrap_or_default();
+            response(200, cookie)
+        }
         "upload" => {
             let body = request.into_body().collect().await.map(|b| b.to_bytes());
             match body {

@@ -37,6 +37,16 @@ pub(crate) fn run() -> Result<(), String> {
     println!("demo: HTTP server on {}, HTTPS server on {}", server.url("/"), tls_server.localhost_url("/"));
     let mut cases = prepare(dir.path())?;
     cases.extend(http_cases(&server));
+    server.script("/login", 200, vec![("set-cookie".into(), b"session=demo42; Path=/; Max-Age=600".to_vec())]);
+    let jar = dir.path().join("cookies.json").display().to_string();
+    for (what, path, bytes) in [("cookie set", "/login", 0), ("cookie sent back", "/cookies", 14)] {
+        cases.push(Case {
+            what,
+            args: vec!["--cookie-jar".into(), jar.clone(), server.url(path), "-o".into(), "/dev/null".into()],
+            expect_error: None,
+            expect_bytes: Some(bytes),
+        });
+    }
     cases.extend(https_cases(&tls_server, &ca_file));
 
     let mut rows = Vec::new();

@@ -112,9 +112,32 @@ pub(crate) struct Args {
     #[arg(short = 'k', long = "insecure")]
     pub(crate) insecure: bool,
 
+    /// Load cookies from FILE at start (when it exists) and save the jar there at the end.
+    #[arg(long = "cookie-jar", value_name = "FILE")]
+    pub(crate) cookie_jar: Option<PathBuf>,
+
+    /// Send this cookie ("name=value; name2=value2"), or load a Netscape cookies.txt FILE.
+    #[arg(short = 'b', long = "cookie", value_name = "DATA|FILE")]
+    pub(crate) cookie: Vec<String>,
+
+    /// Connect to ADDRESS for HOST:PORT instead of resolving HOST ("example.com:443:127.0.0.1").
+    #[arg(long = "resolve", value_name = "HOST:PORT:ADDRESS", value_parser = parse_resolve)]
+    pub(crate) resolve: Vec<(String, u16, std::net::IpAddr)>,
+
     /// Go on despite this certificate problem (e.g. HostNameMismatch); repeatable.
     #[arg(long = "ignore-ssl-error", value_name = "NAME", value_parser = parse_ssl_error)]
     pub(crate) ignore_ssl_error: Vec<netaccess::SslErrorKind>,
+}
+
+fn parse_resolve(text: &str) -> Result<(String, u16, std::net::IpAddr), String> {
+    let mut parts = text.splitn(3, ':');
+    let (Some(host), Some(port), Some(address)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(format!("{text:?} is not HOST:PORT:ADDRESS"));
+    };
+    let port = port.parse().map_err(|_| format!("{port:?} is not a port"))?;
+    let address = address.trim_start_matches('[').trim_end_matches(']');
+    let address = address.parse().map_err(|_| format!("{address:?} is not an IP address"))?;
+    Ok((host.to_owned(), port, address))
 }
 
 fn parse_ssl_error(name: &str) -> Result<netaccess::SslErrorKind, String> {

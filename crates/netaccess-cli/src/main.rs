@@ -54,7 +54,19 @@ async fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let manager = NetworkAccessManager::builder()
+    let jar = match cookie_jar(&args) {
+        Ok(jar) => jar,
+        Err(message) => {
+            eprintln!("netaccess: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut builder = NetworkAccessManager::builder();
+    for (host, port, address) in &args.resolve {
+        builder = builder.resolve(host, *port, std::net::SocketAddr::new(*address, *port));
+    }
+    let manager = builder
+        .cookie_jar(jar.clone())
         .network_accessible(!args.offline)
         .redirect_policy(args.redirect_policy.policy())
         .max_redirects(args.max_redirs)
@@ -92,7 +104,26 @@ async fn run(args: Args) -> ExitCode {
             exit = exit_code(&outcome);
         }
     }
+    if let Some(path) = &args.cookie_jar {
+        if let Err(err) = jar.save(path, true) {
+            eprintln!("netaccess: cannot save the cookie jar {}: {err}", path.display());
+            exit = if exit == 0 { 1 } else { exit };
+        }
+    }
     ExitCode::from(exit)
+}
+
+/// The jar: loaded from `--cookie-jar` when the file exists, plus `-b` files (Netscape format).
+fn cookie_jar(args: &Args) -> Result<std::sync::Arc<netaccess::DefaultCookieJar>, String> {
+    let jar = netaccess::DefaultCookieJar::new();
+    if let Some(path) = args.cookie_jar.as_ref().filter(|p| p.exists()) {
+        jar.load(path).map_err(|e| format!("cannot load the cookie jar {}: {e}", path.display()))?;
+    }
+    for file in args.cookie.iter().filter(|c| !c.contains('=')) {
+        let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read the cookie file {file}: {e}"))?;
+        jar.import_netscape(&text);
+    }
+    Ok(std::sync::Arc::new(jar))
 }
 
 fn tls_config(args: &Args) -> netaccess::TlsConfig {

@@ -54,6 +54,8 @@ pub(crate) fn plan(args: &Args) -> Result<Vec<Plan>, UsageError> {
         Some(verb) => Operation::from_verb(verb),
         None => default_operation,
     };
+    let inline: Vec<&str> = args.cookie.iter().filter(|c| c.contains('=')).map(String::as_str).collect();
+    let manual_cookies = (!inline.is_empty()).then(|| inline.join("; "));
     if args.output.len() > args.urls.len() {
         return Err(UsageError(format!("{} -o options for {} URLs", args.output.len(), args.urls.len())));
     }
@@ -75,6 +77,11 @@ pub(crate) fn plan(args: &Args) -> Result<Vec<Plan>, UsageError> {
             };
             for (name, value) in &headers {
                 request.headers_mut().append(name.clone(), value.clone());
+            }
+            if let Some(cookies) = &manual_cookies {
+                if let Ok(value) = HeaderValue::from_str(cookies) {
+                    request.headers_mut().insert(http::header::COOKIE, value);
+                }
             }
             if form_type && !request.headers().contains_key(CONTENT_TYPE) {
                 request

@@ -162,3 +162,31 @@ async fn https_flags() {
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(lines[0]["bytes"], 13);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookie_jar_cookie_and_resolve_flags() {
+    let server = HttpServer::start().await;
+    server.script("/login", 200, vec![("set-cookie".into(), b"sid=abc; Path=/; Max-Age=3600".to_vec())]);
+    let dir = tempfile::tempdir().unwrap();
+    let jar = dir.path().join("jar.json").display().to_string();
+
+    let (output, _) = netaccess(vec!["--cookie-jar".into(), jar.clone(), server.url("/login")]).await;
+    assert_eq!(output.status.code(), Some(0));
+    assert!(std::fs::read_to_string(&jar).unwrap().contains("\"sid\""), "the jar was saved");
+    let (_, lines) = netaccess(vec!["--cookie-jar".into(), jar, server.url("/cookies")]).await;
+    assert_eq!(lines[0]["bytes"], 7, "sid=abc came back from the saved jar");
+
+    let (_, lines) =
+        netaccess(vec!["-b".into(), "a=1".into(), "-b".into(), "b=2".into(), server.url("/cookies")]).await;
+    assert_eq!(lines[0]["bytes"], 8, "a=1; b=2");
+
+    let port = server.addr.port();
+    let args = vec![
+        "--resolve".into(),
+        format!("netaccess.test:{port}:127.0.0.1"),
+        format!("http://netaccess.test:{port}/hello"),
+    ];
+    let (output, lines) = netaccess(args).await;
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(lines[0]["bytes"], 13);
+}

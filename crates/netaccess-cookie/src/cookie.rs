@@ -117,7 +117,8 @@ impl Cookie {
                     }
                 }
                 "domain" if !value.is_empty() => {
-                    cookie.domain = value.trim_start_matches('.').to_ascii_lowercase();
+                    // RFC 6265 5.2.3: one leading dot goes; `..example.com` stays malformed.
+                    cookie.domain = value.strip_prefix('.').unwrap_or(value).to_ascii_lowercase();
                 }
                 "path" => cookie.path = if value.starts_with('/') { value.to_owned() } else { String::new() },
                 "secure" => cookie.secure = true,

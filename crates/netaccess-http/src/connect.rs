@@ -1,5 +1,6 @@
 //! Opening TCP connections: name resolution, every address in turn, the connect timeout.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use netaccess_core::{NetworkError, NetworkErrorKind};
@@ -8,18 +9,23 @@ use tokio::net::TcpStream;
 use crate::connection::Connection;
 use crate::errors::{connect_error, resolve_error};
 
-/// Connects to `host:port`, trying each resolved address until one answers, within `timeout`
-/// (zero: no limit).
+/// Connects to `host:port` (or to `pinned`, the resolver override for it), trying each resolved
+/// address until one answers, within `timeout` (zero: no limit).
 pub(crate) async fn connect_tcp(
     url: &str,
     host: &str,
     port: u16,
+    pinned: Option<SocketAddr>,
     timeout: Duration,
 ) -> Result<Connection, NetworkError> {
     let attempt = async {
         let bare_host = host.trim_start_matches('[').trim_end_matches(']');
-        let addresses: Vec<_> =
-            tokio::net::lookup_host((bare_host, port)).await.map_err(|e| resolve_error(url, host, e))?.collect();
+        let addresses: Vec<SocketAddr> = match pinned {
+            Some(address) => vec![address],
+            None => {
+                tokio::net::lookup_host((bare_host, port)).await.map_err(|e| resolve_error(url, host, e))?.collect()
+            }
+        };
         let mut last_error = None;
         for address in addresses {
             match TcpStream::connect(address).await {

@@ -109,6 +109,8 @@ pub struct HttpConfig {
     /// Who decides on certificate problems a request did not accept in advance; without one
     /// they fail the request.
     pub ssl_error_handler: Option<Arc<dyn SslErrorHandler>>,
+    /// Addresses to use instead of resolving `host:port` (lower case), like curl's `--resolve`.
+    pub resolve: std::collections::HashMap<String, std::net::SocketAddr>,
 }
 
 impl std::fmt::Debug for HttpConfig {
@@ -123,6 +125,7 @@ impl std::fmt::Debug for HttpConfig {
             .field("limits", &self.limits)
             .field("tls", &self.tls)
             .field("ssl_error_handler", &self.ssl_error_handler.is_some())
+            .field("resolve", &self.resolve)
             .finish()
     }
 }
@@ -139,6 +142,7 @@ impl Default for HttpConfig {
             limits: Limits::default(),
             tls: netaccess_tls::TlsConfig::default(),
             ssl_error_handler: None,
+            resolve: std::collections::HashMap::new(),
         }
     }
 }
@@ -337,7 +341,8 @@ impl Inner {
         events: &netaccess_core::EventSink,
     ) -> Result<connection::Connection, NetworkError> {
         let url = route.url.as_str();
-        let tcp = connect_tcp(url, route.host, route.port, self.config.connect_timeout).await?;
+        let pinned = self.config.resolve.get(&format!("{}:{}", route.host.to_ascii_lowercase(), route.port)).copied();
+        let tcp = connect_tcp(url, route.host, route.port, pinned, self.config.connect_timeout).await?;
         if route.url.scheme() != "https" {
             return Ok(tcp);
         }

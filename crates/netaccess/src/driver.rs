@@ -19,12 +19,13 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use netaccess_core::{
-    progress_total, Backend, BackendRequest, Body, EventSink, KnownHeaders, NetworkError, NetworkErrorKind, Operation,
-    RedirectPolicy, ReplyEvent, Request, RequestAttributes, DEFAULT_MAX_REDIRECTS,
+    progress_total, Backend, BackendRequest, Body, EventSink, KnownHeaders, LoadControl, NetworkError,
+    NetworkErrorKind, Operation, RedirectPolicy, ReplyEvent, Request, RequestAttributes, DEFAULT_MAX_REDIRECTS,
 };
 use tokio::sync::mpsc;
 use url::Url;
 
+use crate::cookies;
 use crate::manager::{ManagerEvent, ManagerInner};
 use crate::redirect;
 use crate::reply::{Reply, ReplyShared};
@@ -138,14 +139,22 @@ impl Transfer {
         let mut headers = self.request.headers().clone();
         let mut body = body;
         let mut hops = 0;
+        let jar = self.manager.cookie_jar.read().unwrap_or_else(|e| e.into_inner()).clone();
         let response = loop {
             let replay = body.try_clone();
             let mut hop = BackendRequest::new(operation.clone(), url.clone())
                 .with_body(body)
                 .with_events(EventSink::new(self.events.clone()));
             hop.headers = headers.clone();
+            let with_cookies = cookies::applies(&url);
+            if with_cookies && attributes.cookie_load_control == LoadControl::Automatic {
+                cookies::load(jar.as_ref(), &url, &mut hop.headers);
+            }
             hop.attributes = attributes.clone();
             let mut response = backend.send(hop).await?;
+            if with_cookies && attributes.cookie_save_control == LoadControl::Automatic {
+                cookies::save(jar.as_ref(), &url, &response.headers);
+            }
 
             let status = response.attributes.http_status_code.unwrap_or(0);
             let location = response.headers.location().map(str::to_owned);

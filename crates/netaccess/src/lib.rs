@@ -32,6 +32,7 @@
 
 #![forbid(unsafe_code)]
 
+mod cookies;
 mod driver;
 mod manager;
 pub mod redirect;
@@ -39,6 +40,7 @@ mod reply;
 
 pub use driver::EVENT_QUEUE;
 pub use manager::{ManagerEvent, NetworkAccessManager, NetworkAccessManagerBuilder, MANAGER_EVENT_CAPACITY};
+pub use netaccess_cookie::{Cookie, CookieJar, DefaultCookieJar};
 pub use netaccess_core::{
     attributes, Backend, BackendRequest, BackendResponse, Body, BodyStream, CacheLoadControl, ErrorGroup, EventSink,
     KnownHeaders, LoadControl, NetworkError, NetworkErrorKind, Operation, Priority, RedirectPolicy, ReplyAttributes,

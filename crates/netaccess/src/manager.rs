@@ -12,6 +12,7 @@ use tokio::sync::broadcast;
 use crate::driver;
 use crate::redirect::RedirectHandler;
 use crate::reply::Reply;
+use netaccess_cookie::{CookieJar, DefaultCookieJar};
 
 /// How many manager events a slow [`NetworkAccessManager::events`] receiver may fall behind
 /// before it misses some (it then gets `RecvError::Lagged`).
@@ -44,6 +45,7 @@ pub(crate) struct Defaults {
 
 pub(crate) struct ManagerInner {
     pub(crate) backends: RwLock<HashMap<String, Arc<dyn Backend>>>,
+    pub(crate) cookie_jar: RwLock<Arc<dyn CookieJar>>,
     pub(crate) redirect_handler: Option<Arc<dyn RedirectHandler>>,
     http: HttpBackend,
     accessible: AtomicBool,
@@ -208,6 +210,16 @@ impl NetworkAccessManager {
         self.inner.http.clear_connection_cache();
     }
 
+    /// The cookie jar requests read and fill.
+    pub fn cookie_jar(&self) -> Arc<dyn CookieJar> {
+        self.inner.cookie_jar.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Replaces the cookie jar (Qt's `setCookieJar`); a jar may be shared by several managers.
+    pub fn set_cookie_jar(&self, jar: Arc<dyn CookieJar>) {
+        *self.inner.cookie_jar.write().unwrap_or_else(|e| e.into_inner()) = jar;
+    }
+
     /// The built-in HTTP backend (its settings, its pool).
     pub fn http_backend(&self) -> &HttpBackend {
         &self.inner.http
@@ -234,6 +246,7 @@ impl NetworkAccessManager {
 /// | connect timeout | [`netaccess_http::DEFAULT_CONNECT_TIMEOUT`] (30 s) |
 /// | automatic decompression | on (gzip, deflate, br, zstd), bomb guard at [`netaccess_http::DEFAULT_BOMB_THRESHOLD`] (10 MiB, 40:1 / 100:1) |
 /// | `User-Agent` | [`netaccess_http1::DEFAULT_USER_AGENT`] |
+/// | cookie jar | an empty in-memory [`DefaultCookieJar`] |
 /// | TLS trust | the system's store ([`netaccess_tls::Trust::System`]); certificate problems fail the request unless the request or an [`SslErrorHandler`](netaccess_core::SslErrorHandler) accepts them |
 ///
 /// ```
@@ -250,6 +263,7 @@ impl NetworkAccessManager {
 #[derive(Clone)]
 pub struct NetworkAccessManagerBuilder {
     backends: BTreeMap<String, Arc<dyn Backend>>,
+    cookie_jar: Option<Arc<dyn CookieJar>>,
     accessible: bool,
     defaults: Defaults,
     http: HttpConfig,
@@ -271,6 +285,7 @@ impl Default for NetworkAccessManagerBuilder {
             },
             http: HttpConfig::default(),
             redirect_handler: None,
+            cookie_jar: None,
         }
     }
 }
@@ -343,6 +358,18 @@ impl NetworkAccessManagerBuilder {
         self
     }
 
+    /// The cookie jar (default: an empty in-memory [`DefaultCookieJar`]).
+    pub fn cookie_jar(mut self, jar: Arc<dyn CookieJar>) -> Self {
+        self.cookie_jar = Some(jar);
+        self
+    }
+
+    /// Connects to `address` for `host:port` instead of resolving the name (curl's `--resolve`).
+    pub fn resolve(mut self, host: &str, port: u16, address: std::net::SocketAddr) -> Self {
+        self.http.resolve.insert(format!("{}:{port}", host.to_ascii_lowercase()), address);
+        self
+    }
+
     /// Whom https trusts and which client certificate it shows.
     pub fn tls(mut self, tls: netaccess_tls::TlsConfig) -> Self {
         self.http.tls = tls;
@@ -372,6 +399,7 @@ impl NetworkAccessManagerBuilder {
         backends.entry("https".into()).or_insert_with(|| Arc::new(http.clone()));
         NetworkAccessManager {
             inner: Arc::new(ManagerInner {
+                cookie_jar: RwLock::new(self.cookie_jar.unwrap_or_else(|| Arc::new(DefaultCookieJar::new()))),
                 redirect_handler: self.redirect_handler,
                 http,
                 backends: RwLock::new(backends.into_iter().collect()),
