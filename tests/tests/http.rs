@@ -389,3 +389,35 @@ async fn expect_continue_sends_the_body_after_the_go_ahead() {
     assert_eq!(timeout(LIMIT, reply.bytes()).await.unwrap().unwrap(), "done");
     assert_eq!(manager.http_backend().idle_connections(), 1, "only the hyper connection is kept");
 }
+
+struct AllowSameHostOnly;
+
+impl netaccess::RedirectHandler for AllowSameHostOnly {
+    fn allow(&self, from: &url::Url, to: &url::Url) -> futures::future::BoxFuture<'static, bool> {
+        let same = from.port() == to.port();
+        Box::pin(async move { same })
+    }
+}
+
+#[tokio::test]
+async fn user_verified_redirects_ask_the_handler() {
+    let server = HttpServer::start().await;
+    let other = HttpServer::start().await;
+    let manager = NetworkAccessManager::builder()
+        .redirect_policy(RedirectPolicy::UserVerified)
+        .redirect_handler(AllowSameHostOnly)
+        .build();
+    let mut allowed = manager.get(Request::new(server.url("/chain/1")));
+    assert_eq!(timeout(LIMIT, allowed.bytes()).await.unwrap().unwrap(), "end of chain");
+    let target = other.url("/hello");
+    let mut refused = manager.get(Request::new(server.url(&format!("/redirect/302?to={target}"))));
+    timeout(LIMIT, refused.finished()).await.unwrap().unwrap();
+    assert_eq!(refused.status(), Some(302), "a refused redirect leaves the 3xx as the reply");
+    assert_eq!(refused.attributes().redirection_target.as_deref(), Some(target.as_str()));
+    assert_eq!(other.connections(), 0);
+
+    let without_handler = NetworkAccessManager::builder().redirect_policy(RedirectPolicy::UserVerified).build();
+    let mut reply = without_handler.get(Request::new(server.url("/chain/1")));
+    timeout(LIMIT, reply.finished()).await.unwrap().unwrap();
+    assert_eq!(reply.status(), Some(302), "without a handler nothing is followed");
+}
