@@ -57,6 +57,8 @@ pub struct Seen {
     pub requests: AtomicUsize,
     /// TLS handshakes completed.
     pub handshakes: AtomicUsize,
+    /// The current Digest nonce number; bumping it makes earlier nonces stale.
+    pub nonce: AtomicUsize,
     /// Canned responses by path and query.
     pub scripts: Mutex<std::collections::HashMap<String, Scripted>>,
     /// The SHA-256 (hex) of every upload body received whole by `/upload`.
@@ -213,6 +215,22 @@ async fn route(
             reply
         }
         "echo" => echo(request).await,
+        "basic" | "digest" | "both" | "negotiate" => {
+            let (parts, body) = request.into_parts();
+            let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+            let authorization = parts.headers.get("authorization").and_then(|v| v.to_str().ok());
+            let uri = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+            match crate::auth_server::check(&segments, parts.method.as_str(), uri, authorization, &body, &seen) {
+                Ok(welcome) => response(200, welcome),
+                Err(challenges) => {
+                    let mut reply = response(401, "authentication required");
+                    for challenge in challenges {
+                        reply.headers_mut().append("www-authenticate", challenge.parse().expect("challenge"));
+                    }
+                    reply
+                }
+            }
+        }
         "cookie-parser-result" | "cookies" => {
             let cookie = request.headers().get("cookie").map(|v| v.as_bytes().to_vec()).unwrap_or_default();
             response(200, cookie)

@@ -4,6 +4,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod auth_server;
 pub mod http_server;
 pub mod pki;
 pub mod raw_server;

@@ -112,6 +112,10 @@ pub(crate) struct Args {
     #[arg(short = 'k', long = "insecure")]
     pub(crate) insecure: bool,
 
+    /// Answer authentication challenges (Basic, Digest) as USER:PASSWORD.
+    #[arg(short = 'u', long = "user", value_name = "USER:PASSWORD")]
+    pub(crate) user: Option<String>,
+
     /// Load cookies from FILE at start (when it exists) and save the jar there at the end.
     #[arg(long = "cookie-jar", value_name = "FILE")]
     pub(crate) cookie_jar: Option<PathBuf>,

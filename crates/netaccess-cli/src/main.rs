@@ -65,6 +65,10 @@ async fn run(args: Args) -> ExitCode {
     for (host, port, address) in &args.resolve {
         builder = builder.resolve(host, *port, std::net::SocketAddr::new(*address, *port));
     }
+    if let Some(user) = &args.user {
+        let (name, password) = user.split_once(':').unwrap_or((user, ""));
+        builder = builder.authentication_handler(FixedCredentials(netaccess::Credentials::new(name, password)));
+    }
     let manager = builder
         .cookie_jar(jar.clone())
         .network_accessible(!args.offline)
@@ -135,6 +139,20 @@ fn tls_config(args: &Args) -> netaccess::TlsConfig {
         tls = tls.with_client_certificate(cert, key);
     }
     tls
+}
+
+/// `-u`: answers the first challenge of a realm, and gives up when those credentials are
+/// rejected (asking again would get the same answer).
+struct FixedCredentials(netaccess::Credentials);
+
+impl netaccess::AuthenticationHandler for FixedCredentials {
+    fn credentials(
+        &self,
+        challenge: netaccess::AuthenticationChallenge,
+    ) -> futures::future::BoxFuture<'static, Option<netaccess::Credentials>> {
+        let answer = (!challenge.retry).then(|| self.0.clone());
+        Box::pin(async move { answer })
+    }
 }
 
 fn exit_code(outcome: &Outcome) -> u8 {

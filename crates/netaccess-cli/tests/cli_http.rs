@@ -190,3 +190,19 @@ async fn cookie_jar_cookie_and_resolve_flags() {
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(lines[0]["bytes"], 13);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_answers_challenges_and_a_401_names_the_realm() {
+    let server = HttpServer::start().await;
+    let (output, lines) = netaccess(vec!["-u".into(), "alice:secret".into(), server.url("/digest/SHA-256/auth")]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(lines[0]["status"], 200);
+
+    let (output, lines) = netaccess(vec!["-u".into(), "alice:wrong".into(), server.url("/basic/members")]).await;
+    assert_eq!(output.status.code(), Some(5), "a rejected -u gives up instead of asking forever");
+    assert_eq!(lines[0]["error"], "AuthenticationRequiredError");
+
+    let (output, _) = netaccess(vec![server.url("/basic/members")]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("Basic") && stderr.contains("\"members\""), "the realm and scheme are named: {stderr}");
+}

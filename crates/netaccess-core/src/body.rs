@@ -92,6 +92,16 @@ impl Body {
         self.len() == Some(0)
     }
 
+    /// The whole body when it is held in memory (an empty body is an empty slice); `None` for
+    /// files and streams.
+    pub fn in_memory(&self) -> Option<Bytes> {
+        match &self.source {
+            Source::Empty => Some(Bytes::new()),
+            Source::Bytes(bytes) => Some(bytes.clone()),
+            _ => None,
+        }
+    }
+
     /// Whether the body can be sent again from the start.
     pub fn is_replayable(&self) -> bool {
         !matches!(self.source, Source::Stream { .. })

@@ -25,6 +25,7 @@ use netaccess_core::{
 use tokio::sync::mpsc;
 use url::Url;
 
+use crate::auth;
 use crate::cookies;
 use crate::manager::{ManagerEvent, ManagerInner};
 use crate::redirect;
@@ -140,8 +141,12 @@ impl Transfer {
         let mut body = body;
         let mut hops = 0;
         let jar = self.manager.cookie_jar.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let reuse_credentials = attributes.authentication_reuse == LoadControl::Automatic;
+        let mut auth = auth::Rounds::new(&self.manager.auth, self.manager.auth_handler.as_ref(), reuse_credentials);
+        let mut authorization: Option<String> = None;
         let response = loop {
             let replay = body.try_clone();
+            let in_memory = body.in_memory();
             let mut hop = BackendRequest::new(operation.clone(), url.clone())
                 .with_body(body)
                 .with_events(EventSink::new(self.events.clone()));
@@ -150,6 +155,17 @@ impl Transfer {
             if with_cookies && attributes.cookie_load_control == LoadControl::Automatic {
                 cookies::load(jar.as_ref(), &url, &mut hop.headers);
             }
+            let verb = operation.verb().to_owned();
+            let preemptive = match authorization.take() {
+                Some(value) => Some(value),
+                None if with_cookies && reuse_credentials && !hop.headers.contains_key(http::header::AUTHORIZATION) => {
+                    self.manager.auth.preemptive(&url, &verb, in_memory.as_deref())
+                }
+                None => None,
+            };
+            if let Some(value) = preemptive.and_then(|v| http::HeaderValue::from_str(&v).ok()) {
+                hop.headers.insert(http::header::AUTHORIZATION, value);
+            }
             hop.attributes = attributes.clone();
             let mut response = backend.send(hop).await?;
             if with_cookies && attributes.cookie_save_control == LoadControl::Automatic {
@@ -157,6 +173,22 @@ impl Transfer {
             }
 
             let status = response.attributes.http_status_code.unwrap_or(0);
+            if status == 401 && with_cookies {
+                if let Some(answer) = auth.answer(&url, &response.headers, &verb, in_memory.as_deref()).await {
+                    drain(response.body).await;
+                    body = replay.ok_or_else(|| {
+                        NetworkError::new(
+                            NetworkErrorKind::ContentReSendError,
+                            url.as_str(),
+                            "authentication needs the request body again, and it cannot be replayed",
+                        )
+                    })?;
+                    authorization = Some(answer);
+                    continue;
+                }
+            } else {
+                auth.succeeded();
+            }
             let location = response.headers.location().map(str::to_owned);
             let Some(location) = location.filter(|_| redirect::is_redirect(status)) else {
                 break response;
@@ -182,6 +214,7 @@ impl Transfer {
                 Body::empty()
             };
             redirect::next_headers(&mut headers, keeps_body, &url, &next);
+            auth = auth::Rounds::new(&self.manager.auth, self.manager.auth_handler.as_ref(), reuse_credentials);
             hops += 1;
             operation = next_operation;
             self.shared.state().redirects.push(next.clone());
@@ -199,7 +232,11 @@ impl Transfer {
             state.attributes.http_status_code.and_then(|status| {
                 let kind = NetworkErrorKind::from_http_status(status)?;
                 let reason = state.attributes.http_reason_phrase.clone().unwrap_or_default();
-                Some(NetworkError::new(kind, url.as_str(), format!("the server replied {status} {reason}")))
+                let mut message = format!("the server replied {status} {reason}");
+                if let Some(challenge) = (status == 401).then(|| auth::describe(&state.headers)).flatten() {
+                    message.push_str(&format!(": it asks for {challenge}"));
+                }
+                Some(NetworkError::new(kind, url.as_str(), message))
             })
         };
         self.emit(ReplyEvent::MetaDataChanged).await;

@@ -32,12 +32,14 @@
 
 #![forbid(unsafe_code)]
 
+pub mod auth;
 mod cookies;
 mod driver;
 mod manager;
 pub mod redirect;
 mod reply;
 
+pub use auth::{AuthenticationChallenge, AuthenticationHandler, Credentials};
 pub use driver::EVENT_QUEUE;
 pub use manager::{ManagerEvent, NetworkAccessManager, NetworkAccessManagerBuilder, MANAGER_EVENT_CAPACITY};
 pub use netaccess_cookie::{Cookie, CookieJar, DefaultCookieJar};

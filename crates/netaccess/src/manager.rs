@@ -9,6 +9,7 @@ use netaccess_core::{Backend, Body, NetworkError, Operation, RedirectPolicy, Req
 use netaccess_http::{HttpBackend, HttpConfig};
 use tokio::sync::broadcast;
 
+use crate::auth::{AuthCache, AuthenticationHandler};
 use crate::driver;
 use crate::redirect::RedirectHandler;
 use crate::reply::Reply;
@@ -45,6 +46,8 @@ pub(crate) struct Defaults {
 
 pub(crate) struct ManagerInner {
     pub(crate) backends: RwLock<HashMap<String, Arc<dyn Backend>>>,
+    pub(crate) auth: AuthCache,
+    pub(crate) auth_handler: Option<Arc<dyn AuthenticationHandler>>,
     pub(crate) cookie_jar: RwLock<Arc<dyn CookieJar>>,
     pub(crate) redirect_handler: Option<Arc<dyn RedirectHandler>>,
     http: HttpBackend,
@@ -204,8 +207,14 @@ impl NetworkAccessManager {
         backends.insert(scheme.to_ascii_lowercase(), backend);
     }
 
-    /// Closes the idle HTTP connections; requests in flight finish on theirs (Qt's
-    /// `clearConnectionCache`).
+    /// Forgets the cached credentials and closes the idle connections (Qt's `clearAccessCache`).
+    pub fn clear_access_cache(&self) {
+        self.inner.auth.clear();
+        self.clear_connection_cache();
+    }
+
+    /// Closes the idle HTTP connections, keeping the credentials; requests in flight finish on
+    /// theirs (Qt's `clearConnectionCache`).
     pub fn clear_connection_cache(&self) {
         self.inner.http.clear_connection_cache();
     }
@@ -264,6 +273,7 @@ impl NetworkAccessManager {
 pub struct NetworkAccessManagerBuilder {
     backends: BTreeMap<String, Arc<dyn Backend>>,
     cookie_jar: Option<Arc<dyn CookieJar>>,
+    auth_handler: Option<Arc<dyn AuthenticationHandler>>,
     accessible: bool,
     defaults: Defaults,
     http: HttpConfig,
@@ -286,6 +296,7 @@ impl Default for NetworkAccessManagerBuilder {
             http: HttpConfig::default(),
             redirect_handler: None,
             cookie_jar: None,
+            auth_handler: None,
         }
     }
 }
@@ -358,6 +369,13 @@ impl NetworkAccessManagerBuilder {
         self
     }
 
+    /// Who gives credentials when a server asks for them (Qt's `authenticationRequired`).
+    /// Without one, only credentials in the URL or the cache are tried.
+    pub fn authentication_handler(mut self, handler: impl AuthenticationHandler) -> Self {
+        self.auth_handler = Some(Arc::new(handler));
+        self
+    }
+
     /// The cookie jar (default: an empty in-memory [`DefaultCookieJar`]).
     pub fn cookie_jar(mut self, jar: Arc<dyn CookieJar>) -> Self {
         self.cookie_jar = Some(jar);
@@ -400,6 +418,8 @@ impl NetworkAccessManagerBuilder {
         NetworkAccessManager {
             inner: Arc::new(ManagerInner {
                 cookie_jar: RwLock::new(self.cookie_jar.unwrap_or_else(|| Arc::new(DefaultCookieJar::new()))),
+                auth: AuthCache::default(),
+                auth_handler: self.auth_handler,
                 redirect_handler: self.redirect_handler,
                 http,
                 backends: RwLock::new(backends.into_iter().collect()),

@@ -1,0 +1,332 @@
+//! HTTP authentication: Basic and Digest on a 401, with Qt's order of credentials and its cache.
+//!
+//! # Design
+//!
+//! On a 401 the strongest challenge this crate knows is taken (Digest SHA-512-256, SHA-256,
+//! MD5, then Basic; parsing and hashing by the `http-auth` crate, RFC 7616 with `-sess`, `qop`
+//! auth and auth-int for bodies held in memory, `userhash`; Basic in UTF-8 per RFC 7617). The
+//! credentials, in Qt's order: those in the URL (once), then the cache for that origin and realm
+//! unless they were just rejected, then the manager's [`AuthenticationHandler`]. What the handler
+//! gave is cached at once, and asking it is serialized per origin and realm, so parallel requests
+//! meeting the same challenge ask it once. A rejection asks again; a handler that gives nothing,
+//! an unknown scheme, or more than [`MAX_AUTH_ROUNDS`] rounds ends the reply with the 401 as it
+//! came (`AuthenticationRequiredError`, body readable). A Digest `stale=true` is answered with the
+//! same credentials and the new nonce without asking.
+//!
+//! After a success, later requests to the same origin send credentials at once (Basic as is,
+//! Digest with the cached challenge and the next nonce count). Credentials are bound to their
+//! origin: the driver adds them per hop, never carries them over a redirect, and never sends them
+//! to a proxy. `AuthenticationReuse::Manual` uses neither the URL's nor the cache's credentials
+//! and caches nothing.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use futures::future::BoxFuture;
+use http::header::{HeaderMap, WWW_AUTHENTICATE};
+use http_auth::{PasswordClient, PasswordParams};
+use url::Url;
+
+/// The most authentication rounds for one hop before the 401 stands.
+pub const MAX_AUTH_ROUNDS: usize = 8;
+
+/// A user name and a password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The user name.
+    pub user: String,
+    /// The password.
+    pub password: String,
+}
+
+impl Credentials {
+    /// Credentials from a user name and a password.
+    pub fn new(user: impl Into<String>, password: impl Into<String>) -> Self {
+        Self { user: user.into(), password: password.into() }
+    }
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials").field("user", &self.user).field("password", &"<hidden>").finish()
+    }
+}
+
+/// What the server asks for (Qt's `authenticationRequired` arguments).
+#[non_exhaustive]
+#[derive(Debug, Clone)]
+pub struct AuthenticationChallenge {
+    /// The URL of the request.
+    pub url: Url,
+    /// The realm the server named.
+    pub realm: String,
+    /// The scheme: `Basic` or `Digest`.
+    pub scheme: String,
+    /// Whether credentials for this realm were just rejected.
+    pub retry: bool,
+}
+
+/// Answers authentication challenges (Qt's `authenticationRequired` signal); also used for FTP
+/// logins.
+///
+/// ```
+/// use futures::future::{BoxFuture, FutureExt};
+/// use netaccess::{AuthenticationChallenge, AuthenticationHandler, Credentials};
+///
+/// struct Fixed;
+/// impl AuthenticationHandler for Fixed {
+///     fn credentials(&self, challenge: AuthenticationChallenge) -> BoxFuture<'static, Option<Credentials>> {
+///         // Give up after one rejection.
+///         let answer = (!challenge.retry).then(|| Credentials::new("alice", "secret"));
+///         async move { answer }.boxed()
+///     }
+/// }
+/// ```
+pub trait AuthenticationHandler: Send + Sync + 'static {
+    /// Credentials for the challenge, or `None` to give up.
+    fn credentials(&self, challenge: AuthenticationChallenge) -> BoxFuture<'static, Option<Credentials>>;
+}
+
+/// The key of the credential cache: the origin and the realm.
+type Key = (String, String);
+
+struct Entry {
+    credentials: Credentials,
+    /// The challenge's client, for answering at once (the Digest nonce and its count).
+    client: Option<PasswordClient>,
+}
+
+/// The manager's credential cache.
+#[derive(Default)]
+pub(crate) struct AuthCache {
+    entries: Mutex<HashMap<Key, Entry>>,
+    /// The realm of the last success per origin, for answering at once.
+    last_realm: Mutex<HashMap<String, String>>,
+    asking: Mutex<HashMap<Key, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn origin(url: &Url) -> String {
+    url.origin().ascii_serialization()
+}
+
+impl AuthCache {
+    pub(crate) fn clear(&self) {
+        lock(&self.entries).clear();
+        lock(&self.last_realm).clear();
+    }
+
+    fn cached(&self, key: &Key) -> Option<Credentials> {
+        lock(&self.entries).get(key).map(|e| e.credentials.clone())
+    }
+
+    /// Drops the cached credentials for `key` if they are `rejected`.
+    fn forget(&self, key: &Key, rejected: &Credentials) {
+        let mut entries = lock(&self.entries);
+        if entries.get(key).is_some_and(|e| e.credentials == *rejected) {
+            entries.remove(key);
+        }
+    }
+
+    fn store(&self, key: Key, credentials: Credentials) {
+        lock(&self.entries).insert(key, Entry { credentials, client: None });
+    }
+
+    /// Records a success: the realm answers at once from now on, with this challenge's client.
+    fn succeeded(&self, key: &Key, client: PasswordClient) {
+        if let Some(entry) = lock(&self.entries).get_mut(key) {
+            entry.client = Some(client);
+        }
+        lock(&self.last_realm).insert(key.0.clone(), key.1.clone());
+    }
+
+    fn asking_lock(&self, key: &Key) -> Arc<tokio::sync::Mutex<()>> {
+        lock(&self.asking).entry(key.clone()).or_default().clone()
+    }
+
+    /// An `Authorization` value to send at once to `url`, from the last success at its origin.
+    pub(crate) fn preemptive(&self, url: &Url, method: &str, body: Option<&[u8]>) -> Option<String> {
+        let origin = origin(url);
+        let realm = lock(&self.last_realm).get(&origin)?.clone();
+        let mut entries = lock(&self.entries);
+        let entry = entries.get_mut(&(origin, realm))?;
+        let client = entry.client.as_mut()?;
+        respond(client, &entry.credentials, url, method, body)
+    }
+}
+
+/// Answers `client`'s challenge.
+///
+/// `http-auth` puts the body itself where RFC 7616 3.4.3 puts `H(entity-body)` in A2 for
+/// `qop=auth-int`; handing it the hex digest of the body instead gives the RFC's value.
+fn respond(
+    client: &mut PasswordClient,
+    credentials: &Credentials,
+    url: &Url,
+    method: &str,
+    body: Option<&[u8]>,
+) -> Option<String> {
+    let uri = &url[url::Position::BeforePath..url::Position::AfterQuery];
+    let body_digest = match (&*client, body) {
+        (PasswordClient::Digest(digest), Some(body)) => Some(hex_digest(digest.algorithm(), body)),
+        _ => None,
+    };
+    let params = PasswordParams {
+        username: &credentials.user,
+        password: &credentials.password,
+        uri,
+        method,
+        body: body_digest.as_deref().map(str::as_bytes),
+    };
+    client.respond(&params).ok()
+}
+
+fn hex_digest(algorithm: http_auth::digest::Algorithm, data: &[u8]) -> String {
+    use sha2::Digest;
+    let bytes: Vec<u8> = match algorithm {
+        http_auth::digest::Algorithm::Sha256 => sha2::Sha256::digest(data).to_vec(),
+        http_auth::digest::Algorithm::Sha512Trunc256 => sha2::Sha512_256::digest(data).to_vec(),
+        _ => md5::Md5::digest(data).to_vec(),
+    };
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The strongest challenge of a 401 this crate can answer, with its scheme and realm; `None`
+/// when there is none it knows.
+pub(crate) fn strongest_challenge(headers: &HeaderMap) -> Option<(PasswordClient, String, String)> {
+    let text: Vec<&str> = headers.get_all(WWW_AUTHENTICATE).iter().filter_map(|v| v.to_str().ok()).collect();
+    let text = text.join(", ");
+    let challenges = http_auth::parse_challenges(&text).ok()?;
+    let rank = |c: &http_auth::ChallengeRef<'_>| -> Option<u8> {
+        if c.scheme.eq_ignore_ascii_case("Basic") {
+            return Some(1);
+        }
+        if !c.scheme.eq_ignore_ascii_case("Digest") {
+            return None;
+        }
+        let algorithm =
+            c.params.iter().find(|(k, _)| k.eq_ignore_ascii_case("algorithm")).map(|(_, v)| v.to_unescaped());
+        Some(match algorithm.as_deref().map(str::to_ascii_uppercase).as_deref() {
+            Some(a) if a.starts_with("SHA-512-256") => 4,
+            Some(a) if a.starts_with("SHA-256") => 3,
+            _ => 2,
+        })
+    };
+    let best = challenges
+        .iter()
+        .filter_map(|c| Some((rank(c)?, c)))
+        .filter(|(_, c)| PasswordClient::try_from(*c).is_ok())
+        .max_by_key(|(r, _)| *r)?
+        .1;
+    let client = PasswordClient::try_from(best).ok()?;
+    let realm = match &client {
+        PasswordClient::Basic(basic) => basic.realm().to_owned(),
+        PasswordClient::Digest(digest) => digest.realm().to_owned(),
+        _ => String::new(),
+    };
+    Some((client, best.scheme.to_owned(), realm))
+}
+
+/// A description of the challenges for an error message: `Basic realm "x"`.
+pub(crate) fn describe(headers: &HeaderMap) -> Option<String> {
+    match strongest_challenge(headers) {
+        Some((_, scheme, realm)) => Some(format!("{scheme} authentication, realm \"{realm}\"")),
+        None => headers
+            .get(WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| format!("an authentication scheme this client does not know ({v})")),
+    }
+}
+
+/// The state of one hop's authentication rounds.
+pub(crate) struct Rounds<'a> {
+    pub(crate) cache: &'a AuthCache,
+    pub(crate) handler: Option<&'a Arc<dyn AuthenticationHandler>>,
+    pub(crate) reuse: bool,
+    url_tried: bool,
+    last: Option<Credentials>,
+    pending: Option<(Key, PasswordClient)>,
+    pub(crate) rounds: usize,
+}
+
+impl<'a> Rounds<'a> {
+    pub(crate) fn new(cache: &'a AuthCache, handler: Option<&'a Arc<dyn AuthenticationHandler>>, reuse: bool) -> Self {
+        Self { cache, handler, reuse, url_tried: false, last: None, pending: None, rounds: 0 }
+    }
+
+    /// The `Authorization` for the next try after a 401, or `None` to let the 401 stand.
+    pub(crate) async fn answer(
+        &mut self,
+        url: &Url,
+        headers: &HeaderMap,
+        method: &str,
+        body: Option<&[u8]>,
+    ) -> Option<String> {
+        if self.rounds >= MAX_AUTH_ROUNDS {
+            return None;
+        }
+        self.rounds += 1;
+        let (mut client, scheme, realm) = strongest_challenge(headers)?;
+        let key = (origin(url), realm.clone());
+        if let Some(rejected) = &self.last {
+            self.cache.forget(&key, rejected);
+        }
+        let stale = matches!(&client, PasswordClient::Digest(d) if d.stale());
+        let credentials = match (&self.last, stale) {
+            (Some(last), true) => Some(last.clone()),
+            _ => self.next_credentials(url, &key, &scheme).await,
+        }?;
+        if credentials.user.is_empty() {
+            return None;
+        }
+        let authorization = respond(&mut client, &credentials, url, method, body)?;
+        self.last = Some(credentials);
+        self.pending = Some((key, client));
+        Some(authorization)
+    }
+
+    async fn next_credentials(&mut self, url: &Url, key: &Key, scheme: &str) -> Option<Credentials> {
+        if self.reuse && !self.url_tried && !url.username().is_empty() {
+            self.url_tried = true;
+            let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+            let credentials = Credentials::new(decode(url.username()), decode(url.password().unwrap_or_default()));
+            self.cache.store(key.clone(), credentials.clone());
+            return Some(credentials);
+        }
+        if self.reuse {
+            if let Some(cached) = self.cache.cached(key).filter(|c| Some(c) != self.last.as_ref()) {
+                return Some(cached);
+            }
+        }
+        let handler = self.handler?;
+        let asking = self.cache.asking_lock(key);
+        let _one_at_a_time = asking.lock().await;
+        if self.reuse {
+            // Another request may have been answered while this one waited.
+            if let Some(cached) = self.cache.cached(key).filter(|c| Some(c) != self.last.as_ref()) {
+                return Some(cached);
+            }
+        }
+        let challenge = AuthenticationChallenge {
+            url: url.clone(),
+            realm: key.1.clone(),
+            scheme: scheme.to_owned(),
+            retry: self.last.is_some(),
+        };
+        let given = handler.credentials(challenge).await?;
+        if self.reuse && !given.user.is_empty() {
+            self.cache.store(key.clone(), given.clone());
+        }
+        Some(given)
+    }
+
+    /// The hop got past authentication: remember how, unless reuse is off.
+    pub(crate) fn succeeded(&mut self) {
+        if let (Some((key, client)), true) = (self.pending.take(), self.reuse) {
+            self.cache.succeeded(&key, client);
+        }
+    }
+}
