@@ -7,7 +7,9 @@
 //! renames it over the target and flushes the directory: a crash at any moment leaves the old
 //! file or the new one, never a torn one. The file is JSON with a format version; a file of
 //! another version, or one that does not parse, is an error on load, never a half-loaded jar.
-//! Session cookies are left out unless asked for, as browsers do.
+//! Session cookies are left out unless asked for, as browsers do. Each process writes its own
+//! temporary file (named with its pid), so concurrent savers never write into each other's; a
+//! save cleans up the temporary files of processes that died mid-save.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -132,6 +134,26 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&temporary);
+    } else {
+        remove_orphans(directory, &name.to_string_lossy());
     }
     result
+}
+
+/// Removes the temporary files that saves killed in other processes left behind: those whose
+/// process is gone (on Linux, no `/proc/<pid>`).
+fn remove_orphans(directory: &Path, name: &str) {
+    let prefix = format!(".{name}.");
+    let Ok(entries) = std::fs::read_dir(directory) else { return };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let file_name = file_name.to_string_lossy();
+        let Some(pid) = file_name.strip_prefix(&prefix).and_then(|rest| rest.strip_suffix(".tmp")) else { continue };
+        let gone = pid.parse::<u32>().is_ok_and(|pid| {
+            pid != std::process::id() && Path::new("/proc/self").exists() && !Path::new(&format!("/proc/{pid}")).exists()
+        });
+        if gone {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
