@@ -20,17 +20,20 @@ use crate::shell::run as run_command;
 const NGINX: &str = "/usr/sbin/nginx";
 
 pub(crate) fn run() -> Result<(), String> {
-    ensure_nginx()?;
+    ensure("nginx", NGINX)?;
+    ensure("apache2", crate::apache::APACHE)?;
     let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
     let nginx = Nginx::start(dir.path())?;
+    let apache = crate::apache::Apache::start()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| format!("runtime: {e}"))?;
-    let results = runtime.block_on(nginx_checks(&nginx));
+    let mut results = runtime.block_on(nginx_checks(&nginx));
+    results.extend(runtime.block_on(crate::apache::checks(&apache)));
     let failed: Vec<&(String, Result<String, String>)> = results.iter().filter(|(_, r)| r.is_err()).collect();
-    println!("\ninterop with nginx {}:", nginx.version);
+    println!("\ninterop with {} and {}:", nginx.version, apache.version);
     for (name, result) in &results {
         match result {
             Ok(detail) => println!("  ok    {name:<34} {detail}"),
@@ -46,22 +49,43 @@ pub(crate) fn run() -> Result<(), String> {
     }
 }
 
-fn ensure_nginx() -> Result<(), String> {
-    if Path::new(NGINX).exists() {
+/// Installs a Debian package with apt-get when `binary` is missing.
+pub(crate) fn ensure(package: &str, binary: &str) -> Result<(), String> {
+    if Path::new(binary).exists() {
         return Ok(());
     }
-    eprintln!("nginx is missing: installing Debian's nginx with apt-get");
+    eprintln!("{binary} is missing: installing Debian's {package} with apt-get");
     run_command(Command::new("apt-get").arg("update").arg("-qq"))?;
     run_command(
         Command::new("apt-get")
-            .args(["install", "-y", "-qq", "--no-install-recommends", "nginx"])
+            .args(["install", "-y", "-qq", "--no-install-recommends", package])
             .env("DEBIAN_FRONTEND", "noninteractive"),
     )?;
-    if Path::new(NGINX).exists() {
+    if Path::new(binary).exists() {
         Ok(())
     } else {
-        Err(format!("nginx is still missing at {NGINX} after apt-get install"))
+        Err(format!("{binary} is still missing after apt-get install {package}"))
     }
+}
+
+/// Waits until something listens on the port.
+pub(crate) fn wait_for_port(port: u16, what: &str) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            return Err(format!("{what} did not listen on port {port} within 10 s"));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+/// A free port on loopback.
+pub(crate) fn free_port() -> Result<u16, String> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| format!("free port: {e}"))
 }
 
 struct Nginx {
@@ -98,6 +122,7 @@ impl Nginx {
         let identity = pki.server(&["localhost"], netaccess_tests::Validity::Current);
         std::fs::write(dir.join("server.pem"), &identity.chain_pem).map_err(|e| e.to_string())?;
         std::fs::write(dir.join("server.key"), &identity.key_pem).map_err(|e| e.to_string())?;
+        std::fs::write(dir.join("htpasswd"), "alice:{PLAIN}secret\n").map_err(|e| e.to_string())?;
         let root = dir.join("www");
         for sub in ["files", "dav", "temp"] {
             std::fs::create_dir_all(root.join(sub)).map_err(|e| format!("{sub}: {e}"))?;
@@ -142,6 +167,11 @@ http {{
             client_max_body_size 100m;
         }}
         location = /moved {{ return 301 /files/1024.bin; }}
+        location /private/ {{
+            alias {root}/files/;
+            auth_basic "nginx interop";
+            auth_basic_user_file {dir}/htpasswd;
+        }}
         location = /twice {{ return 302 /moved; }}
     }}
     server {{
@@ -181,13 +211,8 @@ http {{
             version,
             child,
         };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if Instant::now() > deadline {
-                return Err(format!("nginx did not listen on port {port} within 10 s"));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_for_port(port, "nginx")?;
+        wait_for_port(tls_port, "nginx (TLS)")?;
         Ok(nginx)
     }
 
@@ -234,7 +259,23 @@ async fn nginx_checks(nginx: &Nginx) -> Vec<Check> {
     results.push(("404 with a readable body".into(), not_found(nginx, &manager).await));
     results.push(("https: files, encrypted, one connection".into(), https(nginx).await));
     results.push(("https: wrong host refused, then ignored".into(), https_wrong_host(nginx).await));
+    results.push(("auth_basic: handler asked once".into(), basic_auth(nginx).await));
     results
+}
+
+async fn basic_auth(nginx: &Nginx) -> Result<String, String> {
+    let (handler, calls) = crate::apache::CountingHandler::new("alice", "secret");
+    let manager = NetworkAccessManager::builder().authentication_handler(handler).build();
+    for _ in 0..3 {
+        let (body, _) = fetch(&manager, nginx.url("/private/1024.bin")).await?;
+        expect(body == content(1024), || "body differs".into())?;
+    }
+    let asked = calls.load(std::sync::atomic::Ordering::SeqCst);
+    expect(asked == 1, || format!("the handler was asked {asked} times"))?;
+    let mut refused = NetworkAccessManager::new().get(Request::new(nginx.url("/private/1024.bin")));
+    let error = refused.finished().await.err().ok_or("no credentials, yet no error")?;
+    expect(error.kind() == NetworkErrorKind::AuthenticationRequiredError, || error.to_string())?;
+    Ok(format!("3 GETs, handler asked {asked} time; without credentials AuthenticationRequiredError"))
 }
 
 fn trusting(nginx: &Nginx) -> NetworkAccessManager {

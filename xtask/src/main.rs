@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+mod apache;
 mod ci;
 mod demo;
 mod interop;

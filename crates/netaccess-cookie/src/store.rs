@@ -150,7 +150,9 @@ fn remove_orphans(directory: &Path, name: &str) {
         let file_name = file_name.to_string_lossy();
         let Some(pid) = file_name.strip_prefix(&prefix).and_then(|rest| rest.strip_suffix(".tmp")) else { continue };
         let gone = pid.parse::<u32>().is_ok_and(|pid| {
-            pid != std::process::id() && Path::new("/proc/self").exists() && !Path::new(&format!("/proc/{pid}")).exists()
+            pid != std::process::id()
+                && Path::new("/proc/self").exists()
+                && !Path::new(&format!("/proc/{pid}")).exists()
         });
         if gone {
             let _ = std::fs::remove_file(entry.path());
