@@ -1,0 +1,24 @@
+//! Proxies for netaccess: [`Proxy`], [`ProxyQuery`] and the [`ProxyFactory`] trait; the system
+//! factory reading the environment with curl's `no_proxy` rules; and the connectors that reach a
+//! target through a proxy: HTTP `CONNECT` ([`connect::http_connect`]) and SOCKS5
+//! ([`connect::socks5_connect`], on `socks5-proto`).
+//!
+//! ```
+//! use netaccess_proxy::{ProxyFactory, ProxyQuery, SystemProxyFactory};
+//! let factory = SystemProxyFactory::from_vars([("all_proxy", "socks5h://127.0.0.1:1080")]);
+//! let url = url::Url::parse("https://example.com/").unwrap();
+//! println!("{:?}", factory.query_proxy(&ProxyQuery::for_url(&url)));
+//! ```
+
+#![forbid(unsafe_code)]
+
+pub mod connect;
+pub mod env;
+pub mod proxy;
+
+pub use connect::{http_connect, socks5_connect, ConnectFailure, Target};
+pub use env::{NoProxy, SystemProxyFactory};
+pub use proxy::{
+    Capabilities, FixedProxyFactory, Proxy, ProxyFactory, ProxyKind, ProxyQuery, QueryType, DEFAULT_HTTP_PROXY_PORT,
+    DEFAULT_SOCKS5_PORT,
+};
