@@ -8,9 +8,12 @@ fn chosen(vars: &[(&str, &str)], url: &str) -> String {
     factory.query_proxy(&query).iter().map(|p| p.label()).collect::<Vec<_>>().join(",")
 }
 
+/// The variables, the URL, the proxy chosen.
+type Row<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+
 #[test]
 fn variables_by_scheme_case_and_cgi() {
-    let table: &[(&[(&str, &str)], &str, &str)] = &[
+    let table: &[Row<'_>] = &[
         (&[], "http://example.com/", "none"),
         (&[("http_proxy", "proxy:3128")], "http://example.com/", "http://proxy:3128"),
         (&[("http_proxy", "proxy")], "http://example.com/", "http://proxy:8080"),
