@@ -40,6 +40,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod challenge;
 mod connect;
 mod connection;
 mod decompress;

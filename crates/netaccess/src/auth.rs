@@ -24,7 +24,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use futures::future::BoxFuture;
 use http::header::{HeaderMap, WWW_AUTHENTICATE};
-use http_auth::{PasswordClient, PasswordParams};
+use http_auth::PasswordClient;
+use netaccess_http::challenge::{respond, strongest_challenge};
 use url::Url;
 
 /// The most authentication rounds for one hop before the 401 stands.
@@ -109,6 +110,16 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The request-target a Digest response names: path and query.
+fn uri_of(url: &Url) -> &str {
+    &url[url::Position::BeforePath..url::Position::AfterQuery]
+}
+
+/// A description of a 401's challenges for an error message: `Basic authentication, realm "x"`.
+pub(crate) fn describe(headers: &HeaderMap) -> Option<String> {
+    netaccess_http::challenge::describe(headers, WWW_AUTHENTICATE)
+}
+
 fn origin(url: &Url) -> String {
     url.origin().ascii_serialization()
 }
@@ -154,90 +165,7 @@ impl AuthCache {
         let mut entries = lock(&self.entries);
         let entry = entries.get_mut(&(origin, realm))?;
         let client = entry.client.as_mut()?;
-        respond(client, &entry.credentials, url, method, body)
-    }
-}
-
-/// Answers `client`'s challenge.
-///
-/// `http-auth` puts the body itself where RFC 7616 3.4.3 puts `H(entity-body)` in A2 for
-/// `qop=auth-int`; handing it the hex digest of the body instead gives the RFC's value.
-fn respond(
-    client: &mut PasswordClient,
-    credentials: &Credentials,
-    url: &Url,
-    method: &str,
-    body: Option<&[u8]>,
-) -> Option<String> {
-    let uri = &url[url::Position::BeforePath..url::Position::AfterQuery];
-    let body_digest = match (&*client, body) {
-        (PasswordClient::Digest(digest), Some(body)) => Some(hex_digest(digest.algorithm(), body)),
-        _ => None,
-    };
-    let params = PasswordParams {
-        username: &credentials.user,
-        password: &credentials.password,
-        uri,
-        method,
-        body: body_digest.as_deref().map(str::as_bytes),
-    };
-    client.respond(&params).ok()
-}
-
-fn hex_digest(algorithm: http_auth::digest::Algorithm, data: &[u8]) -> String {
-    use sha2::Digest;
-    let bytes: Vec<u8> = match algorithm {
-        http_auth::digest::Algorithm::Sha256 => sha2::Sha256::digest(data).to_vec(),
-        http_auth::digest::Algorithm::Sha512Trunc256 => sha2::Sha512_256::digest(data).to_vec(),
-        _ => md5::Md5::digest(data).to_vec(),
-    };
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The strongest challenge of a 401 this crate can answer, with its scheme and realm; `None`
-/// when there is none it knows.
-pub(crate) fn strongest_challenge(headers: &HeaderMap) -> Option<(PasswordClient, String, String)> {
-    let text: Vec<&str> = headers.get_all(WWW_AUTHENTICATE).iter().filter_map(|v| v.to_str().ok()).collect();
-    let text = text.join(", ");
-    let challenges = http_auth::parse_challenges(&text).ok()?;
-    let rank = |c: &http_auth::ChallengeRef<'_>| -> Option<u8> {
-        if c.scheme.eq_ignore_ascii_case("Basic") {
-            return Some(1);
-        }
-        if !c.scheme.eq_ignore_ascii_case("Digest") {
-            return None;
-        }
-        let algorithm =
-            c.params.iter().find(|(k, _)| k.eq_ignore_ascii_case("algorithm")).map(|(_, v)| v.to_unescaped());
-        Some(match algorithm.as_deref().map(str::to_ascii_uppercase).as_deref() {
-            Some(a) if a.starts_with("SHA-512-256") => 4,
-            Some(a) if a.starts_with("SHA-256") => 3,
-            _ => 2,
-        })
-    };
-    let best = challenges
-        .iter()
-        .filter_map(|c| Some((rank(c)?, c)))
-        .filter(|(_, c)| PasswordClient::try_from(*c).is_ok())
-        .max_by_key(|(r, _)| *r)?
-        .1;
-    let client = PasswordClient::try_from(best).ok()?;
-    let realm = match &client {
-        PasswordClient::Basic(basic) => basic.realm().to_owned(),
-        PasswordClient::Digest(digest) => digest.realm().to_owned(),
-        _ => String::new(),
-    };
-    Some((client, best.scheme.to_owned(), realm))
-}
-
-/// A description of the challenges for an error message: `Basic realm "x"`.
-pub(crate) fn describe(headers: &HeaderMap) -> Option<String> {
-    match strongest_challenge(headers) {
-        Some((_, scheme, realm)) => Some(format!("{scheme} authentication, realm \"{realm}\"")),
-        None => headers
-            .get(WWW_AUTHENTICATE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| format!("an authentication scheme this client does not know ({v})")),
+        respond(client, &entry.credentials.user, &entry.credentials.password, uri_of(url), method, body)
     }
 }
 
@@ -269,7 +197,7 @@ impl<'a> Rounds<'a> {
             return None;
         }
         self.rounds += 1;
-        let (mut client, scheme, realm) = strongest_challenge(headers)?;
+        let (mut client, scheme, realm) = strongest_challenge(headers, WWW_AUTHENTICATE)?;
         let key = (origin(url), realm.clone());
         if let Some(rejected) = &self.last {
             self.cache.forget(&key, rejected);
@@ -282,7 +210,7 @@ impl<'a> Rounds<'a> {
         if credentials.user.is_empty() {
             return None;
         }
-        let authorization = respond(&mut client, &credentials, url, method, body)?;
+        let authorization = respond(&mut client, &credentials.user, &credentials.password, uri_of(url), method, body)?;
         self.last = Some(credentials);
         self.pending = Some((key, client));
         Some(authorization)
