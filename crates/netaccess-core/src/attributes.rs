@@ -146,4 +146,6 @@ pub struct ReplyAttributes {
     pub ssl_errors: Vec<crate::ssl::SslError>,
     /// The peer's certificate chain, DER, leaf first (empty without TLS).
     pub peer_certificates: Vec<bytes::Bytes>,
+    /// The proxy the reply came through (`http://host:port`, `socks5h://user@host:port`), if any.
+    pub proxy: Option<String>,
 }

@@ -37,8 +37,15 @@ pub struct Body {
 enum Source {
     Empty,
     Bytes(Bytes),
-    File { path: PathBuf, len: u64 },
-    Stream { stream: BoxStream<'static, io::Result<Bytes>>, len: Option<u64> },
+    File {
+        path: PathBuf,
+        len: u64,
+    },
+    /// In a mutex only so that a `&Body` may cross threads; it is never locked twice.
+    Stream {
+        stream: std::sync::Mutex<BoxStream<'static, io::Result<Bytes>>>,
+        len: Option<u64>,
+    },
 }
 
 impl Body {
@@ -74,7 +81,7 @@ impl Body {
     where
         S: Stream<Item = io::Result<Bytes>> + Send + 'static,
     {
-        Self { source: Source::Stream { stream: stream.boxed(), len } }
+        Self { source: Source::Stream { stream: std::sync::Mutex::new(stream.boxed()), len } }
     }
 
     /// The length in bytes, when known.
@@ -124,7 +131,7 @@ impl Body {
         match self.source {
             Source::Empty => Box::pin(stream::empty()),
             Source::Bytes(bytes) => Box::pin(stream::iter((!bytes.is_empty()).then_some(Ok(bytes)))),
-            Source::Stream { stream, .. } => Box::pin(stream),
+            Source::Stream { stream, .. } => Box::pin(stream.into_inner().unwrap_or_else(|e| e.into_inner())),
             Source::File { path, len } => Box::pin(file_stream(path, len)),
         }
     }

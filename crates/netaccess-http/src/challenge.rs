@@ -25,13 +25,8 @@ pub fn respond(
         (PasswordClient::Digest(digest), Some(body)) => Some(hex_digest(digest.algorithm(), body)),
         _ => None,
     };
-    let params = PasswordParams {
-        username: user,
-        password,
-        uri,
-        method,
-        body: body_digest.as_deref().map(str::as_bytes),
-    };
+    let params =
+        PasswordParams { username: user, password, uri, method, body: body_digest.as_deref().map(str::as_bytes) };
     client.respond(&params).ok()
 }
 
@@ -92,4 +87,3 @@ pub fn describe(headers: &HeaderMap, field: HeaderName) -> Option<String> {
             .map(|v| format!("an authentication scheme this client does not know ({v})")),
     }
 }
-

@@ -47,33 +47,32 @@ mod decompress;
 mod errors;
 mod exchange;
 mod pool;
+mod proxy_auth;
+mod route;
 mod secure;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::{BoxFuture, FutureExt};
-use http::header::{self, HeaderValue};
+use http::header;
 use http::Method;
 use netaccess_core::{
-    Backend, BackendRequest, BackendResponse, IgnoredSslErrors, KnownHeaders, NetworkError, NetworkErrorKind,
-    ReplyAttributes, ReplyEvent, SslErrorHandler,
+    Backend, BackendRequest, BackendResponse, KnownHeaders, NetworkError, NetworkErrorKind, ReplyAttributes,
+    SslErrorHandler,
 };
-use netaccess_http1::{
-    apply_default_headers, asks_to_close, encode_request_head, Framing, Limits, RequestFraming, RequestTarget,
-    DEFAULT_USER_AGENT,
-};
+use netaccess_http1::{Framing, Limits, DEFAULT_USER_AGENT};
 use netaccess_tls::TlsConnector;
 use url::Url;
 
 pub use connection::Transport;
 pub use decompress::{accept_encoding, DEFAULT_BOMB_THRESHOLD};
 pub use exchange::EXPECT_CONTINUE_WAIT;
+pub use proxy_auth::MAX_PROXY_AUTH_ROUNDS;
 
-use crate::connect::connect_tcp;
 use crate::decompress::Decompressor;
-use crate::exchange::{body_stream, exchange, Failed, Incoming, Outgoing};
-use crate::pool::{Pool, PoolKey};
+use crate::exchange::{body_stream, Incoming};
+use crate::pool::Pool;
 
 /// The `Content-Type` of a POST whose caller set none (Qt 4.8's documented default).
 pub const DEFAULT_POST_CONTENT_TYPE: &str = "application/octet-stream";
@@ -112,6 +111,12 @@ pub struct HttpConfig {
     pub ssl_error_handler: Option<Arc<dyn SslErrorHandler>>,
     /// Addresses to use instead of resolving `host:port` (lower case), like curl's `--resolve`.
     pub resolve: std::collections::HashMap<String, std::net::SocketAddr>,
+    /// The proxy for every request (Qt's `setProxy`); wins over the factory.
+    pub proxy: Option<netaccess_proxy::Proxy>,
+    /// The proxies per request when no proxy is set; by default the environment's.
+    pub proxy_factory: Arc<dyn netaccess_proxy::ProxyFactory>,
+    /// Who gives proxy credentials (Qt's `proxyAuthenticationRequired`).
+    pub proxy_authentication_handler: Option<Arc<dyn netaccess_proxy::ProxyAuthenticationHandler>>,
 }
 
 impl std::fmt::Debug for HttpConfig {
@@ -127,6 +132,8 @@ impl std::fmt::Debug for HttpConfig {
             .field("tls", &self.tls)
             .field("ssl_error_handler", &self.ssl_error_handler.is_some())
             .field("resolve", &self.resolve)
+            .field("proxy", &self.proxy)
+            .field("proxy_authentication_handler", &self.proxy_authentication_handler.is_some())
             .finish()
     }
 }
@@ -144,6 +151,9 @@ impl Default for HttpConfig {
             tls: netaccess_tls::TlsConfig::default(),
             ssl_error_handler: None,
             resolve: std::collections::HashMap::new(),
+            proxy: None,
+            proxy_factory: Arc::new(netaccess_proxy::SystemProxyFactory::from_env()),
+            proxy_authentication_handler: None,
         }
     }
 }
@@ -157,6 +167,7 @@ pub struct HttpBackend {
 struct Inner {
     config: HttpConfig,
     pool: Arc<Pool>,
+    proxy_auth: proxy_auth::ProxyAuth,
     /// Built on the first https request (loading the system's roots costs time).
     tls: std::sync::OnceLock<Result<TlsConnector, String>>,
 }
@@ -177,7 +188,14 @@ impl HttpBackend {
     /// A backend with these settings.
     pub fn new(config: HttpConfig) -> Self {
         let pool = Pool::new(config.max_connections_per_host, config.idle_timeout);
-        Self { inner: Arc::new(Inner { config, pool, tls: std::sync::OnceLock::new() }) }
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                pool,
+                proxy_auth: proxy_auth::ProxyAuth::default(),
+                tls: std::sync::OnceLock::new(),
+            }),
+        }
     }
 
     /// The settings.
@@ -200,163 +218,20 @@ impl HttpBackend {
 impl Backend for HttpBackend {
     fn send(&self, request: BackendRequest) -> BoxFuture<'static, Result<BackendResponse, NetworkError>> {
         let inner = self.inner.clone();
-        async move { inner.send(request).await }.boxed()
+        inner.send(request).boxed()
     }
 }
 
-/// Where a request goes.
-struct Route<'a> {
-    url: &'a Url,
-    host: &'a str,
-    port: u16,
-    ignore: &'a IgnoredSslErrors,
-}
-
-fn invalid(url: &Url, message: String) -> NetworkError {
+pub(crate) fn invalid(url: &Url, message: String) -> NetworkError {
     NetworkError::new(NetworkErrorKind::ProtocolInvalidOperationError, url.as_str(), message)
 }
 
 impl Inner {
-    async fn send(self: Arc<Self>, request: BackendRequest) -> Result<BackendResponse, NetworkError> {
-        let url = request.url;
-        let url_text = url.as_str().to_owned();
-        let method = Method::from_bytes(request.operation.verb().as_bytes())
-            .map_err(|_| invalid(&url, format!("{:?} is not a valid HTTP method", request.operation.verb())))?;
-        let host =
-            url.host_str().filter(|h| !h.is_empty()).ok_or_else(|| invalid(&url, "the URL has no host".into()))?;
-        let port = url.port_or_known_default().ok_or_else(|| invalid(&url, "the URL has no port".into()))?;
-
-        let mut headers = request.headers;
-        let decompress = self.config.auto_decompress && !headers.contains_key(header::ACCEPT_ENCODING);
-        apply_default_headers(&mut headers, &self.config.user_agent, decompress.then(accept_encoding));
-        if method == Method::POST && !headers.contains_key(header::CONTENT_TYPE) {
-            tracing::warn!(url = %url, "content-type missing in HTTP POST, defaulting to {DEFAULT_POST_CONTENT_TYPE}");
-            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(DEFAULT_POST_CONTENT_TYPE));
-        }
-        let framing = RequestFraming::for_body(&method, request.body.len());
-        let mut head = Vec::with_capacity(256);
-        encode_request_head(&method, RequestTarget::Origin(&url), &headers, framing, &mut head);
-        let expect_continue =
-            headers.get(header::EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-        let out = Outgoing {
-            url: &url_text,
-            method: &method,
-            head: &head,
-            framing,
-            expect_continue,
-            close_after: asks_to_close(&headers),
-            events: &request.events,
-            emit_all_upload_progress: request.attributes.emit_all_upload_progress,
-            limits: self.config.limits,
-        };
-
-        let ignore = &request.attributes.ignore_ssl_errors;
-        let key = PoolKey {
-            scheme: url.scheme().to_owned(),
-            host: host.to_owned(),
-            port,
-            tls_exceptions: secure::exceptions_key(ignore),
-        };
-        let slot = self.pool.acquire(key, request.attributes.priority).await;
-        let timeout = request.attributes.transfer_timeout.unwrap_or(Duration::ZERO);
-        let route = Route { url: &url, host, port, ignore };
-        let attempt = self.attempts(out, &route, &slot, request.body);
-        let incoming = if timeout.is_zero() {
-            attempt.await?
-        } else {
-            tokio::time::timeout(timeout, attempt).await.map_err(|_| {
-                NetworkError::new(
-                    NetworkErrorKind::TimeoutError,
-                    &url_text,
-                    format!("no response within {} ms (the transfer timeout)", timeout.as_millis()),
-                )
-            })??
-        };
-        self.response(&method, incoming, decompress, slot, url_text)
-    }
-
-    /// Sends on a pooled or new connection; a reused connection that fails before any response
-    /// byte gets one retry on a fresh one.
-    async fn attempts(
-        &self,
-        out: Outgoing<'_>,
-        route: &Route<'_>,
-        slot: &pool::Slot,
-        body: netaccess_core::Body,
-    ) -> Result<Incoming, NetworkError> {
-        let replay = body.try_clone();
-        let mut body = Some(body);
-        let mut fresh_only = false;
-        loop {
-            let idle = if fresh_only { None } else { self.pool.take_idle(slot) };
-            let connection = match idle {
-                Some(connection) => connection,
-                None => self.open(route, out.events).await?,
-            };
-            if connection.tls.is_some() {
-                out.events.send(ReplyEvent::Encrypted).await;
-            }
-            let reused = connection.reused;
-            let this_body = match body.take() {
-                Some(body) => body,
-                None => replay.as_ref().and_then(|b| b.try_clone()).ok_or_else(|| {
-                    NetworkError::new(
-                        NetworkErrorKind::ContentReSendError,
-                        out.url,
-                        "the request body cannot be sent again",
-                    )
-                })?,
-            };
-            match exchange(connection, out, this_body).await {
-                Ok(incoming) => return Ok(incoming),
-                Err(Failed { error, before_response: true }) if reused && !fresh_only => {
-                    tracing::debug!(url = out.url, %error, "a reused connection failed; retrying on a fresh one");
-                    if replay.is_none() {
-                        return Err(NetworkError::new(
-                            NetworkErrorKind::ContentReSendError,
-                            out.url,
-                            format!(
-                                "the connection failed ({}) and the request body cannot be sent again",
-                                error.message()
-                            ),
-                        ));
-                    }
-                    fresh_only = true;
-                }
-                Err(failed) => return Err(failed.error),
-            }
-        }
-    }
-
     fn tls(&self) -> Result<&TlsConnector, String> {
         self.tls
             .get_or_init(|| TlsConnector::new(self.config.tls.clone()).map_err(|e| e.to_string()))
             .as_ref()
             .map_err(Clone::clone)
-    }
-
-    /// Opens a connection: TCP, and TLS for https.
-    async fn open(
-        &self,
-        route: &Route<'_>,
-        events: &netaccess_core::EventSink,
-    ) -> Result<connection::Connection, NetworkError> {
-        let url = route.url.as_str();
-        let pinned = self.config.resolve.get(&format!("{}:{}", route.host.to_ascii_lowercase(), route.port)).copied();
-        let tcp = connect_tcp(url, route.host, route.port, pinned, self.config.connect_timeout).await?;
-        if route.url.scheme() != "https" {
-            return Ok(tcp);
-        }
-        let connector = self.tls().map_err(|why| {
-            NetworkError::new(NetworkErrorKind::SslHandshakeFailedError, url, format!("TLS is not usable: {why}"))
-        })?;
-        let decider = secure::Decider {
-            url: route.url,
-            ignore: route.ignore,
-            handler: self.config.ssl_error_handler.as_ref(),
-            events,
-        };
-        secure::secure(connector, tcp, route.host, decider).await
     }
 
     fn response(
@@ -366,12 +241,14 @@ impl Inner {
         decompress: bool,
         slot: pool::Slot,
         url: String,
+        proxy: &netaccess_proxy::Proxy,
     ) -> Result<BackendResponse, NetworkError> {
         let head = &incoming.head;
         let mut headers = head.headers.clone();
         let mut attributes = ReplyAttributes::default();
         attributes.http_status_code = Some(head.status.as_u16());
         attributes.http_reason_phrase = Some(head.reason.clone());
+        attributes.proxy = (!proxy.is_direct()).then(|| proxy.label());
         if let Some(tls) = incoming.tls() {
             attributes.connection_encrypted = true;
             attributes.peer_certificates = tls.chain.clone();

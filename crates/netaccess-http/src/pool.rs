@@ -34,6 +34,8 @@ pub(crate) struct PoolKey {
     /// The certificate problems the request accepts in advance: a connection opened under an
     /// exception serves only requests that accept the same.
     pub(crate) tls_exceptions: String,
+    /// The proxy the connection goes through (`none` when direct).
+    pub(crate) proxy: String,
 }
 
 struct Waiter {
@@ -198,7 +200,13 @@ mod tests {
     use super::*;
 
     fn key() -> PoolKey {
-        PoolKey { scheme: "http".into(), host: "h".into(), port: 1, tls_exceptions: String::new() }
+        PoolKey {
+            scheme: "http".into(),
+            host: "h".into(),
+            port: 1,
+            tls_exceptions: String::new(),
+            proxy: "none".into(),
+        }
     }
 
     #[tokio::test]

@@ -19,6 +19,6 @@ pub mod proxy;
 pub use connect::{http_connect, socks5_connect, ConnectFailure, Target};
 pub use env::{NoProxy, SystemProxyFactory};
 pub use proxy::{
-    Capabilities, FixedProxyFactory, Proxy, ProxyFactory, ProxyKind, ProxyQuery, QueryType, DEFAULT_HTTP_PROXY_PORT,
-    DEFAULT_SOCKS5_PORT,
+    Capabilities, FixedProxyFactory, Proxy, ProxyAuthenticationChallenge, ProxyAuthenticationHandler, ProxyFactory,
+    ProxyKind, ProxyQuery, QueryType, DEFAULT_HTTP_PROXY_PORT, DEFAULT_SOCKS5_PORT,
 };

@@ -218,3 +218,34 @@ impl ProxyFactory for FixedProxyFactory {
         self.0.clone()
     }
 }
+
+/// What a proxy asks for (Qt's `proxyAuthenticationRequired` arguments).
+#[non_exhaustive]
+#[derive(Debug, Clone)]
+pub struct ProxyAuthenticationChallenge {
+    /// The proxy asking.
+    pub proxy: Proxy,
+    /// The realm it named (empty for SOCKS5).
+    pub realm: String,
+    /// `Basic`, `Digest`, or `SOCKS5`.
+    pub scheme: String,
+    /// Whether credentials for this proxy were just rejected.
+    pub retry: bool,
+}
+
+impl ProxyAuthenticationChallenge {
+    /// A challenge from `proxy` for `realm` in `scheme`.
+    pub fn new(proxy: Proxy, realm: &str, scheme: &str, retry: bool) -> Self {
+        Self { proxy, realm: realm.to_owned(), scheme: scheme.to_owned(), retry }
+    }
+}
+
+/// Gives a proxy's credentials (Qt's `proxyAuthenticationRequired` signal): a user name and a
+/// password, or `None` to give up.
+pub trait ProxyAuthenticationHandler: Send + Sync + 'static {
+    /// Credentials for the challenge.
+    fn credentials(
+        &self,
+        challenge: ProxyAuthenticationChallenge,
+    ) -> futures::future::BoxFuture<'static, Option<(String, String)>>;
+}

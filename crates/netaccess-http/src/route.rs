@@ -1,0 +1,420 @@
+//! One request's way: the proxies to try, the connection (direct, forwarded, tunnelled, TLS),
+//! and the retries (a stale pooled connection, proxy authentication, the next proxy).
+//!
+//! # Design
+//!
+//! The proxies come from the manager's proxy if one is set, else from its factory (the
+//! environment by default); an empty answer means direct. Usable for plain http: direct, an HTTP
+//! proxy (the request goes to it in absolute form), SOCKS5; for anything else, only tunnels
+//! (HTTP `CONNECT` carrying the User-Agent, SOCKS5). None usable is `ProxyNotFoundError`. When a
+//! proxy cannot be reached (refused, timed out, not found, closed), the next one is tried with
+//! the body from byte 0. Connections are pooled per proxy: a tunnel through one proxy never serves
+//! a request routed through another.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::header::{self, HeaderMap, HeaderValue};
+use http::Method;
+use netaccess_core::{
+    BackendRequest, BackendResponse, Body, EventSink, IgnoredSslErrors, NetworkError, NetworkErrorKind, ReplyEvent,
+};
+use netaccess_http1::{apply_default_headers, asks_to_close, encode_request_head, RequestFraming, RequestTarget};
+use netaccess_proxy::{
+    http_connect, socks5_connect, Capabilities, ConnectFailure, Proxy, ProxyKind, ProxyQuery, Target,
+};
+use url::Url;
+
+use crate::connect::connect_tcp;
+use crate::connection::Connection;
+use crate::exchange::{body_stream, exchange, Failed, Incoming, Outgoing};
+use crate::pool::{PoolKey, Slot};
+use crate::proxy_auth::ProxyRounds;
+use crate::{accept_encoding, invalid, secure, Inner, DEFAULT_POST_CONTENT_TYPE};
+
+/// Where a request goes, and through which proxy.
+pub(crate) struct Route<'a> {
+    pub(crate) url: &'a Url,
+    pub(crate) host: &'a str,
+    pub(crate) port: u16,
+    pub(crate) ignore: &'a IgnoredSslErrors,
+    pub(crate) proxy: &'a Proxy,
+}
+
+impl Route<'_> {
+    /// Plain http through an HTTP proxy: the request itself goes to the proxy.
+    fn forwards(&self) -> bool {
+        matches!(self.proxy.kind, ProxyKind::Http | ProxyKind::HttpCaching) && self.url.scheme() == "http"
+    }
+}
+
+/// What the request sends, prepared once for every route.
+struct Prepared<'a> {
+    url_text: &'a str,
+    method: &'a Method,
+    headers: HeaderMap,
+    framing: RequestFraming,
+    expect_continue: bool,
+    decompress: bool,
+    events: &'a EventSink,
+    attributes: &'a netaccess_core::RequestAttributes,
+}
+
+fn usable(proxy: &Proxy, scheme: &str) -> bool {
+    match proxy.kind {
+        ProxyKind::NoProxy | ProxyKind::Default | ProxyKind::Socks5 => true,
+        ProxyKind::HttpCaching => scheme == "http",
+        ProxyKind::Http => scheme == "http" || proxy.capabilities.contains(Capabilities::TUNNELING),
+        _ => false,
+    }
+}
+
+fn unreachable_proxy(error: &NetworkError) -> bool {
+    use NetworkErrorKind::*;
+    matches!(
+        error.kind(),
+        ProxyConnectionRefusedError | ProxyTimeoutError | ProxyNotFoundError | ProxyConnectionClosedError
+    )
+}
+
+/// A failure to reach the proxy itself, named as the proxy's.
+fn proxy_error(error: NetworkError, proxy: &Proxy) -> NetworkError {
+    use NetworkErrorKind::*;
+    let kind = match error.kind() {
+        ConnectionRefusedError => ProxyConnectionRefusedError,
+        TimeoutError => ProxyTimeoutError,
+        HostNotFoundError => ProxyNotFoundError,
+        RemoteHostClosedError => ProxyConnectionClosedError,
+        _ => UnknownProxyError,
+    };
+    NetworkError::new(kind, error.url(), format!("the proxy {}: {}", proxy.label(), error.message()))
+}
+
+async fn within<T>(
+    limit: Duration,
+    url: &str,
+    work: impl std::future::Future<Output = Result<T, NetworkError>>,
+) -> Result<T, NetworkError> {
+    if limit.is_zero() {
+        return work.await;
+    }
+    tokio::time::timeout(limit, work).await.map_err(|_| {
+        NetworkError::new(
+            NetworkErrorKind::TimeoutError,
+            url,
+            format!("no response within {} ms (the transfer timeout)", limit.as_millis()),
+        )
+    })?
+}
+
+impl Inner {
+    fn routes(&self, url: &Url) -> Result<Vec<Proxy>, NetworkError> {
+        let candidates = match &self.config.proxy {
+            Some(proxy) => vec![proxy.clone()],
+            None => self.config.proxy_factory.query_proxy(&ProxyQuery::for_url(url)),
+        };
+        if candidates.is_empty() {
+            return Ok(vec![Proxy::none()]);
+        }
+        let usable: Vec<Proxy> = candidates.into_iter().filter(|p| usable(p, url.scheme())).collect();
+        if usable.is_empty() {
+            return Err(NetworkError::new(
+                NetworkErrorKind::ProxyNotFoundError,
+                url.as_str(),
+                "No suitable proxy found",
+            ));
+        }
+        Ok(usable)
+    }
+
+    pub(crate) async fn send(self: Arc<Self>, mut request: BackendRequest) -> Result<BackendResponse, NetworkError> {
+        let url = request.url.clone();
+        let url_text = url.as_str().to_owned();
+        let method = Method::from_bytes(request.operation.verb().as_bytes())
+            .map_err(|_| invalid(&url, format!("{:?} is not a valid HTTP method", request.operation.verb())))?;
+        let host =
+            url.host_str().filter(|h| !h.is_empty()).ok_or_else(|| invalid(&url, "the URL has no host".into()))?;
+        let port = url.port_or_known_default().ok_or_else(|| invalid(&url, "the URL has no port".into()))?;
+
+        let mut headers = std::mem::take(&mut request.headers);
+        let decompress = self.config.auto_decompress && !headers.contains_key(header::ACCEPT_ENCODING);
+        apply_default_headers(&mut headers, &self.config.user_agent, decompress.then(accept_encoding));
+        if method == Method::POST && !headers.contains_key(header::CONTENT_TYPE) {
+            tracing::warn!(url = %url, "content-type missing in HTTP POST, defaulting to {DEFAULT_POST_CONTENT_TYPE}");
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(DEFAULT_POST_CONTENT_TYPE));
+        }
+        let framing = RequestFraming::for_body(&method, request.body.len());
+        let expect_continue =
+            headers.get(header::EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        let mut body = Some(std::mem::take(&mut request.body));
+        let replay = body.as_ref().and_then(Body::try_clone);
+        let routes = self.routes(&url)?;
+        let prepared = Prepared {
+            url_text: &url_text,
+            method: &method,
+            headers,
+            framing,
+            expect_continue,
+            decompress,
+            events: &request.events,
+            attributes: &request.attributes,
+        };
+        let mut last_error = None;
+        for proxy in &routes {
+            let route = Route { url: &url, host, port, ignore: &request.attributes.ignore_ssl_errors, proxy };
+            match self.through(&route, &prepared, &mut body, &replay).await {
+                Err(error) if unreachable_proxy(&error) && !proxy.is_direct() => {
+                    tracing::debug!(%error, "trying the next proxy");
+                    last_error = Some(error);
+                }
+                outcome => return outcome,
+            }
+        }
+        Err(last_error.unwrap_or_else(|| {
+            NetworkError::new(NetworkErrorKind::ProxyNotFoundError, url.as_str(), "No suitable proxy found")
+        }))
+    }
+
+    /// The request through one route, answering the proxy's 407s when it forwards.
+    async fn through(
+        &self,
+        route: &Route<'_>,
+        prepared: &Prepared<'_>,
+        body: &mut Option<Body>,
+        replay: &Option<Body>,
+    ) -> Result<BackendResponse, NetworkError> {
+        let attributes = prepared.attributes;
+        let mut rounds =
+            ProxyRounds::new(&self.proxy_auth, self.config.proxy_authentication_handler.as_ref(), route.proxy);
+        let mut proxy_authorization = if route.forwards() {
+            self.proxy_auth.preemptive(route.proxy, prepared.method.as_str(), prepared.url_text)
+        } else {
+            None
+        };
+        loop {
+            let mut headers = prepared.headers.clone();
+            if let Some(value) = proxy_authorization.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+                headers.insert(header::PROXY_AUTHORIZATION, value);
+            }
+            let target =
+                if route.forwards() { RequestTarget::Absolute(route.url) } else { RequestTarget::Origin(route.url) };
+            let mut head = Vec::with_capacity(256);
+            encode_request_head(prepared.method, target, &headers, prepared.framing, &mut head);
+            let out = Outgoing {
+                url: prepared.url_text,
+                method: prepared.method,
+                head: &head,
+                framing: prepared.framing,
+                expect_continue: prepared.expect_continue,
+                close_after: asks_to_close(&headers),
+                events: prepared.events,
+                emit_all_upload_progress: attributes.emit_all_upload_progress,
+                limits: self.config.limits,
+            };
+            let key = PoolKey {
+                scheme: route.url.scheme().to_owned(),
+                host: route.host.to_owned(),
+                port: route.port,
+                tls_exceptions: secure::exceptions_key(route.ignore),
+                proxy: route.proxy.label(),
+            };
+            let slot = self.pool.acquire(key, attributes.priority).await;
+            let timeout = attributes.transfer_timeout.unwrap_or(Duration::ZERO);
+            let incoming = within(timeout, prepared.url_text, self.attempts(out, route, &slot, body, replay)).await?;
+            if route.forwards() && incoming.head.status == 407 {
+                let uri = prepared.url_text;
+                if let Some(answer) = rounds.answer(&incoming.head.headers, prepared.method.as_str(), uri).await {
+                    drain(body_stream(incoming, None, self.pool.clone(), slot, uri.to_owned())).await;
+                    proxy_authorization = Some(answer);
+                    continue;
+                }
+            } else if route.forwards() {
+                rounds.succeeded();
+            }
+            return self.response(
+                prepared.method,
+                incoming,
+                prepared.decompress,
+                slot,
+                prepared.url_text.to_owned(),
+                route.proxy,
+            );
+        }
+    }
+
+    /// Sends on a pooled or new connection; a reused connection that fails before any response
+    /// byte gets one retry on a fresh one.
+    async fn attempts(
+        &self,
+        out: Outgoing<'_>,
+        route: &Route<'_>,
+        slot: &Slot,
+        body: &mut Option<Body>,
+        replay: &Option<Body>,
+    ) -> Result<Incoming, NetworkError> {
+        let mut fresh_only = false;
+        loop {
+            let idle = if fresh_only { None } else { self.pool.take_idle(slot) };
+            let connection = match idle {
+                Some(connection) => connection,
+                None => self.open(route, out.events).await?,
+            };
+            if connection.tls.is_some() {
+                out.events.send(ReplyEvent::Encrypted).await;
+            }
+            let reused = connection.reused;
+            let this_body = body.take().or_else(|| replay.as_ref().and_then(Body::try_clone)).ok_or_else(|| {
+                NetworkError::new(
+                    NetworkErrorKind::ContentReSendError,
+                    out.url,
+                    "the request body cannot be sent again",
+                )
+            })?;
+            match exchange(connection, out, this_body).await {
+                Ok(incoming) => return Ok(incoming),
+                Err(Failed { error, before_response: true }) if reused && !fresh_only => {
+                    tracing::debug!(url = out.url, %error, "a reused connection failed; retrying on a fresh one");
+                    if replay.is_none() {
+                        return Err(NetworkError::new(
+                            NetworkErrorKind::ContentReSendError,
+                            out.url,
+                            format!(
+                                "the connection failed ({}) and the request body cannot be sent again",
+                                error.message()
+                            ),
+                        ));
+                    }
+                    fresh_only = true;
+                }
+                Err(failed) => return Err(failed.error),
+            }
+        }
+    }
+
+    /// Opens a connection along the route: TCP to the server or the proxy, the tunnel, TLS.
+    async fn open(&self, route: &Route<'_>, events: &EventSink) -> Result<Connection, NetworkError> {
+        let url = route.url.as_str();
+        let stream = if route.proxy.is_direct() {
+            let pinned =
+                self.config.resolve.get(&format!("{}:{}", route.host.to_ascii_lowercase(), route.port)).copied();
+            connect_tcp(url, route.host, route.port, pinned, self.config.connect_timeout).await?
+        } else if route.forwards() {
+            return self.connect_proxy(route).await;
+        } else {
+            self.tunnel(route).await?
+        };
+        if route.url.scheme() != "https" {
+            return Ok(stream);
+        }
+        let connector = self.tls().map_err(|why| {
+            NetworkError::new(NetworkErrorKind::SslHandshakeFailedError, url, format!("TLS is not usable: {why}"))
+        })?;
+        let decider = secure::Decider {
+            url: route.url,
+            ignore: route.ignore,
+            handler: self.config.ssl_error_handler.as_ref(),
+            events,
+        };
+        secure::secure(connector, stream, route.host, decider).await
+    }
+
+    async fn connect_proxy(&self, route: &Route<'_>) -> Result<Connection, NetworkError> {
+        let proxy = route.proxy;
+        connect_tcp(route.url.as_str(), &proxy.host, proxy.port, None, self.config.connect_timeout)
+            .await
+            .map_err(|e| proxy_error(e, proxy))
+    }
+
+    /// A tunnel to the target through the route's proxy (`CONNECT` or SOCKS5), authenticating
+    /// as often as the proxy asks and the credentials allow, on a fresh connection each time.
+    async fn tunnel(&self, route: &Route<'_>) -> Result<Connection, NetworkError> {
+        let (proxy, url) = (route.proxy, route.url.as_str());
+        let mut rounds = ProxyRounds::new(&self.proxy_auth, self.config.proxy_authentication_handler.as_ref(), proxy);
+        let authority = format!("{}:{}", route.host, route.port);
+        let mut proxy_authorization = self.proxy_auth.preemptive(proxy, "CONNECT", &authority);
+        let mut credentials = proxy.user.clone().map(|user| (user, proxy.password.clone().unwrap_or_default()));
+        loop {
+            let mut connection = self.connect_proxy(route).await?;
+            let outcome = match proxy.kind {
+                ProxyKind::Socks5 => {
+                    let target = self.socks_target(route).await?;
+                    let pair = credentials.as_ref().map(|(u, p)| (u.as_str(), p.as_str()));
+                    socks5_connect(&mut connection.io, target, pair).await
+                }
+                _ => {
+                    let mut headers = HeaderMap::new();
+                    if let Ok(agent) = HeaderValue::from_str(&self.config.user_agent) {
+                        headers.insert(header::USER_AGENT, agent);
+                    }
+                    if let Some(value) = proxy_authorization.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+                        headers.insert(header::PROXY_AUTHORIZATION, value);
+                    }
+                    http_connect(
+                        &mut connection.io,
+                        route.host.trim_start_matches('[').trim_end_matches(']'),
+                        route.port,
+                        &headers,
+                    )
+                    .await
+                }
+            };
+            match outcome {
+                Ok(()) => {
+                    rounds.succeeded();
+                    return Ok(connection);
+                }
+                Err(ConnectFailure::AuthenticationRequired(challenges)) => {
+                    let answered = match proxy.kind {
+                        ProxyKind::Socks5 => {
+                            credentials = rounds.credentials("", "SOCKS5").await;
+                            credentials.is_some()
+                        }
+                        _ => {
+                            proxy_authorization = rounds.answer(&challenges, "CONNECT", &authority).await;
+                            proxy_authorization.is_some()
+                        }
+                    };
+                    if !answered {
+                        return Err(
+                            ConnectFailure::AuthenticationRequired(challenges).into_network_error(url, &proxy.label())
+                        );
+                    }
+                }
+                Err(failure) => return Err(failure.into_network_error(url, &proxy.label())),
+            }
+        }
+    }
+
+    /// The target as the SOCKS5 proxy gets it: the name when the proxy resolves (`socks5h`),
+    /// else an address resolved here.
+    async fn socks_target<'r>(&self, route: &Route<'r>) -> Result<Target<'r>, NetworkError> {
+        let bare = route.host.trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
+            return Ok(Target::Address(std::net::SocketAddr::new(ip, route.port)));
+        }
+        if route.proxy.capabilities.contains(Capabilities::HOST_NAME_LOOKUP) {
+            return Ok(Target::Name(route.host, route.port));
+        }
+        let pinned = self.config.resolve.get(&format!("{}:{}", bare.to_ascii_lowercase(), route.port)).copied();
+        let address = match pinned {
+            Some(address) => Some(address),
+            None => tokio::net::lookup_host((bare, route.port)).await.ok().and_then(|mut a| a.next()),
+        };
+        address.map(Target::Address).ok_or_else(|| {
+            NetworkError::new(NetworkErrorKind::HostNotFoundError, route.url.as_str(), format!("host {bare} not found"))
+        })
+    }
+}
+
+/// Reads a 407's body so its connection can carry the next try (bounded by the body stream's own
+/// framing and the transfer's limits).
+async fn drain(mut body: netaccess_core::BodyStream) {
+    use futures::StreamExt;
+    let mut drained = 0usize;
+    while let Some(Ok(chunk)) = body.next().await {
+        drained += chunk.len();
+        if drained > netaccess_proxy::connect::MAX_DRAINED_BODY {
+            return;
+        }
+    }
+}
