@@ -7,10 +7,12 @@
 pub mod auth_server;
 pub mod http_server;
 pub mod pki;
+pub mod proxy_server;
 pub mod raw_server;
 
 pub use http_server::{sha256_hex, HttpServer};
 pub use pki::{Identity, Pki, Validity};
+pub use proxy_server::TestProxy;
 pub use raw_server::{RawServer, Script};
 
 use std::path::Path;

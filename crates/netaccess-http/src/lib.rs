@@ -168,6 +168,8 @@ struct Inner {
     config: HttpConfig,
     pool: Arc<Pool>,
     proxy_auth: proxy_auth::ProxyAuth,
+    /// The proxy and the factory in force; changeable at run time.
+    proxies: std::sync::RwLock<(Option<netaccess_proxy::Proxy>, Arc<dyn netaccess_proxy::ProxyFactory>)>,
     /// Built on the first https request (loading the system's roots costs time).
     tls: std::sync::OnceLock<Result<TlsConnector, String>>,
 }
@@ -190,6 +192,7 @@ impl HttpBackend {
         let pool = Pool::new(config.max_connections_per_host, config.idle_timeout);
         Self {
             inner: Arc::new(Inner {
+                proxies: std::sync::RwLock::new((config.proxy.clone(), config.proxy_factory.clone())),
                 config,
                 pool,
                 proxy_auth: proxy_auth::ProxyAuth::default(),
@@ -207,6 +210,16 @@ impl HttpBackend {
     /// their requests.
     pub fn clear_connection_cache(&self) {
         self.inner.pool.clear_idle();
+    }
+
+    /// Sends every request through `proxy` (Qt's `setProxy`); `None` returns to the factory.
+    pub fn set_proxy(&self, proxy: Option<netaccess_proxy::Proxy>) {
+        self.inner.proxies.write().unwrap_or_else(|e| e.into_inner()).0 = proxy;
+    }
+
+    /// Chooses proxies per request with `factory` when no proxy is set (Qt's `setProxyFactory`).
+    pub fn set_proxy_factory(&self, factory: Arc<dyn netaccess_proxy::ProxyFactory>) {
+        self.inner.proxies.write().unwrap_or_else(|e| e.into_inner()).1 = factory;
     }
 
     /// How many idle connections are kept now.

@@ -109,9 +109,10 @@ async fn within<T>(
 
 impl Inner {
     fn routes(&self, url: &Url) -> Result<Vec<Proxy>, NetworkError> {
-        let candidates = match &self.config.proxy {
-            Some(proxy) => vec![proxy.clone()],
-            None => self.config.proxy_factory.query_proxy(&ProxyQuery::for_url(url)),
+        let (proxy, factory) = self.proxies.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let candidates = match proxy {
+            Some(proxy) => vec![proxy],
+            None => factory.query_proxy(&ProxyQuery::for_url(url)),
         };
         if candidates.is_empty() {
             return Ok(vec![Proxy::none()]);

@@ -8,17 +8,21 @@
 //! body drained (bounded) before the failure is returned, so the caller may authenticate. The
 //! answer's head is bounded by the HTTP/1.1 core's limits; a SOCKS5 answer is fixed-size but for a
 //! domain name of at most 255 bytes.
+//!
+//! SOCKS5 uses `fast-socks5` (MIT): `socks5-proto`, which the project brief names, is
+//! GPL-3.0-or-later, which this MIT/Apache-2.0 workspace cannot ship (cargo-deny refuses it).
 
 use std::io;
 use std::net::SocketAddr;
 
 use bytes::BytesMut;
+use fast_socks5::client::{Config, Socks5Stream};
+use fast_socks5::util::target_addr::TargetAddr;
+use fast_socks5::{AuthenticationMethod, ReplyError, Socks5Command, SocksError};
 use http::header::HeaderMap;
 use http::Method;
 use netaccess_core::{NetworkError, NetworkErrorKind};
 use netaccess_http1::{encode_request_head, Event, RequestFraming, RequestTarget, ResponseReader};
-use socks5_proto::handshake::{self, password, Method as AuthMethod};
-use socks5_proto::{Address, Command, Reply};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// The most bytes of a 407 body drained before giving up on the connection.
@@ -152,7 +156,7 @@ async fn drain<S: AsyncRead + Unpin>(
 }
 
 /// Opens a SOCKS5 tunnel to `target`, with no authentication or, when `credentials` are given,
-/// user name and password (RFC 1929).
+/// user name and password (RFC 1929). The SOCKS5 protocol comes from `fast-socks5`.
 ///
 /// # Errors
 /// The proxy refused, rejected the credentials, could not reach the target, or broke the
@@ -165,53 +169,48 @@ pub async fn socks5_connect<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let protocol = |e: socks5_proto::Error| match e {
-        socks5_proto::Error::Io(err) => ConnectFailure::Io(err),
+    let auth = credentials.map(|(username, password)| AuthenticationMethod::Password {
+        username: username.to_owned(),
+        password: password.to_owned(),
+    });
+    let has_credentials = auth.is_some();
+    let target = match target {
+        Target::Name(name, port) => TargetAddr::Domain(name.to_owned(), port),
+        Target::Address(address) => TargetAddr::Ip(address),
+    };
+    let result = async {
+        let mut socks = Socks5Stream::use_stream(stream, auth, Config::default()).await?;
+        socks.request(Socks5Command::TCPConnect, target).await
+    }
+    .await;
+    result.map(|_bound| ()).map_err(|error| socks_failure(error, has_credentials))
+}
+
+fn socks_failure(error: SocksError, has_credentials: bool) -> ConnectFailure {
+    match error {
+        SocksError::Io(err) => ConnectFailure::Io(err),
+        SocksError::AuthenticationRejected(_) => ConnectFailure::AuthenticationRequired(HeaderMap::new()),
+        SocksError::AuthMethodUnacceptable(_) if !has_credentials => {
+            ConnectFailure::AuthenticationRequired(HeaderMap::new())
+        }
+        SocksError::AuthMethodUnacceptable(_) => ConnectFailure::Refused("no acceptable authentication method".into()),
+        SocksError::ReplyError(reply) => match reply {
+            ReplyError::ConnectionNotAllowed => ConnectFailure::Refused("connection not allowed by the ruleset".into()),
+            ReplyError::NetworkUnreachable => {
+                ConnectFailure::Target(NetworkErrorKind::TemporaryNetworkFailureError, "network unreachable".into())
+            }
+            ReplyError::HostUnreachable => {
+                ConnectFailure::Target(NetworkErrorKind::HostNotFoundError, "host unreachable".into())
+            }
+            ReplyError::ConnectionRefused => ConnectFailure::Target(
+                NetworkErrorKind::ConnectionRefusedError,
+                "the target refused the connection".into(),
+            ),
+            ReplyError::ConnectionTimeout | ReplyError::TtlExpired => {
+                ConnectFailure::Target(NetworkErrorKind::ProxyTimeoutError, format!("{reply}"))
+            }
+            other => ConnectFailure::Protocol(format!("SOCKS5 reply: {other}")),
+        },
         other => ConnectFailure::Protocol(other.to_string()),
-    };
-    let mut methods = vec![AuthMethod::NONE];
-    if credentials.is_some() {
-        methods.push(AuthMethod::PASSWORD);
-    }
-    handshake::Request::new(methods).write_to(stream).await?;
-    let chosen = handshake::Response::read_from(stream).await.map_err(protocol)?.method;
-    if chosen == AuthMethod::PASSWORD {
-        let (user, password) =
-            credentials.ok_or_else(|| ConnectFailure::Protocol("chose a method not offered".into()))?;
-        password::Request::new(user.as_bytes().to_vec(), password.as_bytes().to_vec()).write_to(stream).await?;
-        let answer =
-            password::Response::read_from(stream).await.map_err(|e| ConnectFailure::Protocol(e.to_string()))?;
-        if !answer.status {
-            return Err(ConnectFailure::AuthenticationRequired(HeaderMap::new()));
-        }
-    } else if chosen == AuthMethod::UNACCEPTABLE {
-        return Err(match credentials {
-            None => ConnectFailure::AuthenticationRequired(HeaderMap::new()),
-            Some(_) => ConnectFailure::Refused("no acceptable authentication method".into()),
-        });
-    } else if chosen != AuthMethod::NONE {
-        return Err(ConnectFailure::Protocol(format!("chose method {:#04x}, which was not offered", chosen.0)));
-    }
-    let address = match target {
-        Target::Name(name, port) => Address::DomainAddress(name.as_bytes().to_vec(), port),
-        Target::Address(address) => Address::SocketAddress(address),
-    };
-    socks5_proto::Request::new(Command::Connect, address).write_to(stream).await?;
-    let response = socks5_proto::Response::read_from(stream).await.map_err(protocol)?;
-    match response.reply {
-        Reply::Succeeded => Ok(()),
-        Reply::ConnectionNotAllowed => Err(ConnectFailure::Refused("connection not allowed by the ruleset".into())),
-        Reply::NetworkUnreachable => {
-            Err(ConnectFailure::Target(NetworkErrorKind::TemporaryNetworkFailureError, "network unreachable".into()))
-        }
-        Reply::HostUnreachable => {
-            Err(ConnectFailure::Target(NetworkErrorKind::HostNotFoundError, "host unreachable".into()))
-        }
-        Reply::ConnectionRefused => Err(ConnectFailure::Target(
-            NetworkErrorKind::ConnectionRefusedError,
-            "the target refused the connection".into(),
-        )),
-        Reply::TtlExpired => Err(ConnectFailure::Target(NetworkErrorKind::ProxyTimeoutError, "TTL expired".into())),
-        other => Err(ConnectFailure::Protocol(format!("SOCKS5 reply {other:?}"))),
     }
 }

@@ -50,6 +50,10 @@ pub use netaccess_core::{
 };
 pub use netaccess_core::{IgnoredSslErrors, SslError, SslErrorDecision, SslErrorHandler, SslErrorKind};
 pub use netaccess_http::{HttpBackend, HttpConfig};
+pub use netaccess_proxy::{
+    NoProxy, Proxy, ProxyAuthenticationChallenge, ProxyAuthenticationHandler, ProxyFactory, ProxyKind, ProxyQuery,
+    SystemProxyFactory,
+};
 pub use netaccess_tls::{TlsConfig, Trust};
 pub use redirect::RedirectHandler;
 

@@ -229,6 +229,18 @@ impl NetworkAccessManager {
         *self.inner.cookie_jar.write().unwrap_or_else(|e| e.into_inner()) = jar;
     }
 
+    /// Sends every request through `proxy`, whatever the factory says (Qt's `setProxy`);
+    /// `None` returns to the factory.
+    pub fn set_proxy(&self, proxy: Option<netaccess_proxy::Proxy>) {
+        self.inner.http.set_proxy(proxy);
+    }
+
+    /// Chooses the proxies per request (Qt's `setProxyFactory`); the default reads the
+    /// environment ([`netaccess_proxy::SystemProxyFactory`]).
+    pub fn set_proxy_factory(&self, factory: Arc<dyn netaccess_proxy::ProxyFactory>) {
+        self.inner.http.set_proxy_factory(factory);
+    }
+
     /// The built-in HTTP backend (its settings, its pool).
     pub fn http_backend(&self) -> &HttpBackend {
         &self.inner.http
@@ -255,6 +267,7 @@ impl NetworkAccessManager {
 /// | connect timeout | [`netaccess_http::DEFAULT_CONNECT_TIMEOUT`] (30 s) |
 /// | automatic decompression | on (gzip, deflate, br, zstd), bomb guard at [`netaccess_http::DEFAULT_BOMB_THRESHOLD`] (10 MiB, 40:1 / 100:1) |
 /// | `User-Agent` | [`netaccess_http1::DEFAULT_USER_AGENT`] |
+/// | proxies | the environment's (`http_proxy`, `https_proxy`, `all_proxy`, `no_proxy`, as curl reads them) |
 /// | cookie jar | an empty in-memory [`DefaultCookieJar`] |
 /// | TLS trust | the system's store ([`netaccess_tls::Trust::System`]); certificate problems fail the request unless the request or an [`SslErrorHandler`](netaccess_core::SslErrorHandler) accepts them |
 ///
@@ -385,6 +398,24 @@ impl NetworkAccessManagerBuilder {
     /// Connects to `address` for `host:port` instead of resolving the name (curl's `--resolve`).
     pub fn resolve(mut self, host: &str, port: u16, address: std::net::SocketAddr) -> Self {
         self.http.resolve.insert(format!("{}:{port}", host.to_ascii_lowercase()), address);
+        self
+    }
+
+    /// The proxy for every request (wins over the factory).
+    pub fn proxy(mut self, proxy: netaccess_proxy::Proxy) -> Self {
+        self.http.proxy = Some(proxy);
+        self
+    }
+
+    /// The proxy factory (default: the environment's, [`netaccess_proxy::SystemProxyFactory`]).
+    pub fn proxy_factory(mut self, factory: Arc<dyn netaccess_proxy::ProxyFactory>) -> Self {
+        self.http.proxy_factory = factory;
+        self
+    }
+
+    /// Who gives proxy credentials (Qt's `proxyAuthenticationRequired`).
+    pub fn proxy_authentication_handler(mut self, handler: impl netaccess_proxy::ProxyAuthenticationHandler) -> Self {
+        self.http.proxy_authentication_handler = Some(Arc::new(handler));
         self
     }
 
