@@ -48,6 +48,26 @@ pub(crate) fn run() -> Result<(), String> {
         });
     }
     cases.extend(https_cases(&tls_server, &ca_file));
+    let socks = runtime.block_on(netaccess_tests::TestProxy::socks5(None));
+    let http_proxy = runtime.block_on(netaccess_tests::TestProxy::http(None));
+    let proxied = |what, proxy: String, url: String, bytes| Case {
+        what,
+        args: vec![
+            "-x".into(),
+            proxy,
+            "--cacert".into(),
+            ca_file.display().to_string(),
+            url,
+            "-o".into(),
+            "/dev/null".into(),
+        ],
+        expect_error: None,
+        expect_bytes: Some(bytes),
+    };
+    cases.push(proxied("via SOCKS5 (socks5h)", socks.url("socks5h"), server.url("/hello"), 13));
+    cases.push(proxied("https via SOCKS5", socks.url("socks5h"), tls_server.localhost_url("/hello"), 13));
+    cases.push(proxied("via HTTP proxy", http_proxy.url("http"), server.url("/hello"), 13));
+    cases.push(proxied("https via CONNECT", http_proxy.url("http"), tls_server.localhost_url("/hello"), 13));
 
     let mut rows = Vec::new();
     let mut failures = Vec::new();
@@ -225,13 +245,17 @@ fn file_url(path: &Path) -> String {
 }
 
 fn row(what: &str, record: &Value, exit: Option<i32>) -> [String; 6] {
+    let what = match record["proxy"].as_str() {
+        Some(proxy) => format!("{what} [{proxy}]"),
+        None => what.to_owned(),
+    };
     let outcome = match record["error"].as_str() {
         Some(error) => error.to_owned(),
         None => record["status"].as_u64().map_or_else(|| "ok".to_owned(), |s| s.to_string()),
     };
     let sha = record["sha256"].as_str().unwrap_or("").get(..12).unwrap_or("").to_owned();
     [
-        what.to_owned(),
+        what,
         record["operation"].as_str().unwrap_or("?").to_owned(),
         outcome,
         record["bytes"].to_string(),

@@ -116,6 +116,19 @@ pub(crate) struct Args {
     #[arg(short = 'u', long = "user", value_name = "USER:PASSWORD")]
     pub(crate) user: Option<String>,
 
+    /// Use this proxy: http://, socks5:// (names resolved here), socks5h:// (by the proxy), with
+    /// credentials if needed. Without it, the environment's proxy variables apply.
+    #[arg(short = 'x', long = "proxy", value_name = "URL", value_parser = parse_proxy)]
+    pub(crate) proxy: Option<netaccess::Proxy>,
+
+    /// Hosts that go direct, as no_proxy writes them ("localhost,.internal,10.0.0.0/8"; "*" for all).
+    #[arg(long = "noproxy", value_name = "LIST")]
+    pub(crate) noproxy: Option<String>,
+
+    /// Credentials for the proxy, USER:PASSWORD.
+    #[arg(long = "proxy-user", value_name = "USER:PASSWORD")]
+    pub(crate) proxy_user: Option<String>,
+
     /// Load cookies from FILE at start (when it exists) and save the jar there at the end.
     #[arg(long = "cookie-jar", value_name = "FILE")]
     pub(crate) cookie_jar: Option<PathBuf>,
@@ -131,6 +144,10 @@ pub(crate) struct Args {
     /// Go on despite this certificate problem (e.g. HostNameMismatch); repeatable.
     #[arg(long = "ignore-ssl-error", value_name = "NAME", value_parser = parse_ssl_error)]
     pub(crate) ignore_ssl_error: Vec<netaccess::SslErrorKind>,
+}
+
+fn parse_proxy(text: &str) -> Result<netaccess::Proxy, String> {
+    netaccess::Proxy::from_url(text).ok_or_else(|| format!("{text:?} is not an http://, socks5:// or socks5h:// proxy"))
 }
 
 fn parse_resolve(text: &str) -> Result<(String, u16, std::net::IpAddr), String> {

@@ -14,6 +14,7 @@
 
 mod args;
 mod plan;
+mod proxies;
 mod summary;
 mod transfer;
 
@@ -64,6 +65,12 @@ async fn run(args: Args) -> ExitCode {
     let mut builder = NetworkAccessManager::builder();
     for (host, port, address) in &args.resolve {
         builder = builder.resolve(host, *port, std::net::SocketAddr::new(*address, *port));
+    }
+    builder = builder.proxy_factory(std::sync::Arc::new(proxies::CliProxies::new(&args)));
+    if let Some(user) = &args.proxy_user {
+        let (name, password) = user.split_once(':').unwrap_or((user, ""));
+        builder =
+            builder.proxy_authentication_handler(proxies::FixedProxyCredentials(name.to_owned(), password.to_owned()));
     }
     if let Some(user) = &args.user {
         let (name, password) = user.split_once(':').unwrap_or((user, ""));

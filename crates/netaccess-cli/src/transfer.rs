@@ -130,6 +130,7 @@ fn fill_summary(summary: &mut Summary, reply: &Reply) {
     summary.reason = attributes.http_reason_phrase.clone();
     summary.from_cache = attributes.source_is_from_cache;
     summary.encrypted = attributes.connection_encrypted;
+    summary.proxy = attributes.proxy.clone();
     summary.bytes = reply.bytes_received();
     summary.redirects = reply.redirects().iter().map(ToString::to_string).collect();
     summary.headers = reply

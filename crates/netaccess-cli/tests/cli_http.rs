@@ -206,3 +206,33 @@ async fn user_answers_challenges_and_a_401_names_the_realm() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("Basic") && stderr.contains("\"members\""), "the realm and scheme are named: {stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_flags() {
+    use netaccess_tests::TestProxy;
+    let server = HttpServer::start().await;
+    let http_proxy = TestProxy::http(Some(("pu", "pp"))).await;
+    let socks = TestProxy::socks5(None).await;
+
+    let args = vec!["-x".into(), http_proxy.url("http"), "--proxy-user".into(), "pu:pp".into(), server.url("/hello")];
+    let (output, lines) = netaccess(args).await;
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(lines[0]["proxy"], format!("http://pu@{}", http_proxy.addr));
+
+    let (output, lines) = netaccess(vec!["-x".into(), http_proxy.url("http"), server.url("/hello")]).await;
+    assert_eq!(output.status.code(), Some(4), "a proxy error is exit 4");
+    assert_eq!(lines[0]["error"], "ProxyAuthenticationRequiredError");
+
+    let (_, lines) = netaccess(vec!["-x".into(), socks.url("socks5h"), server.localhost_url("/hello")]).await;
+    assert_eq!(lines[0]["proxy"], format!("socks5h://{}", socks.addr));
+    assert_eq!(lines[0]["bytes"], 13);
+
+    let args =
+        vec!["-x".into(), socks.url("socks5h"), "--noproxy".into(), "localhost".into(), server.localhost_url("/hello")];
+    let (_, lines) = netaccess(args).await;
+    assert_eq!(lines[0]["proxy"], serde_json::Value::Null, "--noproxy sends it direct");
+    assert_eq!(socks.log.requests().len(), 1);
+
+    let (output, _) = netaccess(vec!["-x".into(), "ftp://nope".into(), server.url("/hello")]).await;
+    assert_eq!(output.status.code(), Some(2));
+}
