@@ -25,6 +25,7 @@ pub(crate) fn run() -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
     let nginx = Nginx::start(dir.path())?;
     let apache = crate::apache::Apache::start()?;
+    let proxies = crate::proxies::Proxies::start()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -32,8 +33,9 @@ pub(crate) fn run() -> Result<(), String> {
         .map_err(|e| format!("runtime: {e}"))?;
     let mut results = runtime.block_on(nginx_checks(&nginx));
     results.extend(runtime.block_on(crate::apache::checks(&apache)));
+    results.extend(runtime.block_on(crate::proxies::checks(&nginx, &proxies)));
     let failed: Vec<&(String, Result<String, String>)> = results.iter().filter(|(_, r)| r.is_err()).collect();
-    println!("\ninterop with {} and {}:", nginx.version, apache.version);
+    println!("\ninterop with {}, {}, squid, tinyproxy and microsocks:", nginx.version, apache.version);
     for (name, result) in &results {
         match result {
             Ok(detail) => println!("  ok    {name:<34} {detail}"),
@@ -88,10 +90,10 @@ pub(crate) fn free_port() -> Result<u16, String> {
         .map_err(|e| format!("free port: {e}"))
 }
 
-struct Nginx {
+pub(crate) struct Nginx {
     base: String,
     tls_base: String,
-    ca_der: Vec<u8>,
+    pub(crate) ca_der: Vec<u8>,
     root: PathBuf,
     access_log: PathBuf,
     version: String,
@@ -216,11 +218,11 @@ http {{
         Ok(nginx)
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
-    fn tls_url(&self, path: &str) -> String {
+    pub(crate) fn tls_url(&self, path: &str) -> String {
         format!("{}{path}", self.tls_base)
     }
 

@@ -11,6 +11,7 @@ mod apache;
 mod ci;
 mod demo;
 mod interop;
+mod proxies;
 mod shell;
 
 use std::process::ExitCode;
