@@ -5,11 +5,13 @@
 #![forbid(unsafe_code)]
 
 pub mod auth_server;
+pub mod ftp_server;
 pub mod http_server;
 pub mod pki;
 pub mod proxy_server;
 pub mod raw_server;
 
+pub use ftp_server::FtpServer;
 pub use http_server::{sha256_hex, HttpServer};
 pub use pki::{Identity, Pki, Validity};
 pub use proxy_server::TestProxy;

@@ -258,3 +258,19 @@ impl<'a> Rounds<'a> {
         }
     }
 }
+
+/// The manager's handler answering FTP logins (scheme `FTP`, the host as the realm).
+pub(crate) struct FtpLoginAdapter(pub(crate) Arc<dyn AuthenticationHandler>);
+
+impl netaccess_ftp::FtpLogin for FtpLoginAdapter {
+    fn credentials(&self, url: &Url, retry: bool) -> BoxFuture<'static, Option<(String, String)>> {
+        let challenge = AuthenticationChallenge {
+            url: url.clone(),
+            realm: url.host_str().unwrap_or_default().to_owned(),
+            scheme: "FTP".to_owned(),
+            retry,
+        };
+        let asked = self.0.credentials(challenge);
+        Box::pin(async move { asked.await.map(|c| (c.user, c.password)) })
+    }
+}

@@ -257,7 +257,7 @@ impl NetworkAccessManager {
 ///
 /// | setting | default |
 /// |---|---|
-/// | backends | `http` and `https` ([`netaccess_http::HttpBackend`]), `file` ([`netaccess_file::FileBackend`]), `data` ([`netaccess_file::DataBackend`]) |
+/// | backends | `http` and `https` ([`netaccess_http::HttpBackend`]), `ftp` ([`netaccess_ftp::FtpBackend`], logins through the authentication handler), `file` ([`netaccess_file::FileBackend`]), `data` ([`netaccess_file::DataBackend`]) |
 /// | network accessible | yes |
 /// | redirect policy | [`RedirectPolicy::NoLessSafe`]; user-verified redirects need a [`RedirectHandler`] |
 /// | most redirects | [`DEFAULT_MAX_REDIRECTS`] (50) |
@@ -442,10 +442,18 @@ impl NetworkAccessManagerBuilder {
     /// The manager.
     pub fn build(self) -> NetworkAccessManager {
         let (events, _) = broadcast::channel(MANAGER_EVENT_CAPACITY);
+        let connect_timeout = self.http.connect_timeout;
         let http = HttpBackend::new(self.http);
         let mut backends = self.backends;
         backends.entry("http".into()).or_insert_with(|| Arc::new(http.clone()));
         backends.entry("https".into()).or_insert_with(|| Arc::new(http.clone()));
+        let login = self
+            .auth_handler
+            .clone()
+            .map(|h| Arc::new(crate::auth::FtpLoginAdapter(h)) as Arc<dyn netaccess_ftp::FtpLogin>);
+        backends
+            .entry("ftp".into())
+            .or_insert_with(|| Arc::new(netaccess_ftp::FtpBackend::new(login, connect_timeout)));
         NetworkAccessManager {
             inner: Arc::new(ManagerInner {
                 cookie_jar: RwLock::new(self.cookie_jar.unwrap_or_else(|| Arc::new(DefaultCookieJar::new()))),

@@ -1,0 +1,240 @@
+//! The `ftp:` backend of netaccess, on suppaftp's tokio client.
+//!
+//! [`FtpBackend`] implements [`netaccess_core::Backend`]: GET streams a file (binary, in 64 KiB
+//! chunks, the total from `SIZE`, `Last-Modified` from `MDTM`), HEAD gives that metadata alone,
+//! PUT stores bytes, a file or a stream with upload progress.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), netaccess_core::NetworkError> {
+//! use netaccess_core::{Backend, BackendRequest, Operation};
+//! use netaccess_ftp::FtpBackend;
+//!
+//! let url = url::Url::parse("ftp://127.0.0.1:2121/pub/readme.txt").unwrap();
+//! let response = FtpBackend::default().send(BackendRequest::new(Operation::Get, url)).await?;
+//! println!("{:?} bytes coming", response.expected_length);
+//! # Ok(()) }
+//! ```
+//!
+//! # Design
+//!
+//! - **Paths**: the URL path without its leading `/`, percent-decoded, is relative to the login
+//!   directory (RFC 1738); `%2F` reaches the root. A path that is empty or ends in `/`, or that the
+//!   server lets us `CWD` into, is a directory: `ContentOperationNotPermittedError`.
+//! - **Login**: the URL's credentials, else anonymous; a refused login asks the manager's
+//!   handler ([`FtpLogin`], the same one HTTP uses), again after each refusal; nothing more to try
+//!   ends in `AuthenticationRequiredError` carrying the server's reply.
+//! - **Data connections**: passive, EPSV first and PASV when the server does not know it; the
+//!   address in a 227 reply is not trusted (the control connection's peer is used, as curl does).
+//! - **Control connections** go back to a pool per server and user after a transfer completes
+//!   (checked with NOOP before reuse); an aborted transfer drops its control connection.
+//! - **Errors** as Qt: 550 is `ContentNotFoundError` (or `ContentAccessDenied` when the reply
+//!   says permission), 530 `AuthenticationRequiredError`; the reply text is in the message.
+//! - Not yet: explicit FTPS, and SOCKS5 for FTP (the data connections would need the proxy too).
+
+#![forbid(unsafe_code)]
+
+mod errors;
+mod session;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::BytesMut;
+use futures::future::{BoxFuture, FutureExt};
+use futures::StreamExt;
+use netaccess_core::{
+    Backend, BackendRequest, BackendResponse, BodyStream, KnownHeaders, NetworkError, NetworkErrorKind, Operation,
+    UploadProgress,
+};
+use suppaftp::Mode;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use url::Url;
+
+pub use session::{FtpLogin, ANONYMOUS_PASSWORD};
+
+/// A download's data connection.
+type Transfer = suppaftp::tokio::TransferStream<suppaftp::tokio::AsyncNoTlsStream>;
+
+use crate::errors::{ftp_error, unsupported};
+use crate::session::{Session, Sessions};
+
+/// The size of the chunks a download is read in.
+pub const READ_CHUNK: usize = 64 * 1024;
+
+/// The backend for `ftp:` URLs. Cloning shares the idle control connections.
+#[derive(Clone, Default)]
+pub struct FtpBackend {
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    sessions: Sessions,
+    login: Option<Arc<dyn FtpLogin>>,
+    connect_timeout: Duration,
+}
+
+impl std::fmt::Debug for FtpBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FtpBackend").field("login", &self.inner.login.is_some()).finish_non_exhaustive()
+    }
+}
+
+impl FtpBackend {
+    /// A backend that asks `login` when the server refuses a login, and gives up connecting after
+    /// `connect_timeout` (zero: never).
+    pub fn new(login: Option<Arc<dyn FtpLogin>>, connect_timeout: Duration) -> Self {
+        Self { inner: Arc::new(Inner { sessions: Sessions::default(), login, connect_timeout }) }
+    }
+}
+
+impl Backend for FtpBackend {
+    fn send(&self, request: BackendRequest) -> BoxFuture<'static, Result<BackendResponse, NetworkError>> {
+        let inner = self.inner.clone();
+        async move { inner.send(request).await }.boxed()
+    }
+}
+
+fn path_of(url: &Url) -> String {
+    let raw = url.path().strip_prefix('/').unwrap_or(url.path());
+    percent_encoding::percent_decode_str(raw).decode_utf8_lossy().into_owned()
+}
+
+fn directory(url: &Url) -> NetworkError {
+    NetworkError::new(NetworkErrorKind::ContentOperationNotPermittedError, url.as_str(), "the path is a directory")
+}
+
+impl Inner {
+    async fn send(self: Arc<Self>, request: BackendRequest) -> Result<BackendResponse, NetworkError> {
+        let url = request.url.clone();
+        let path = path_of(&url);
+        if path.is_empty() || path.ends_with('/') {
+            return Err(directory(&url));
+        }
+        if !matches!(request.operation, Operation::Get | Operation::Head | Operation::Put) {
+            return Err(NetworkError::new(
+                NetworkErrorKind::ProtocolInvalidOperationError,
+                url.as_str(),
+                format!("ftp: URLs support GET, HEAD and PUT, not {}", request.operation),
+            ));
+        }
+        let session = self.sessions.open(&url, self.login.as_ref(), self.connect_timeout).await?;
+        match request.operation {
+            Operation::Put => self.put(session, &url, &path, request).await,
+            _ => self.get(session, &url, &path, request.operation.is_head()).await,
+        }
+    }
+
+    async fn get(
+        self: Arc<Self>,
+        mut session: Session,
+        url: &Url,
+        path: &str,
+        head: bool,
+    ) -> Result<BackendResponse, NetworkError> {
+        // A directory cannot be downloaded; CWD tells, and the session that moved is not reused.
+        if session.ftp.cwd(path).await.is_ok() {
+            return Err(directory(url));
+        }
+        let size = session.ftp.size(path).await.ok().map(|n| n as u64);
+        let modified = session.ftp.mdtm(path).await.ok().and_then(|time| {
+            let seconds = u64::try_from(time.and_utc().timestamp()).ok()?;
+            Some(UNIX_EPOCH + Duration::from_secs(seconds))
+        });
+        let mut response = if head {
+            let response = BackendResponse::empty();
+            self.sessions.put(session);
+            response
+        } else {
+            let transfer = match session.ftp.retr_as_stream(path).await {
+                Err(error) if unsupported(&error) => {
+                    session.ftp.set_mode(Mode::Passive);
+                    session.ftp.retr_as_stream(path).await
+                }
+                other => other,
+            }
+            .map_err(|e| ftp_error(url.as_str(), "RETR", e))?;
+            BackendResponse::new(self.download(session, transfer, url.to_string()), size)
+        };
+        if let Some(size) = size {
+            response.headers.set_content_length(size);
+        }
+        if let Some(modified) = modified.filter(|m| *m <= SystemTime::now() + Duration::from_secs(86_400 * 365 * 100)) {
+            response.headers.set_last_modified(modified);
+        }
+        Ok(response)
+    }
+
+    /// The download as a body stream; at its end the transfer is completed (the server's final
+    /// reply read) and the control connection goes back to the pool. Dropping the stream drops
+    /// both connections.
+    fn download(self: Arc<Self>, session: Session, transfer: Transfer, url: String) -> BodyStream {
+        let state = Some((self, session, transfer, url));
+        Box::pin(futures::stream::unfold(state, |state| async move {
+            let (inner, session, mut transfer, url) = state?;
+            let mut buffer = BytesMut::with_capacity(READ_CHUNK);
+            match transfer.read_buf(&mut buffer).await {
+                Ok(0) => match transfer.finish().await {
+                    Ok(()) => {
+                        inner.sessions.put(session);
+                        None
+                    }
+                    Err(error) => Some((Err(ftp_error(&url, "completing RETR", error)), None)),
+                },
+                Ok(_) => Some((Ok(buffer.freeze()), Some((inner, session, transfer, url)))),
+                Err(error) => Some((
+                    Err(NetworkError::new(
+                        NetworkErrorKind::RemoteHostClosedError,
+                        url.as_str(),
+                        format!("the data connection failed: {error}"),
+                    )),
+                    None,
+                )),
+            }
+        }))
+    }
+
+    async fn put(
+        &self,
+        mut session: Session,
+        url: &Url,
+        path: &str,
+        request: BackendRequest,
+    ) -> Result<BackendResponse, NetworkError> {
+        let mut transfer = match session.ftp.put_with_stream(path).await {
+            Err(error) if unsupported(&error) => {
+                session.ftp.set_mode(Mode::Passive);
+                session.ftp.put_with_stream(path).await
+            }
+            other => other,
+        }
+        .map_err(|e| ftp_error(url.as_str(), "STOR", e))?;
+        let mut progress = UploadProgress::new(
+            request.events.clone(),
+            request.body.len(),
+            request.attributes.emit_all_upload_progress,
+        );
+        let mut chunks = request.body.into_stream();
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk.map_err(|err| {
+                NetworkError::new(
+                    NetworkErrorKind::UnknownContentError,
+                    url.as_str(),
+                    format!("reading the upload body failed: {err}"),
+                )
+            })?;
+            transfer.write_all(&chunk).await.map_err(|e| {
+                NetworkError::new(
+                    NetworkErrorKind::RemoteHostClosedError,
+                    url.as_str(),
+                    format!("sending the file failed: {e}"),
+                )
+            })?;
+            progress.advance(chunk.len() as u64).await;
+        }
+        transfer.finish().await.map_err(|e| ftp_error(url.as_str(), "completing STOR", e))?;
+        progress.finish().await;
+        self.sessions.put(session);
+        Ok(BackendResponse::empty())
+    }
+}

@@ -1,0 +1,145 @@
+//! Control connections: connecting, logging in (with Qt's order of credentials), and keeping
+//! idle ones per server and user.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use netaccess_core::{NetworkError, NetworkErrorKind};
+use suppaftp::tokio::AsyncFtpStream;
+use suppaftp::types::FileType;
+use suppaftp::Mode;
+use tokio::net::TcpStream;
+use url::Url;
+
+use crate::errors::ftp_error;
+
+/// The password sent with an anonymous login.
+pub const ANONYMOUS_PASSWORD: &str = "netaccess@";
+
+/// Gives FTP login credentials when the server refuses the ones tried (the manager adapts its
+/// authentication handler to this).
+pub trait FtpLogin: Send + Sync + 'static {
+    /// A user name and a password for `url`, or `None` to give up; `retry` when credentials were
+    /// just refused.
+    fn credentials(&self, url: &Url, retry: bool) -> BoxFuture<'static, Option<(String, String)>>;
+}
+
+/// A logged-in control connection.
+pub(crate) struct Session {
+    pub(crate) ftp: AsyncFtpStream,
+    pub(crate) key: String,
+}
+
+/// Idle control connections by server and user.
+#[derive(Default)]
+pub(crate) struct Sessions {
+    idle: Mutex<HashMap<String, Vec<AsyncFtpStream>>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The most idle control connections kept per server and user.
+const MAX_IDLE: usize = 4;
+
+impl Sessions {
+    /// Gives a session back for the next request to the same server and user.
+    pub(crate) fn put(&self, session: Session) {
+        let mut idle = lock(&self.idle);
+        let list = idle.entry(session.key).or_default();
+        if list.len() < MAX_IDLE {
+            list.push(session.ftp);
+        }
+    }
+
+    async fn take(&self, key: &str) -> Option<AsyncFtpStream> {
+        loop {
+            let mut ftp = lock(&self.idle).get_mut(key)?.pop()?;
+            if ftp.noop().await.is_ok() {
+                return Some(ftp);
+            }
+        }
+    }
+
+    /// A logged-in session for `url`: an idle one of the same user, or a new login.
+    pub(crate) async fn open(
+        &self,
+        url: &Url,
+        login: Option<&Arc<dyn FtpLogin>>,
+        connect_timeout: Duration,
+    ) -> Result<Session, NetworkError> {
+        let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_owned();
+        let port = url.port().unwrap_or(21);
+        let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+        let mut credentials = if url.username().is_empty() {
+            ("anonymous".to_owned(), ANONYMOUS_PASSWORD.to_owned())
+        } else {
+            (decode(url.username()), decode(url.password().unwrap_or_default()))
+        };
+        let mut retry = false;
+        loop {
+            let key = format!("{host}:{port}:{}", credentials.0);
+            if let Some(ftp) = self.take(&key).await {
+                return Ok(Session { ftp, key });
+            }
+            let mut ftp = connect(url.as_str(), &host, port, connect_timeout).await?;
+            match ftp.login(credentials.0.as_str(), credentials.1.as_str()).await {
+                Ok(()) => {
+                    ftp.transfer_type(FileType::Binary).await.map_err(|e| ftp_error(url.as_str(), "TYPE I", e))?;
+                    ftp.set_mode(Mode::ExtendedPassive);
+                    ftp.set_passive_nat_workaround(true);
+                    return Ok(Session { ftp, key });
+                }
+                Err(error) => {
+                    let refused = ftp_error(url.as_str(), "logging in", error);
+                    if refused.kind() != NetworkErrorKind::AuthenticationRequiredError {
+                        return Err(refused);
+                    }
+                    let Some(login) = login else { return Err(refused) };
+                    match login.credentials(url, retry).await {
+                        Some(next) if !next.0.is_empty() => credentials = next,
+                        _ => return Err(refused),
+                    }
+                    retry = true;
+                }
+            }
+        }
+    }
+}
+
+async fn connect(url: &str, host: &str, port: u16, timeout: Duration) -> Result<AsyncFtpStream, NetworkError> {
+    let connecting = async {
+        let addresses: Vec<_> = tokio::net::lookup_host((host, port))
+            .await
+            .map_err(|e| {
+                NetworkError::new(NetworkErrorKind::HostNotFoundError, url, format!("host {host} not found: {e}"))
+            })?
+            .collect();
+        let mut last = None;
+        for address in addresses {
+            match TcpStream::connect(address).await {
+                Ok(stream) => return Ok(stream),
+                Err(err) => last = Some(err),
+            }
+        }
+        let err = last.ok_or_else(|| {
+            NetworkError::new(NetworkErrorKind::HostNotFoundError, url, format!("host {host} has no address"))
+        })?;
+        let kind = match err.kind() {
+            std::io::ErrorKind::ConnectionRefused => NetworkErrorKind::ConnectionRefusedError,
+            _ => NetworkErrorKind::UnknownNetworkError,
+        };
+        Err(NetworkError::new(kind, url, format!("connecting to {host}:{port} failed: {err}")))
+    };
+    let stream = if timeout.is_zero() {
+        connecting.await?
+    } else {
+        tokio::time::timeout(timeout, connecting).await.map_err(|_| {
+            NetworkError::new(NetworkErrorKind::TimeoutError, url, format!("connecting to {host}:{port} timed out"))
+        })??
+    };
+    AsyncFtpStream::connect_with_stream(stream).await.map_err(|e| ftp_error(url, "the greeting", e))
+}
