@@ -97,6 +97,7 @@ fn main() {
     large_download(&runtime, &clients, &plain, false, mib, runs);
     large_download(&runtime, &clients, &tls, true, mib, runs);
     file_download(&runtime, quick);
+    ftp_download(&runtime, quick);
     if quick {
         println!("\n(--quick: a smoke run; the numbers mean nothing)");
     }
@@ -270,5 +271,54 @@ fn file_download(runtime: &Runtime, quick: bool) {
         ),
     ];
     let title = format!("file download, {size_mib} MiB from the page cache, {runs} runs each, interleaved");
+    compare(&title, "MiB/s", "s/GiB", f64::from(size_mib), 1024.0, runs, contenders);
+}
+
+/// A large ftp download from libunftp (in this process) by netaccess and by the curl command.
+fn ftp_download(runtime: &Runtime, quick: bool) {
+    let (size_mib, runs) = if quick { (8u32, 3) } else { (256u32, 5) };
+    let server = runtime.block_on(netaccess_tests::FtpServer::start(None));
+    let block: Vec<u8> = (0..1024 * 1024).map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    {
+        use std::io::Write;
+        let mut file = std::fs::File::create(server.root().join("large.bin")).expect("create");
+        for _ in 0..size_mib {
+            file.write_all(&block).expect("write");
+        }
+    }
+    let url = server.url("", "/large.bin");
+    let expected = u64::from(size_mib) * 1024 * 1024;
+    let manager = NetworkAccessManager::new();
+    let have_curl = std::process::Command::new("curl").arg("--version").output().is_ok_and(|o| o.status.success());
+    let mut contenders: Vec<Contender<'_>> = vec![(
+        "netaccess ftp:",
+        Box::new(|| {
+            let total = runtime.block_on(async {
+                let mut reply = manager.get(Request::new(&url));
+                let mut total = 0u64;
+                while let Some(chunk) = reply.chunk().await {
+                    total += chunk.len() as u64;
+                }
+                assert!(reply.error().is_none(), "{:?}", reply.error());
+                total
+            });
+            assert_eq!(total, expected);
+        }),
+    )];
+    if have_curl {
+        contenders.push((
+            "curl (command)",
+            Box::new(|| {
+                let output = std::process::Command::new("curl")
+                    .args(["-s", "-o", "/dev/null", "-w", "%{size_download}", &url])
+                    .output()
+                    .expect("curl");
+                assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), expected.to_string());
+            }),
+        ));
+    } else {
+        println!("\nNOTE: curl is not installed: the ftp table has netaccess alone");
+    }
+    let title = format!("ftp download, {size_mib} MiB from libunftp on loopback, {runs} runs each, interleaved (curl's CPU is not counted)");
     compare(&title, "MiB/s", "s/GiB", f64::from(size_mib), 1024.0, runs, contenders);
 }

@@ -32,7 +32,11 @@ async fn supported_schemes_and_replacing_a_backend() {
     assert_eq!(manager.get(Request::new("data:,real")).text().await.unwrap(), "canned");
     let clone = manager.clone();
     clone.register_backend("x-test", StatusBackend { status: 200, reason: "OK", body: "shared" });
-    assert_eq!(manager.supported_schemes(), ["data", "file", "ftp", "http", "https", "x-test"], "clones share the router");
+    assert_eq!(
+        manager.supported_schemes(),
+        ["data", "file", "ftp", "http", "https", "x-test"],
+        "clones share the router"
+    );
 }
 
 #[tokio::test]

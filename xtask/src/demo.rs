@@ -1,7 +1,8 @@
 //! `cargo xtask demo`: the `netaccess` CLI fetching through every scheme it supports, checked
 //! and shown as a table. Needs no network: everything it fetches is on this machine, from an
 //! HTTP and an HTTPS server (hyper, the test suite's; the HTTPS one with a CA made here by rcgen
-//! and passed with `--cacert`) started on loopback, and local files.
+//! and passed with `--cacert`), an FTP server (libunftp), a SOCKS5 and an HTTP proxy, all started
+//! on loopback, and local files.
 
 use std::path::Path;
 use std::process::Command;
@@ -48,6 +49,33 @@ pub(crate) fn run() -> Result<(), String> {
         });
     }
     cases.extend(https_cases(&tls_server, &ca_file));
+    let ftp = runtime.block_on(netaccess_tests::FtpServer::start(Some(("demo", "demo"))));
+    std::fs::write(ftp.root().join("readme.bin"), vec![42u8; 2 * 1024 * 1024]).map_err(|e| e.to_string())?;
+    let ftp_out = |args: Vec<String>| args.into_iter().chain(["-o".to_owned(), "/dev/null".to_owned()]).collect();
+    cases.push(Case {
+        what: "ftp download",
+        args: ftp_out(vec![ftp.url("demo:demo@", "/readme.bin")]),
+        expect_error: None,
+        expect_bytes: Some(2 * 1024 * 1024),
+    });
+    cases.push(Case {
+        what: "ftp upload (-T, -u)",
+        args: ftp_out(vec![
+            "-u".into(),
+            "demo:demo".into(),
+            "-T".into(),
+            dir.path().join("big.bin").display().to_string(),
+            ftp.url("", "/"),
+        ]),
+        expect_error: None,
+        expect_bytes: Some(0),
+    });
+    cases.push(Case {
+        what: "ftp missing file",
+        args: ftp_out(vec![ftp.url("demo:demo@", "/nothing.here")]),
+        expect_error: Some("ContentNotFoundError"),
+        expect_bytes: Some(0),
+    });
     let socks = runtime.block_on(netaccess_tests::TestProxy::socks5(None));
     let http_proxy = runtime.block_on(netaccess_tests::TestProxy::http(None));
     let proxied = |what, proxy: String, url: String, bytes| Case {
