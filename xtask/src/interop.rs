@@ -26,6 +26,7 @@ pub(crate) fn run() -> Result<(), String> {
     let nginx = Nginx::start(dir.path())?;
     let apache = crate::apache::Apache::start()?;
     let proxies = crate::proxies::Proxies::start()?;
+    let vsftpd = crate::ftp::Vsftpd::start()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -34,8 +35,9 @@ pub(crate) fn run() -> Result<(), String> {
     let mut results = runtime.block_on(nginx_checks(&nginx));
     results.extend(runtime.block_on(crate::apache::checks(&apache)));
     results.extend(runtime.block_on(crate::proxies::checks(&nginx, &proxies)));
+    results.extend(runtime.block_on(crate::ftp::checks(&vsftpd)));
     let failed: Vec<&(String, Result<String, String>)> = results.iter().filter(|(_, r)| r.is_err()).collect();
-    println!("\ninterop with {}, {}, squid, tinyproxy and microsocks:", nginx.version, apache.version);
+    println!("\ninterop with {}, {}, squid, tinyproxy, microsocks and vsftpd:", nginx.version, apache.version);
     for (name, result) in &results {
         match result {
             Ok(detail) => println!("  ok    {name:<34} {detail}"),

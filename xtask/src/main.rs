@@ -10,6 +10,7 @@
 mod apache;
 mod ci;
 mod demo;
+mod ftp;
 mod interop;
 mod proxies;
 mod shell;
