@@ -236,3 +236,26 @@ async fn proxy_flags() {
     let (output, _) = netaccess(vec!["-x".into(), "ftp://nope".into(), server.url("/hello")]).await;
     assert_eq!(output.status.code(), Some(2));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ftp_download_upload_and_login() {
+    use netaccess_tests::FtpServer;
+    let server = FtpServer::start(Some(("fred", "flint"))).await;
+    std::fs::write(server.root().join("notes.txt"), "ftp notes").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let upload = dir.path().join("report.txt");
+    std::fs::write(&upload, "uploaded by -T").unwrap();
+
+    let (output, lines) = netaccess(vec!["-u".into(), "fred:flint".into(), server.url("", "/notes.txt")]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(lines[0]["bytes"], 9);
+
+    let args = vec!["-T".into(), upload.display().to_string(), server.url("fred:flint@", "/")];
+    let (output, _) = netaccess(args).await;
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(std::fs::read_to_string(server.root().join("report.txt")).unwrap(), "uploaded by -T");
+
+    let (output, lines) = netaccess(vec![server.url("", "/notes.txt")]).await;
+    assert_eq!(output.status.code(), Some(5), "anonymous is refused and nobody answers");
+    assert_eq!(lines[0]["error"], "AuthenticationRequiredError");
+}
