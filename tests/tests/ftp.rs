@@ -142,3 +142,26 @@ async fn a_refused_login_asks_the_handler() {
         timeout(LIMIT, none.get(Request::new(server.url("", "/private.txt"))).finished()).await.unwrap().unwrap_err();
     assert_eq!(error.kind(), NetworkErrorKind::AuthenticationRequiredError);
 }
+
+#[tokio::test]
+async fn both_connections_go_through_a_socks5_proxy() {
+    let server = FtpServer::start(None).await;
+    std::fs::write(server.root().join("via.bin"), pattern(300_000)).unwrap();
+    let proxy = netaccess_tests::TestProxy::socks5(None).await;
+    let manager =
+        NetworkAccessManager::builder().proxy(netaccess::Proxy::from_url(&proxy.url("socks5")).unwrap()).build();
+    let body = timeout(LIMIT, manager.get(Request::new(server.url("", "/via.bin"))).bytes()).await.unwrap().unwrap();
+    assert!(body == pattern(300_000));
+    let mut put = manager.put(Request::new(server.url("", "/via-up.bin")), Body::from("through socks"));
+    timeout(LIMIT, put.finished()).await.unwrap().unwrap();
+    assert_eq!(std::fs::read_to_string(server.root().join("via-up.bin")).unwrap(), "through socks");
+    let targets = proxy.log.requests();
+    assert!(targets.len() >= 3, "the control connection and each data connection: {targets:?}");
+    assert!(targets.iter().all(|t| t.starts_with("127.0.0.1:")), "{targets:?}");
+
+    let http_only =
+        NetworkAccessManager::builder().proxy(netaccess::Proxy::from_url("http://127.0.0.1:1").unwrap()).build();
+    let error =
+        timeout(LIMIT, http_only.get(Request::new(server.url("", "/via.bin"))).finished()).await.unwrap().unwrap_err();
+    assert_eq!(error.kind(), NetworkErrorKind::ProxyNotFoundError, "an HTTP proxy cannot carry ftp");
+}

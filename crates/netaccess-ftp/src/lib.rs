@@ -29,7 +29,9 @@
 //!   (checked with NOOP before reuse); an aborted transfer drops its control connection.
 //! - **Errors** as Qt: 550 is `ContentNotFoundError` (or `ContentAccessDenied` when the reply
 //!   says permission), 530 `AuthenticationRequiredError`; the reply text is in the message.
-//! - Not yet: explicit FTPS, and SOCKS5 for FTP (the data connections would need the proxy too).
+//! - **Proxies**: SOCKS5 carries both the control and the data connections; a data connection
+//!   goes to the control connection's host at the port the server named.
+//! - Not yet: explicit FTPS.
 
 #![forbid(unsafe_code)]
 
@@ -67,11 +69,15 @@ pub struct FtpBackend {
     inner: Arc<Inner>,
 }
 
+/// Gives the proxies a URL may go through (the manager's proxy settings), best first.
+pub type ProxyRouter = Arc<dyn Fn(&Url) -> Vec<netaccess_proxy::Proxy> + Send + Sync>;
+
 #[derive(Default)]
 struct Inner {
     sessions: Sessions,
     login: Option<Arc<dyn FtpLogin>>,
     connect_timeout: Duration,
+    proxies: Option<ProxyRouter>,
 }
 
 impl std::fmt::Debug for FtpBackend {
@@ -84,7 +90,18 @@ impl FtpBackend {
     /// A backend that asks `login` when the server refuses a login, and gives up connecting after
     /// `connect_timeout` (zero: never).
     pub fn new(login: Option<Arc<dyn FtpLogin>>, connect_timeout: Duration) -> Self {
-        Self { inner: Arc::new(Inner { sessions: Sessions::default(), login, connect_timeout }) }
+        Self::with_proxies(login, connect_timeout, None)
+    }
+
+    /// As [`new`](Self::new), taking the proxies from `proxies`: the first direct or SOCKS5 one is
+    /// used (for the control and the data connections); a list of only HTTP proxies is
+    /// `ProxyNotFoundError`, as Qt says for proxies that cannot carry the protocol.
+    pub fn with_proxies(
+        login: Option<Arc<dyn FtpLogin>>,
+        connect_timeout: Duration,
+        proxies: Option<ProxyRouter>,
+    ) -> Self {
+        Self { inner: Arc::new(Inner { sessions: Sessions::default(), login, connect_timeout, proxies }) }
     }
 }
 
@@ -105,6 +122,16 @@ fn directory(url: &Url) -> NetworkError {
 }
 
 impl Inner {
+    fn proxy_for(&self, url: &Url) -> Result<netaccess_proxy::Proxy, NetworkError> {
+        let candidates = self.proxies.as_ref().map(|router| router(url)).unwrap_or_default();
+        if candidates.is_empty() {
+            return Ok(netaccess_proxy::Proxy::none());
+        }
+        candidates.into_iter().find(|p| p.is_direct() || p.kind == netaccess_proxy::ProxyKind::Socks5).ok_or_else(
+            || NetworkError::new(NetworkErrorKind::ProxyNotFoundError, url.as_str(), "No suitable proxy found"),
+        )
+    }
+
     async fn send(self: Arc<Self>, request: BackendRequest) -> Result<BackendResponse, NetworkError> {
         let url = request.url.clone();
         let path = path_of(&url);
@@ -118,7 +145,8 @@ impl Inner {
                 format!("ftp: URLs support GET, HEAD and PUT, not {}", request.operation),
             ));
         }
-        let session = self.sessions.open(&url, self.login.as_ref(), self.connect_timeout).await?;
+        let proxy = self.proxy_for(&url)?;
+        let session = self.sessions.open(&url, self.login.as_ref(), self.connect_timeout, &proxy).await?;
         match request.operation {
             Operation::Put => self.put(session, &url, &path, request).await,
             _ => self.get(session, &url, &path, request.operation.is_head()).await,

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use netaccess_core::{NetworkError, NetworkErrorKind};
+use netaccess_proxy::{socks5_connect, Proxy, Target};
 use suppaftp::tokio::AsyncFtpStream;
 use suppaftp::types::FileType;
 use suppaftp::Mode;
@@ -70,6 +71,7 @@ impl Sessions {
         url: &Url,
         login: Option<&Arc<dyn FtpLogin>>,
         connect_timeout: Duration,
+        proxy: &Proxy,
     ) -> Result<Session, NetworkError> {
         let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_owned();
         let port = url.port().unwrap_or(21);
@@ -81,16 +83,16 @@ impl Sessions {
         };
         let mut retry = false;
         loop {
-            let key = format!("{host}:{port}:{}", credentials.0);
+            let key = format!("{host}:{port}:{}:{}", credentials.0, proxy.label());
             if let Some(ftp) = self.take(&key).await {
                 return Ok(Session { ftp, key });
             }
-            let mut ftp = connect(url.as_str(), &host, port, connect_timeout).await?;
+            let mut ftp = connect(url.as_str(), &host, port, connect_timeout, proxy).await?;
             match ftp.login(credentials.0.as_str(), credentials.1.as_str()).await {
                 Ok(()) => {
                     ftp.transfer_type(FileType::Binary).await.map_err(|e| ftp_error(url.as_str(), "TYPE I", e))?;
                     ftp.set_mode(Mode::ExtendedPassive);
-                    ftp.set_passive_nat_workaround(true);
+                    ftp.set_passive_nat_workaround(proxy.is_direct());
                     return Ok(Session { ftp, key });
                 }
                 Err(error) => {
@@ -110,8 +112,71 @@ impl Sessions {
     }
 }
 
-async fn connect(url: &str, host: &str, port: u16, timeout: Duration) -> Result<AsyncFtpStream, NetworkError> {
-    let connecting = async {
+/// Connects to `host:port`, directly or through a SOCKS5 proxy. Through a proxy, the data
+/// connections go through it too, to the control connection's host and the port the server named
+/// (its address is never trusted).
+async fn connect(
+    url: &str,
+    host: &str,
+    port: u16,
+    timeout: Duration,
+    proxy: &Proxy,
+) -> Result<AsyncFtpStream, NetworkError> {
+    if proxy.is_direct() {
+        let stream = within(timeout, url, host, port, tcp(url, host, port)).await?;
+        return AsyncFtpStream::connect_with_stream(stream).await.map_err(|e| ftp_error(url, "the greeting", e));
+    }
+    let control = within(timeout, url, host, port, socks_tunnel(url, proxy.clone(), host.to_owned(), port)).await?;
+    let ftp = AsyncFtpStream::connect_with_stream(control).await.map_err(|e| ftp_error(url, "the greeting", e))?;
+    let (proxy, url, host) = (proxy.clone(), url.to_owned(), host.to_owned());
+    Ok(ftp.passive_stream_builder(move |address| {
+        let (proxy, url, host) = (proxy.clone(), url.clone(), host.clone());
+        Box::pin(async move {
+            socks_tunnel(&url, proxy, host, address.port())
+                .await
+                .map_err(|e| suppaftp::FtpError::ConnectionError(std::io::Error::other(e.to_string())))
+        })
+    }))
+}
+
+async fn within<T>(
+    timeout: Duration,
+    url: &str,
+    host: &str,
+    port: u16,
+    work: impl std::future::Future<Output = Result<T, NetworkError>>,
+) -> Result<T, NetworkError> {
+    if timeout.is_zero() {
+        return work.await;
+    }
+    tokio::time::timeout(timeout, work).await.map_err(|_| {
+        NetworkError::new(NetworkErrorKind::TimeoutError, url, format!("connecting to {host}:{port} timed out"))
+    })?
+}
+
+/// A TCP stream to `host:port` through a SOCKS5 proxy (the stream is a plain TCP stream once
+/// the proxy answered).
+async fn socks_tunnel(url: &str, proxy: Proxy, host: String, port: u16) -> Result<TcpStream, NetworkError> {
+    let label = proxy.label();
+    let mut stream = tcp(url, &proxy.host, proxy.port).await.map_err(|e| {
+        let kind = match e.kind() {
+            NetworkErrorKind::ConnectionRefusedError => NetworkErrorKind::ProxyConnectionRefusedError,
+            NetworkErrorKind::HostNotFoundError => NetworkErrorKind::ProxyNotFoundError,
+            _ => NetworkErrorKind::UnknownProxyError,
+        };
+        NetworkError::new(kind, url, format!("the proxy {label}: {}", e.message()))
+    })?;
+    let credentials = proxy.user.as_deref().map(|user| (user, proxy.password.as_deref().unwrap_or_default()));
+    let target = match host.parse::<std::net::IpAddr>() {
+        Ok(ip) => Target::Address(std::net::SocketAddr::new(ip, port)),
+        Err(_) => Target::Name(&host, port),
+    };
+    socks5_connect(&mut stream, target, credentials).await.map_err(|f| f.into_network_error(url, &label))?;
+    Ok(stream)
+}
+
+async fn tcp(url: &str, host: &str, port: u16) -> Result<TcpStream, NetworkError> {
+    {
         let addresses: Vec<_> = tokio::net::lookup_host((host, port))
             .await
             .map_err(|e| {
@@ -133,13 +198,5 @@ async fn connect(url: &str, host: &str, port: u16, timeout: Duration) -> Result<
             _ => NetworkErrorKind::UnknownNetworkError,
         };
         Err(NetworkError::new(kind, url, format!("connecting to {host}:{port} failed: {err}")))
-    };
-    let stream = if timeout.is_zero() {
-        connecting.await?
-    } else {
-        tokio::time::timeout(timeout, connecting).await.map_err(|_| {
-            NetworkError::new(NetworkErrorKind::TimeoutError, url, format!("connecting to {host}:{port} timed out"))
-        })??
-    };
-    AsyncFtpStream::connect_with_stream(stream).await.map_err(|e| ftp_error(url, "the greeting", e))
+    }
 }

@@ -222,6 +222,12 @@ impl HttpBackend {
         self.inner.proxies.write().unwrap_or_else(|e| e.into_inner()).1 = factory;
     }
 
+    /// The proxies a request for `url` may take, as the proxy settings give them (the proxy set,
+    /// else the factory's answer), before any filtering by scheme.
+    pub fn proxy_candidates(&self, url: &Url) -> Vec<netaccess_proxy::Proxy> {
+        self.inner.proxy_candidates(url)
+    }
+
     /// How many idle connections are kept now.
     pub fn idle_connections(&self) -> usize {
         self.inner.pool.idle_count()
@@ -240,6 +246,14 @@ pub(crate) fn invalid(url: &Url, message: String) -> NetworkError {
 }
 
 impl Inner {
+    fn proxy_candidates(&self, url: &Url) -> Vec<netaccess_proxy::Proxy> {
+        let (proxy, factory) = self.proxies.read().unwrap_or_else(|e| e.into_inner()).clone();
+        match proxy {
+            Some(proxy) => vec![proxy],
+            None => factory.query_proxy(&netaccess_proxy::ProxyQuery::for_url(url)),
+        }
+    }
+
     fn tls(&self) -> Result<&TlsConnector, String> {
         self.tls
             .get_or_init(|| TlsConnector::new(self.config.tls.clone()).map_err(|e| e.to_string()))

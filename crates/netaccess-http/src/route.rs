@@ -20,9 +20,7 @@ use netaccess_core::{
     BackendRequest, BackendResponse, Body, EventSink, IgnoredSslErrors, NetworkError, NetworkErrorKind, ReplyEvent,
 };
 use netaccess_http1::{apply_default_headers, asks_to_close, encode_request_head, RequestFraming, RequestTarget};
-use netaccess_proxy::{
-    http_connect, socks5_connect, Capabilities, ConnectFailure, Proxy, ProxyKind, ProxyQuery, Target,
-};
+use netaccess_proxy::{http_connect, socks5_connect, Capabilities, ConnectFailure, Proxy, ProxyKind, Target};
 use url::Url;
 
 use crate::connect::connect_tcp;
@@ -109,11 +107,7 @@ async fn within<T>(
 
 impl Inner {
     fn routes(&self, url: &Url) -> Result<Vec<Proxy>, NetworkError> {
-        let (proxy, factory) = self.proxies.read().unwrap_or_else(|e| e.into_inner()).clone();
-        let candidates = match proxy {
-            Some(proxy) => vec![proxy],
-            None => factory.query_proxy(&ProxyQuery::for_url(url)),
-        };
+        let candidates = self.proxy_candidates(url);
         if candidates.is_empty() {
             return Ok(vec![Proxy::none()]);
         }

@@ -451,9 +451,11 @@ impl NetworkAccessManagerBuilder {
             .auth_handler
             .clone()
             .map(|h| Arc::new(crate::auth::FtpLoginAdapter(h)) as Arc<dyn netaccess_ftp::FtpLogin>);
+        let router_http = http.clone();
+        let router: netaccess_ftp::ProxyRouter = Arc::new(move |url: &url::Url| router_http.proxy_candidates(url));
         backends
             .entry("ftp".into())
-            .or_insert_with(|| Arc::new(netaccess_ftp::FtpBackend::new(login, connect_timeout)));
+            .or_insert_with(|| Arc::new(netaccess_ftp::FtpBackend::with_proxies(login, connect_timeout, Some(router))));
         NetworkAccessManager {
             inner: Arc::new(ManagerInner {
                 cookie_jar: RwLock::new(self.cookie_jar.unwrap_or_else(|| Arc::new(DefaultCookieJar::new()))),
