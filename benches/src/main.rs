@@ -25,6 +25,17 @@ use netaccess::{NetworkAccessManager, Request, TlsConfig, Trust};
 use tokio::io::AsyncReadExt;
 use tokio::runtime::Runtime;
 
+/// Downloads `url` with netaccess, chunk by chunk, and returns the byte count.
+async fn netaccess_download(manager: &NetworkAccessManager, url: &str) -> u64 {
+    let mut reply = manager.get(Request::new(url));
+    let mut total = 0u64;
+    while let Some(chunk) = reply.chunk().await {
+        total += chunk.len() as u64;
+    }
+    assert!(reply.error().is_none(), "{:?}", reply.error());
+    total
+}
+
 /// A contender: its name and one run of the scenario's work.
 type Contender<'a> = (&'static str, Box<dyn FnMut() + 'a>);
 
@@ -156,15 +167,7 @@ fn large_download(runtime: &Runtime, clients: &Clients, base: &str, tls: bool, m
         (
             "netaccess",
             Box::new(|| {
-                let total = runtime.block_on(async {
-                    let mut reply = clients.netaccess.get(Request::new(&url));
-                    let mut total = 0u64;
-                    while let Some(chunk) = reply.chunk().await {
-                        total += chunk.len() as u64;
-                    }
-                    assert!(reply.error().is_none(), "{:?}", reply.error());
-                    total
-                });
+                let total = runtime.block_on(netaccess_download(&clients.netaccess, &url));
                 assert_eq!(total, bytes);
             }),
         ),
@@ -226,14 +229,7 @@ fn file_download(runtime: &Runtime, quick: bool) {
         (
             "netaccess file:",
             Box::new(|| {
-                let total = runtime.block_on(async {
-                    let mut reply = manager.get(Request::new(&url));
-                    let mut total = 0u64;
-                    while let Some(chunk) = reply.chunk().await {
-                        total += chunk.len() as u64;
-                    }
-                    total
-                });
+                let total = runtime.block_on(netaccess_download(&manager, &url));
                 assert_eq!(total, expected);
             }),
         ),
@@ -293,15 +289,7 @@ fn ftp_download(runtime: &Runtime, quick: bool) {
     let mut contenders: Vec<Contender<'_>> = vec![(
         "netaccess ftp:",
         Box::new(|| {
-            let total = runtime.block_on(async {
-                let mut reply = manager.get(Request::new(&url));
-                let mut total = 0u64;
-                while let Some(chunk) = reply.chunk().await {
-                    total += chunk.len() as u64;
-                }
-                assert!(reply.error().is_none(), "{:?}", reply.error());
-                total
-            });
+            let total = runtime.block_on(netaccess_download(&manager, &url));
             assert_eq!(total, expected);
         }),
     )];

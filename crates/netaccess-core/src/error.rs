@@ -273,6 +273,12 @@ impl NetworkError {
         Self::new(NetworkErrorKind::OperationCanceledError, url, "Operation canceled")
     }
 
+    /// The upload body (a file, a stream) could not be read: `UnknownContentError`.
+    pub fn upload_body(url: impl Into<String>, err: std::io::Error) -> Self {
+        Self::new(NetworkErrorKind::UnknownContentError, url, format!("reading the upload body failed: {err}"))
+            .with_source(err)
+    }
+
     /// What kind of error this is.
     pub fn kind(&self) -> NetworkErrorKind {
         self.kind

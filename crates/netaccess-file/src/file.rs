@@ -142,14 +142,7 @@ async fn write_body(
 ) -> Result<(), NetworkError> {
     let mut chunks = body.into_stream();
     while let Some(chunk) = chunks.next().await {
-        let chunk = chunk.map_err(|err| {
-            NetworkError::new(
-                NetworkErrorKind::UnknownContentError,
-                url.as_str(),
-                format!("reading the upload body failed: {err}"),
-            )
-            .with_source(err)
-        })?;
+        let chunk = chunk.map_err(|err| NetworkError::upload_body(url.as_str(), err))?;
         file.write_all(&chunk).await.map_err(|e| io_error(url, "write", e))?;
         progress.advance(chunk.len() as u64).await;
     }

@@ -244,13 +244,7 @@ impl Inner {
         );
         let mut chunks = request.body.into_stream();
         while let Some(chunk) = chunks.next().await {
-            let chunk = chunk.map_err(|err| {
-                NetworkError::new(
-                    NetworkErrorKind::UnknownContentError,
-                    url.as_str(),
-                    format!("reading the upload body failed: {err}"),
-                )
-            })?;
+            let chunk = chunk.map_err(|err| NetworkError::upload_body(url.as_str(), err))?;
             transfer.write_all(&chunk).await.map_err(|e| {
                 NetworkError::new(
                     NetworkErrorKind::RemoteHostClosedError,

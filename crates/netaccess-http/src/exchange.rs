@@ -165,16 +165,7 @@ async fn upload(connection: &mut Connection, out: &Outgoing<'_>, body: Body) -> 
         |e| Failed { error: transfer_error(out.url, "sending the request body", e), before_response: true };
     let mut frame = Vec::new();
     while let Some(chunk) = chunks.next().await {
-        let chunk = chunk.map_err(|err| {
-            Failed::from(
-                NetworkError::new(
-                    NetworkErrorKind::UnknownContentError,
-                    out.url,
-                    format!("reading the upload body failed: {err}"),
-                )
-                .with_source(err),
-            )
-        })?;
+        let chunk = chunk.map_err(|err| Failed::from(NetworkError::upload_body(out.url, err)))?;
         if chunk.is_empty() {
             continue;
         }
