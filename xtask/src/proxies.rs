@@ -52,6 +52,7 @@ impl Proxies {
         ensure("squid", SQUID)?;
         ensure("tinyproxy", TINYPROXY)?;
         ensure("microsocks", MICROSOCKS)?;
+        ensure("openssl", "/usr/bin/openssl")?;
         let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
         let root = dir.path().to_owned();
         // The daemons drop privileges: their directory must be theirs too.
