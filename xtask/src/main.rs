@@ -18,6 +18,11 @@ mod shell;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Every task talks to servers it started on loopback: a proxy from the shell must not capture
+    // the tests, the interop clients or the demo's CLI runs.
+    for name in shell::PROXY_VARIABLES {
+        std::env::remove_var(name);
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(),
