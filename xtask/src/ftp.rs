@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use netaccess::{Body, KnownHeaders, NetworkAccessManager, NetworkErrorKind, Request};
 
-use crate::interop::{ensure, free_port, wait_for_port};
+use crate::interop::{free_port, wait_for_port};
 
-const VSFTPD: &str = "/usr/sbin/vsftpd";
+pub(crate) const VSFTPD: &str = "/usr/sbin/vsftpd";
 
 pub(crate) struct Vsftpd {
     dir: tempfile::TempDir,
@@ -30,7 +30,6 @@ fn content(size: usize) -> Vec<u8> {
 
 impl Vsftpd {
     pub(crate) fn start() -> Result<Self, String> {
-        ensure("vsftpd", VSFTPD)?;
         let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
         let root = dir.path().join("anon");
         let incoming = root.join("incoming");

@@ -20,8 +20,7 @@ use crate::shell::run as run_command;
 const NGINX: &str = "/usr/sbin/nginx";
 
 pub(crate) fn run() -> Result<(), String> {
-    ensure("nginx", NGINX)?;
-    ensure("apache2", crate::apache::APACHE)?;
+    ensure_servers()?;
     let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
     let nginx = Nginx::start(dir.path())?;
     let apache = crate::apache::Apache::start()?;
@@ -53,22 +52,35 @@ pub(crate) fn run() -> Result<(), String> {
     }
 }
 
-/// Installs a Debian package with apt-get when `binary` is missing.
-pub(crate) fn ensure(package: &str, binary: &str) -> Result<(), String> {
-    if Path::new(binary).exists() {
+/// The Debian packages the interop tier runs, with the file each one installs.
+const SERVERS: [(&str, &str); 7] = [
+    ("nginx", NGINX),
+    ("apache2", crate::apache::APACHE),
+    ("squid", crate::proxies::SQUID),
+    ("tinyproxy", crate::proxies::TINYPROXY),
+    ("microsocks", crate::proxies::MICROSOCKS),
+    ("openssl", "/usr/bin/openssl"),
+    ("vsftpd", crate::ftp::VSFTPD),
+];
+
+/// Installs, with one apt-get run, the packages whose file is missing.
+fn ensure_servers() -> Result<(), String> {
+    let missing: Vec<&str> =
+        SERVERS.iter().filter(|(_, binary)| !Path::new(binary).exists()).map(|(package, _)| *package).collect();
+    if missing.is_empty() {
         return Ok(());
     }
-    eprintln!("{binary} is missing: installing Debian's {package} with apt-get");
+    eprintln!("installing Debian's {} with apt-get", missing.join(", "));
     run_command(Command::new("apt-get").arg("update").arg("-qq"))?;
     run_command(
         Command::new("apt-get")
-            .args(["install", "-y", "-qq", "--no-install-recommends", package])
+            .args(["install", "-y", "-qq", "--no-install-recommends"])
+            .args(&missing)
             .env("DEBIAN_FRONTEND", "noninteractive"),
     )?;
-    if Path::new(binary).exists() {
-        Ok(())
-    } else {
-        Err(format!("{binary} is still missing after apt-get install {package}"))
+    match SERVERS.iter().find(|(_, binary)| !Path::new(binary).exists()) {
+        None => Ok(()),
+        Some((package, binary)) => Err(format!("{binary} is still missing after apt-get install {package}")),
     }
 }
 

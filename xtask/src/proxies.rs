@@ -12,11 +12,11 @@ use std::time::Duration;
 
 use netaccess::{NetworkAccessManager, NetworkErrorKind, Proxy, Request};
 
-use crate::interop::{ensure, free_port, wait_for_port, Nginx};
+use crate::interop::{free_port, wait_for_port, Nginx};
 
-const SQUID: &str = "/usr/sbin/squid";
-const TINYPROXY: &str = "/usr/bin/tinyproxy";
-const MICROSOCKS: &str = "/usr/bin/microsocks";
+pub(crate) const SQUID: &str = "/usr/sbin/squid";
+pub(crate) const TINYPROXY: &str = "/usr/bin/tinyproxy";
+pub(crate) const MICROSOCKS: &str = "/usr/bin/microsocks";
 const NCSA: &str = "/usr/lib/squid/basic_ncsa_auth";
 
 /// The proxy daemons, killed on drop.
@@ -49,10 +49,6 @@ fn spawn(command: &mut Command, what: &str) -> Result<Child, String> {
 
 impl Proxies {
     pub(crate) fn start() -> Result<Self, String> {
-        ensure("squid", SQUID)?;
-        ensure("tinyproxy", TINYPROXY)?;
-        ensure("microsocks", MICROSOCKS)?;
-        ensure("openssl", "/usr/bin/openssl")?;
         let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
         let root = dir.path().to_owned();
         // The daemons drop privileges: their directory must be theirs too.
