@@ -21,9 +21,11 @@
 //!
 //! # Design
 //!
-//! - **Pool**: see [`pool`](crate::HttpConfig::max_connections_per_host): at most 6 connections
-//!   per scheme, host and port, a queue ordered by priority then arrival, idle connections kept
-//!   [`DEFAULT_IDLE_TIMEOUT`] and checked for liveness at checkout.
+//! - **Pool**: at most [`HttpConfig::max_connections_per_host`] (6) connections per scheme, host,
+//!   port, proxy and accepted certificate problems, a queue ordered by priority then arrival, idle
+//!   connections kept [`DEFAULT_IDLE_TIMEOUT`] and checked for liveness at checkout.
+//! - **Routes and proxies**: the `route` module: the proxy set or the factory's answer, HTTP
+//!   forwarding, `CONNECT` and SOCKS5 tunnels, proxy authentication, failover to the next proxy.
 //! - **Retry**: a request that fails on a reused connection before any response byte arrived is
 //!   sent once more on a fresh connection, with its body from byte 0; a body that cannot be
 //!   replayed gives `ContentReSendError` instead.
@@ -111,7 +113,8 @@ pub struct HttpConfig {
     pub ssl_error_handler: Option<Arc<dyn SslErrorHandler>>,
     /// Addresses to use instead of resolving `host:port` (lower case), like curl's `--resolve`.
     pub resolve: std::collections::HashMap<String, std::net::SocketAddr>,
-    /// The proxy for every request (Qt's `setProxy`); wins over the factory.
+    /// The proxy for every request (Qt's `setProxy`); wins over the factory. The initial value:
+    /// [`HttpBackend::set_proxy`] changes it later.
     pub proxy: Option<netaccess_proxy::Proxy>,
     /// The proxies per request when no proxy is set; by default the environment's.
     pub proxy_factory: Arc<dyn netaccess_proxy::ProxyFactory>,
