@@ -33,6 +33,7 @@ pub struct FtpServer {
     /// Its control port on 127.0.0.1.
     pub port: u16,
     root: tempfile::TempDir,
+    _keys: tempfile::TempDir,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -45,18 +46,36 @@ impl Drop for FtpServer {
 impl FtpServer {
     /// Starts a server for anonymous logins (`user` = `None`) or for one user only.
     pub async fn start(user: Option<(&'static str, &'static str)>) -> Self {
+        Self::start_with(user, None).await
+    }
+
+    /// Starts a server that requires explicit FTPS (AUTH TLS, protected data) with `identity`.
+    pub async fn start_ftps(user: Option<(&'static str, &'static str)>, identity: &crate::Identity) -> Self {
+        Self::start_with(user, Some(identity)).await
+    }
+
+    async fn start_with(user: Option<(&'static str, &'static str)>, identity: Option<&crate::Identity>) -> Self {
         let root = tempfile::tempdir().expect("temporary directory");
         let home: PathBuf = root.path().to_owned();
         let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
         let passive = 40_000 + (port % 200) * 40;
-        let server = ServerBuilder::with_authenticator(
+        let mut builder = ServerBuilder::with_authenticator(
             Box::new(move || Filesystem::new(home.clone()).expect("file system back end")),
             Arc::new(Users { user }),
         )
         .greeting("netaccess test FTP server")
-        .passive_ports(passive..=passive + 39)
-        .build()
-        .expect("FTP server");
+        .passive_ports(passive..=passive + 39);
+        let keys = tempfile::tempdir().expect("temporary directory");
+        if let Some(identity) = identity {
+            std::fs::write(keys.path().join("cert.pem"), &identity.chain_pem).expect("certificate");
+            std::fs::write(keys.path().join("key.pem"), &identity.key_pem).expect("key");
+            // FTPS is then required on both channels: a client that leaves a data connection
+            // unprotected is refused.
+            builder = builder
+                .ftps(keys.path().join("cert.pem"), keys.path().join("key.pem"))
+                .ftps_required(libunftp::options::FtpsRequired::All, libunftp::options::FtpsRequired::All);
+        }
+        let server = builder.build().expect("FTP server");
         let task = tokio::spawn(async move {
             let _ = server.listen(format!("127.0.0.1:{port}")).await;
         });
@@ -66,7 +85,7 @@ impl FtpServer {
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        Self { port, root, task }
+        Self { port, root, _keys: keys, task }
     }
 
     /// The directory it serves.

@@ -165,3 +165,31 @@ async fn both_connections_go_through_a_socks5_proxy() {
         timeout(LIMIT, http_only.get(Request::new(server.url("", "/via.bin"))).finished()).await.unwrap().unwrap_err();
     assert_eq!(error.kind(), NetworkErrorKind::ProxyNotFoundError, "an HTTP proxy cannot carry ftp");
 }
+
+#[tokio::test]
+async fn explicit_ftps_protects_both_connections() {
+    use netaccess_tests::pki::{Pki, Validity};
+    let pki = Pki::new("netaccess ftps CA");
+    let server =
+        FtpServer::start_ftps(Some(("alice", "secret")), &pki.server(&["localhost", "127.0.0.1"], Validity::Current))
+            .await;
+    std::fs::write(server.root().join("secret.bin"), pattern(400_000)).unwrap();
+    let manager = NetworkAccessManager::builder()
+        .tls(
+            netaccess::TlsConfig::default()
+                .with_trust(netaccess::Trust::None)
+                .with_ca_certificate(pki.ca_der().to_vec()),
+        )
+        .build();
+    let url = format!("ftps://alice:secret@127.0.0.1:{}/secret.bin", server.port);
+    let body = timeout(LIMIT, manager.get(Request::new(&url)).bytes()).await.unwrap().unwrap();
+    assert!(body == pattern(400_000));
+    let upload = format!("ftps://alice:secret@127.0.0.1:{}/up.bin", server.port);
+    timeout(LIMIT, manager.put(Request::new(upload), Body::from("over TLS")).finished()).await.unwrap().unwrap();
+    assert_eq!(std::fs::read_to_string(server.root().join("up.bin")).unwrap(), "over TLS");
+
+    let untrusting =
+        NetworkAccessManager::builder().tls(netaccess::TlsConfig::default().with_trust(netaccess::Trust::None)).build();
+    let error = timeout(LIMIT, untrusting.get(Request::new(&url)).finished()).await.unwrap().unwrap_err();
+    assert_eq!(error.kind(), NetworkErrorKind::SslHandshakeFailedError, "{error}");
+}

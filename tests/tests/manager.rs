@@ -27,14 +27,14 @@ async fn unknown_empty_and_bare_urls_are_protocol_unknown() {
 #[tokio::test]
 async fn supported_schemes_and_replacing_a_backend() {
     let manager = NetworkAccessManager::new();
-    assert_eq!(manager.supported_schemes(), ["data", "file", "ftp", "http", "https"]);
+    assert_eq!(manager.supported_schemes(), ["data", "file", "ftp", "ftps", "http", "https"]);
     manager.register_backend("DATA", StatusBackend { status: 200, reason: "OK", body: "canned" });
     assert_eq!(manager.get(Request::new("data:,real")).text().await.unwrap(), "canned");
     let clone = manager.clone();
     clone.register_backend("x-test", StatusBackend { status: 200, reason: "OK", body: "shared" });
     assert_eq!(
         manager.supported_schemes(),
-        ["data", "file", "ftp", "http", "https", "x-test"],
+        ["data", "file", "ftp", "ftps", "http", "https", "x-test"],
         "clones share the router"
     );
 }

@@ -8,13 +8,13 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use netaccess_core::{NetworkError, NetworkErrorKind};
 use netaccess_proxy::{socks5_connect, Proxy, Target};
-use suppaftp::tokio::AsyncFtpStream;
 use suppaftp::types::FileType;
 use suppaftp::Mode;
 use tokio::net::TcpStream;
 use url::Url;
 
 use crate::errors::ftp_error;
+use crate::Ftp;
 
 /// The password sent with an anonymous login.
 pub const ANONYMOUS_PASSWORD: &str = "netaccess@";
@@ -29,14 +29,14 @@ pub trait FtpLogin: Send + Sync + 'static {
 
 /// A logged-in control connection.
 pub(crate) struct Session {
-    pub(crate) ftp: AsyncFtpStream,
+    pub(crate) ftp: Ftp,
     pub(crate) key: String,
 }
 
 /// Idle control connections by server and user.
 #[derive(Default)]
 pub(crate) struct Sessions {
-    idle: Mutex<HashMap<String, Vec<AsyncFtpStream>>>,
+    idle: Mutex<HashMap<String, Vec<Ftp>>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -56,7 +56,7 @@ impl Sessions {
         }
     }
 
-    async fn take(&self, key: &str) -> Option<AsyncFtpStream> {
+    async fn take(&self, key: &str) -> Option<Ftp> {
         loop {
             let mut ftp = lock(&self.idle).get_mut(key)?.pop()?;
             if ftp.noop().await.is_ok() {
@@ -72,6 +72,7 @@ impl Sessions {
         login: Option<&Arc<dyn FtpLogin>>,
         connect_timeout: Duration,
         proxy: &Proxy,
+        secure: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
     ) -> Result<Session, NetworkError> {
         let host = url.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_owned();
         let port = url.port().unwrap_or(21);
@@ -83,11 +84,14 @@ impl Sessions {
         };
         let mut retry = false;
         loop {
-            let key = format!("{host}:{port}:{}:{}", credentials.0, proxy.label());
+            let key = format!("{}://{host}:{port}:{}:{}", url.scheme(), credentials.0, proxy.label());
             if let Some(ftp) = self.take(&key).await {
                 return Ok(Session { ftp, key });
             }
             let mut ftp = connect(url.as_str(), &host, port, connect_timeout, proxy).await?;
+            if let Some(config) = &secure {
+                ftp = secure_control(ftp, config.clone(), &host, url.as_str()).await?;
+            }
             match ftp.login(credentials.0.as_str(), credentials.1.as_str()).await {
                 Ok(()) => {
                     ftp.transfer_type(FileType::Binary).await.map_err(|e| ftp_error(url.as_str(), "TYPE I", e))?;
@@ -115,19 +119,13 @@ impl Sessions {
 /// Connects to `host:port`, directly or through a SOCKS5 proxy. Through a proxy, the data
 /// connections go through it too, to the control connection's host and the port the server named
 /// (its address is never trusted).
-async fn connect(
-    url: &str,
-    host: &str,
-    port: u16,
-    timeout: Duration,
-    proxy: &Proxy,
-) -> Result<AsyncFtpStream, NetworkError> {
+async fn connect(url: &str, host: &str, port: u16, timeout: Duration, proxy: &Proxy) -> Result<Ftp, NetworkError> {
     if proxy.is_direct() {
         let stream = within(timeout, url, host, port, tcp(url, host, port)).await?;
-        return AsyncFtpStream::connect_with_stream(stream).await.map_err(|e| ftp_error(url, "the greeting", e));
+        return Ftp::connect_with_stream(stream).await.map_err(|e| ftp_error(url, "the greeting", e));
     }
     let control = within(timeout, url, host, port, socks_tunnel(url, proxy.clone(), host.to_owned(), port)).await?;
-    let ftp = AsyncFtpStream::connect_with_stream(control).await.map_err(|e| ftp_error(url, "the greeting", e))?;
+    let ftp = Ftp::connect_with_stream(control).await.map_err(|e| ftp_error(url, "the greeting", e))?;
     let (proxy, url, host) = (proxy.clone(), url.to_owned(), host.to_owned());
     Ok(ftp.passive_stream_builder(move |address| {
         let (proxy, url, host) = (proxy.clone(), url.clone(), host.clone());
@@ -199,4 +197,30 @@ async fn tcp(url: &str, host: &str, port: u16) -> Result<TcpStream, NetworkError
         };
         Err(NetworkError::new(kind, url, format!("connecting to {host}:{port} failed: {err}")))
     }
+}
+
+/// AUTH TLS on the control connection; the data connections are protected from then on.
+#[cfg(feature = "ftps")]
+async fn secure_control(
+    ftp: Ftp,
+    config: Arc<tokio_rustls::rustls::ClientConfig>,
+    host: &str,
+    url: &str,
+) -> Result<Ftp, NetworkError> {
+    let connector = suppaftp::tokio::AsyncRustlsConnector::from(tokio_rustls::TlsConnector::from(config));
+    ftp.into_secure(connector, host).await.map_err(|error| {
+        NetworkError::new(NetworkErrorKind::SslHandshakeFailedError, url, format!("AUTH TLS failed: {error}"))
+            .with_source(error)
+    })
+}
+
+/// Without the `ftps` feature there is no TLS to start.
+#[cfg(not(feature = "ftps"))]
+async fn secure_control(
+    _ftp: Ftp,
+    _config: Arc<tokio_rustls::rustls::ClientConfig>,
+    _host: &str,
+    url: &str,
+) -> Result<Ftp, NetworkError> {
+    Err(NetworkError::new(NetworkErrorKind::ProtocolUnknownError, url, "Protocol \"ftps\" is unknown"))
 }

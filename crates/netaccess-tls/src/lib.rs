@@ -227,6 +227,17 @@ impl TlsConnector {
         Ok(Self { base: Arc::new(base), roots, sessions })
     }
 
+    /// A plain rustls configuration trusting the same roots, for protocols that take a
+    /// `rustls::ClientConfig` and fail on any certificate problem (explicit FTPS): no problem
+    /// classification, no handler.
+    pub fn verifying_config(&self) -> Arc<ClientConfig> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("ring supports the default protocol versions");
+        Arc::new(builder.with_root_certificates(self.roots.clone()).with_no_client_auth())
+    }
+
     /// How many roots are trusted.
     pub fn root_count(&self) -> usize {
         self.roots.len()

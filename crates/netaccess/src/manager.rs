@@ -443,6 +443,7 @@ impl NetworkAccessManagerBuilder {
     pub fn build(self) -> NetworkAccessManager {
         let (events, _) = broadcast::channel(MANAGER_EVENT_CAPACITY);
         let connect_timeout = self.http.connect_timeout;
+        let ftp_tls = self.http.tls.clone();
         let http = HttpBackend::new(self.http);
         let mut backends = self.backends;
         backends.entry("http".into()).or_insert_with(|| Arc::new(http.clone()));
@@ -453,9 +454,16 @@ impl NetworkAccessManagerBuilder {
             .map(|h| Arc::new(crate::auth::FtpLoginAdapter(h)) as Arc<dyn netaccess_ftp::FtpLogin>);
         let router_http = http.clone();
         let router: netaccess_ftp::ProxyRouter = Arc::new(move |url: &url::Url| router_http.proxy_candidates(url));
-        backends
-            .entry("ftp".into())
-            .or_insert_with(|| Arc::new(netaccess_ftp::FtpBackend::with_proxies(login, connect_timeout, Some(router))));
+        backends.entry("ftp".into()).or_insert_with(|| {
+            Arc::new(netaccess_ftp::FtpBackend::with_options(login, connect_timeout, Some(router), ftp_tls))
+        });
+        #[cfg(feature = "ftps")]
+        {
+            let ftp = backends.get("ftp").cloned();
+            if let Some(ftp) = ftp {
+                backends.entry("ftps".into()).or_insert(ftp);
+            }
+        }
         NetworkAccessManager {
             inner: Arc::new(ManagerInner {
                 cookie_jar: RwLock::new(self.cookie_jar.unwrap_or_else(|| Arc::new(DefaultCookieJar::new()))),
