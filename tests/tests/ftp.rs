@@ -193,3 +193,18 @@ async fn explicit_ftps_protects_both_connections() {
     let error = timeout(LIMIT, untrusting.get(Request::new(&url)).finished()).await.unwrap().unwrap_err();
     assert_eq!(error.kind(), NetworkErrorKind::SslHandshakeFailedError, "{error}");
 }
+
+#[tokio::test]
+async fn an_aborted_download_leaves_the_manager_usable() {
+    let server = FtpServer::start(None).await;
+    std::fs::write(server.root().join("big.bin"), pattern(20_000_000)).unwrap();
+    std::fs::write(server.root().join("small.txt"), "next").unwrap();
+    let manager = NetworkAccessManager::new();
+    let mut reply = manager.get(Request::new(server.url("", "/big.bin")));
+    assert!(timeout(LIMIT, reply.chunk()).await.unwrap().is_some());
+    reply.abort();
+    assert_eq!(reply.error().unwrap().kind(), NetworkErrorKind::OperationCanceledError);
+    drop(reply);
+    let body = timeout(LIMIT, manager.get(Request::new(server.url("", "/small.txt"))).bytes()).await.unwrap().unwrap();
+    assert_eq!(body, "next");
+}
