@@ -46,5 +46,7 @@ impl Connection {
     }
 }
 
-/// How much room a read asks for.
-pub(crate) const READ_BUFFER: usize = 64 * 1024;
+/// How much room a read asks for. 256 KiB rather than 64: each read becomes one body chunk and
+/// two reply events, and larger chunks cut that cost by four on large downloads (`cargo xtask
+/// bench`: 1,647 → 2,197 MiB/s on a 256 MiB download, client CPU 0.52 → 0.36 s/GiB).
+pub(crate) const READ_BUFFER: usize = 256 * 1024;

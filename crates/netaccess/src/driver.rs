@@ -151,14 +151,14 @@ impl Transfer {
                 .with_body(body)
                 .with_events(EventSink::new(self.events.clone()));
             hop.headers = headers.clone();
-            let with_cookies = cookies::applies(&url);
-            if with_cookies && attributes.cookie_load_control == LoadControl::Automatic {
+            let is_http = cookies::applies(&url);
+            if is_http && attributes.cookie_load_control == LoadControl::Automatic {
                 cookies::load(jar.as_ref(), &url, &mut hop.headers);
             }
             let verb = operation.verb().to_owned();
             let preemptive = match authorization.take() {
                 Some(value) => Some(value),
-                None if with_cookies && reuse_credentials && !hop.headers.contains_key(http::header::AUTHORIZATION) => {
+                None if is_http && reuse_credentials && !hop.headers.contains_key(http::header::AUTHORIZATION) => {
                     self.manager.auth.preemptive(&url, &verb, in_memory.as_deref())
                 }
                 None => None,
@@ -168,12 +168,12 @@ impl Transfer {
             }
             hop.attributes = attributes.clone();
             let mut response = backend.send(hop).await?;
-            if with_cookies && attributes.cookie_save_control == LoadControl::Automatic {
+            if is_http && attributes.cookie_save_control == LoadControl::Automatic {
                 cookies::save(jar.as_ref(), &url, &response.headers);
             }
 
             let status = response.attributes.http_status_code.unwrap_or(0);
-            if status == 401 && with_cookies {
+            if status == 401 && is_http {
                 if let Some(answer) = auth.answer(&url, &response.headers, &verb, in_memory.as_deref()).await {
                     drain(response.body).await;
                     body = replay.ok_or_else(|| {
