@@ -19,6 +19,25 @@ pub enum Script {
     /// answer closes the connection unanswered once that request arrived. After the list, it
     /// closes at once. Connections beyond the scripts get the last script.
     Replies(Vec<Vec<Vec<u8>>>),
+    /// After the request head, sends `head` and then `filler` again and again until the peer
+    /// stops reading or goes away; [`RawServer::bytes_written`] counts what the kernel took.
+    Flood {
+        /// Sent once, first.
+        head: Vec<u8>,
+        /// Repeated for ever after it.
+        filler: Vec<u8>,
+    },
+    /// After the request head, sends `bytes` one at a time, `interval` apart, then holds the
+    /// connection open without a word.
+    Drip {
+        /// What to send.
+        bytes: Vec<u8>,
+        /// The pause before each byte.
+        interval: std::time::Duration,
+    },
+    /// Sends `bytes` as soon as it accepted, before reading anything, then holds the connection
+    /// open: garbage for a client that expects to speak first (a SOCKS5 greeting, say).
+    Greeting(Vec<u8>),
 }
 
 /// A running raw server; it stops when dropped.
@@ -26,6 +45,7 @@ pub struct RawServer {
     /// Where it listens.
     pub addr: SocketAddr,
     connections: Arc<AtomicUsize>,
+    written: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -42,6 +62,8 @@ impl RawServer {
         let addr = listener.local_addr().expect("local addr");
         let connections = Arc::new(AtomicUsize::new(0));
         let counter = connections.clone();
+        let written = Arc::new(AtomicUsize::new(0));
+        let written_by_task = written.clone();
         let task = tokio::spawn(async move {
             let mut held = Vec::new();
             loop {
@@ -56,10 +78,19 @@ impl RawServer {
                         let replies = per_connection.get(index).or(per_connection.last()).cloned().unwrap_or_default();
                         tokio::spawn(serve(stream, replies));
                     }
+                    Script::Flood { head, filler } => {
+                        tokio::spawn(flood(stream, head.clone(), filler.clone(), written_by_task.clone()));
+                    }
+                    Script::Drip { bytes, interval } => {
+                        tokio::spawn(drip(stream, bytes.clone(), *interval));
+                    }
+                    Script::Greeting(bytes) => {
+                        tokio::spawn(greet(stream, bytes.clone()));
+                    }
                 }
             }
         });
-        Self { addr, connections, task }
+        Self { addr, connections, written, task }
     }
 
     /// The URL of `path` on this server.
@@ -71,6 +102,46 @@ impl RawServer {
     pub fn connections(&self) -> usize {
         self.connections.load(Ordering::SeqCst)
     }
+
+    /// Bytes a [`Script::Flood`] server has handed to the kernel so far, over all connections.
+    pub fn bytes_written(&self) -> usize {
+        self.written.load(Ordering::SeqCst)
+    }
+}
+
+async fn flood(mut stream: TcpStream, head: Vec<u8>, filler: Vec<u8>, written: Arc<AtomicUsize>) {
+    if read_request_head(&mut stream).await.is_none() || stream.write_all(&head).await.is_err() {
+        return;
+    }
+    written.fetch_add(head.len(), Ordering::SeqCst);
+    while stream.write_all(&filler).await.is_ok() {
+        written.fetch_add(filler.len(), Ordering::SeqCst);
+    }
+}
+
+async fn drip(mut stream: TcpStream, bytes: Vec<u8>, interval: std::time::Duration) {
+    if read_request_head(&mut stream).await.is_none() {
+        return;
+    }
+    for byte in bytes {
+        tokio::time::sleep(interval).await;
+        if stream.write_all(&[byte]).await.is_err() {
+            return;
+        }
+    }
+    hold(stream).await;
+}
+
+async fn greet(mut stream: TcpStream, bytes: Vec<u8>) {
+    if stream.write_all(&bytes).await.is_ok() {
+        hold(stream).await;
+    }
+}
+
+/// Reads and discards until the peer closes.
+async fn hold(mut stream: TcpStream) {
+    let mut sink = [0u8; 1024];
+    while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
 }
 
 async fn serve(mut stream: TcpStream, replies: Vec<Vec<u8>>) {

@@ -4,10 +4,18 @@
 //!
 //! Only when the caller did not set `Accept-Encoding` (as Qt): the backend then advertises what
 //! it decodes ([`accept_encoding`]) and decodes what comes. `deflate` is zlib-wrapped by the
-//! RFC, but servers also send raw deflate: the first two bytes decide. Every decoder is fed
-//! through `std::io::Write` and drained after each chunk, so memory stays at one chunk's
-//! expansion. The guard is Qt 6's: once the output passes the threshold (10 MiB by default), a
-//! ratio above 40:1 (gzip, deflate) or 100:1 (br, zstd) fails the reply with `ProtocolFailure`.
+//! RFC, but servers also send raw deflate: the first two bytes decide.
+//!
+//! Memory stays bounded whatever the ratio: what the network delivered is queued
+//! ([`Decompressor::push`]) and fed to the decoder a slice at a time ([`Decompressor::next_output`]),
+//! each slice's output handed on before the next slice is decoded. A slice is 4 KiB for
+//! gzip/deflate (at most ~4 MiB of output, deflate's ratio tops out near 1032:1) and 256 bytes for
+//! br/zstd (whose run-length blocks reach far higher ratios). Feeding a whole 256 KiB read at once
+//! would expand a bomb to hundreds of MiB before any check could run.
+//!
+//! The guard is Qt 6's: once the output passes the threshold (10 MiB by default), a ratio above
+//! 40:1 (gzip, deflate) or 100:1 (br, zstd) fails the reply with `ProtocolFailure`. It is checked
+//! after every slice.
 
 use std::io::{self, Write};
 
@@ -26,6 +34,12 @@ pub fn accept_encoding() -> &'static str {
 /// Qt's default threshold before the ratio check applies: 10 MiB.
 pub const DEFAULT_BOMB_THRESHOLD: u64 = 10 * 1024 * 1024;
 
+/// Compressed bytes per decoding step for gzip and deflate.
+const FLATE_SLICE: usize = 4 * 1024;
+/// Compressed bytes per decoding step for br and zstd.
+#[cfg(any(feature = "br", feature = "zstd"))]
+const HIGH_RATIO_SLICE: usize = 256;
+
 enum Codec {
     Gzip(flate2::write::GzDecoder<Vec<u8>>),
     Zlib(flate2::write::ZlibDecoder<Vec<u8>>),
@@ -41,6 +55,10 @@ enum Codec {
 /// A streaming decoder for one response body.
 pub(crate) struct Decompressor {
     codec: Codec,
+    /// Compressed bytes received but not yet decoded.
+    pending: Bytes,
+    /// How much of `pending` one decoding step takes.
+    slice: usize,
     max_ratio: u64,
     threshold: Option<u64>,
     consumed: u64,
@@ -70,24 +88,52 @@ impl Decompressor {
     /// this build cannot decode.
     pub(crate) fn for_encoding(encoding: &str, threshold: Option<u64>) -> Result<Option<Self>, String> {
         let coding = encoding.trim().to_ascii_lowercase();
-        let (codec, max_ratio) = match coding.as_str() {
+        let (codec, max_ratio, slice) = match coding.as_str() {
             "" | "identity" => return Ok(None),
-            "gzip" | "x-gzip" => (Codec::Gzip(flate2::write::GzDecoder::new(Vec::new())), 40),
-            "deflate" => (Codec::DeflateUndecided(Vec::new()), 40),
+            "gzip" | "x-gzip" => (Codec::Gzip(flate2::write::GzDecoder::new(Vec::new())), 40, FLATE_SLICE),
+            "deflate" => (Codec::DeflateUndecided(Vec::new()), 40, FLATE_SLICE),
             #[cfg(feature = "br")]
-            "br" => (Codec::Brotli(Box::new(brotli::DecompressorWriter::new(Vec::new(), 16 * 1024))), 100),
+            "br" => {
+                let decoder = brotli::DecompressorWriter::new(Vec::new(), 16 * 1024);
+                (Codec::Brotli(Box::new(decoder)), 100, HIGH_RATIO_SLICE)
+            }
             #[cfg(feature = "zstd")]
             "zstd" => {
                 let decoder = zstd::stream::write::Decoder::new(Vec::new()).map_err(|e| e.to_string())?;
-                (Codec::Zstd(Box::new(decoder)), 100)
+                (Codec::Zstd(Box::new(decoder)), 100, HIGH_RATIO_SLICE)
             }
             other => return Err(format!("unsupported Content-Encoding {other:?}")),
         };
-        Ok(Some(Self { codec, max_ratio, threshold, consumed: 0, produced: 0 }))
+        Ok(Some(Self { codec, pending: Bytes::new(), slice, max_ratio, threshold, consumed: 0, produced: 0 }))
     }
 
-    /// Decodes one chunk; the output may be empty.
-    pub(crate) fn feed(&mut self, input: &[u8]) -> Result<Bytes, DecodeError> {
+    /// Queues compressed bytes as they arrived; [`Decompressor::next_output`] decodes them.
+    pub(crate) fn push(&mut self, input: Bytes) {
+        if self.pending.is_empty() {
+            self.pending = input;
+        } else {
+            let mut joined = Vec::with_capacity(self.pending.len() + input.len());
+            joined.extend_from_slice(&self.pending);
+            joined.extend_from_slice(&input);
+            self.pending = Bytes::from(joined);
+        }
+    }
+
+    /// Decodes queued input a slice at a time until some output appears; `Ok(None)` once the
+    /// queue is empty and more input is needed.
+    pub(crate) fn next_output(&mut self) -> Result<Option<Bytes>, DecodeError> {
+        while !self.pending.is_empty() {
+            let slice = self.pending.split_to(self.slice.min(self.pending.len()));
+            let output = self.feed(&slice)?;
+            if !output.is_empty() {
+                return Ok(Some(output));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Decodes one slice; the output may be empty.
+    fn feed(&mut self, input: &[u8]) -> Result<Bytes, DecodeError> {
         self.consumed += input.len() as u64;
         if let Codec::DeflateUndecided(pending) = &mut self.codec {
             pending.extend_from_slice(input);
@@ -131,9 +177,10 @@ impl Decompressor {
         Ok(Bytes::from(output))
     }
 
-    /// The end of the compressed body: the rest of the output, or an error when the stream was
-    /// cut short.
+    /// The end of the compressed body, once [`Decompressor::next_output`] drained the queue: the
+    /// rest of the output, or an error when the stream was cut short.
     pub(crate) fn finish(self) -> Result<Bytes, DecodeError> {
+        debug_assert!(self.pending.is_empty(), "finish before the queue was drained");
         let mut this = self;
         let codec = std::mem::replace(&mut this.codec, Codec::DeflateUndecided(Vec::new()));
         let output = match codec {
@@ -166,14 +213,30 @@ mod tests {
         encoder.finish().unwrap()
     }
 
-    fn decode(encoding: &str, compressed: &[u8], step: usize, threshold: Option<u64>) -> Result<Vec<u8>, DecodeError> {
+    /// Decodes `compressed` arriving `step` bytes at a time; also returns the largest piece of
+    /// output handed on at once.
+    fn decode_measured(
+        encoding: &str,
+        compressed: &[u8],
+        step: usize,
+        threshold: Option<u64>,
+    ) -> Result<(Vec<u8>, usize), DecodeError> {
         let mut decoder = Decompressor::for_encoding(encoding, threshold).unwrap().unwrap();
         let mut out = Vec::new();
+        let mut largest = 0;
         for chunk in compressed.chunks(step) {
-            out.extend_from_slice(&decoder.feed(chunk)?);
+            decoder.push(Bytes::copy_from_slice(chunk));
+            while let Some(piece) = decoder.next_output()? {
+                largest = largest.max(piece.len());
+                out.extend_from_slice(&piece);
+            }
         }
         out.extend_from_slice(&decoder.finish()?);
-        Ok(out)
+        Ok((out, largest))
+    }
+
+    fn decode(encoding: &str, compressed: &[u8], step: usize, threshold: Option<u64>) -> Result<Vec<u8>, DecodeError> {
+        decode_measured(encoding, compressed, step, threshold).map(|(out, _)| out)
     }
 
     #[test]
@@ -224,6 +287,22 @@ mod tests {
             Err(DecodeError::Bomb { .. })
         ));
         assert_eq!(decode("gzip", &compressed, 64 * 1024, None).unwrap().len(), zeros.len(), "no guard, no limit");
+    }
+
+    #[test]
+    fn output_comes_in_bounded_pieces_whatever_arrives_at_once() {
+        let zeros = vec![0u8; 64 * 1024 * 1024];
+        let compressed = gzip(&zeros);
+        let (out, largest) = decode_measured("gzip", &compressed, compressed.len(), None).unwrap();
+        assert_eq!(out.len(), zeros.len());
+        assert!(largest <= 4 * 1024 * 1024 + 64 * 1024, "largest piece {largest} bytes");
+        #[cfg(feature = "zstd")]
+        {
+            let compressed = zstd::encode_all(&zeros[..], 19).unwrap();
+            let (out, largest) = decode_measured("zstd", &compressed, compressed.len(), None).unwrap();
+            assert_eq!(out.len(), zeros.len());
+            assert!(largest <= 16 * 1024 * 1024, "largest zstd piece {largest} bytes");
+        }
     }
 
     #[test]

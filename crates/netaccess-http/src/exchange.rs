@@ -236,6 +236,13 @@ struct BodyState {
 impl BodyState {
     async fn next_chunk(&mut self) -> Option<Result<Bytes, NetworkError>> {
         loop {
+            if let Some(decoder) = &mut self.decompressor {
+                match decoder.next_output() {
+                    Ok(Some(out)) => return Some(Ok(out)),
+                    Ok(None) => {}
+                    Err(err) => return Some(Err(self.fail(decode_failure(&self.url, &err)))),
+                }
+            }
             let event = match self.next_event().await {
                 Ok(Some(event)) => event,
                 Ok(None) => return None,
@@ -244,11 +251,7 @@ impl BodyState {
             match event {
                 Event::Data(data) => match &mut self.decompressor {
                     None => return Some(Ok(data)),
-                    Some(decoder) => match decoder.feed(&data) {
-                        Ok(out) if out.is_empty() => {}
-                        Ok(out) => return Some(Ok(out)),
-                        Err(err) => return Some(Err(self.fail(decode_failure(&self.url, &err)))),
-                    },
+                    Some(decoder) => decoder.push(data),
                 },
                 Event::End { reuse, .. } => {
                     let tail = self.decompressor.take().map(Decompressor::finish);

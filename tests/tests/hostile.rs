@@ -1,0 +1,180 @@
+//! Hostile peers, driven through the real client: servers and proxies that flood, drip, lie or
+//! answer garbage. For each, the reply ends with the right error within its limits, what
+//! arrived stays readable, and memory stays bounded.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use netaccess::{NetworkAccessManager, NetworkErrorKind, Proxy, Request};
+use netaccess_tests::{RawServer, Script};
+use tokio::time::timeout;
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+fn with_timeout(url: String, transfer_timeout: Duration) -> Request {
+    let mut request = Request::new(url);
+    request.attributes_mut().transfer_timeout = Some(transfer_timeout);
+    request
+}
+
+#[tokio::test]
+async fn a_head_that_never_ends_is_refused_at_the_head_limit() {
+    let server =
+        RawServer::start(Script::Flood { head: b"HTTP/1.1 200 OK\r\nX-Filler: ".to_vec(), filler: vec![b'a'; 1024] })
+            .await;
+    let manager = NetworkAccessManager::new();
+    let error = timeout(LIMIT, manager.get(Request::new(server.url("/"))).finished()).await.unwrap().unwrap_err();
+    assert_eq!(error.kind(), NetworkErrorKind::ProtocolFailure, "{error}");
+    assert!(error.to_string().contains(&server.url("/")), "names the URL: {error}");
+    assert!(error.message().contains("65536"), "names the limit: {error}");
+    assert!(server.bytes_written() < 16 * 1024 * 1024, "stopped reading: {} bytes", server.bytes_written());
+
+    let many_fields =
+        RawServer::start(Script::Flood { head: b"HTTP/1.1 200 OK\r\n".to_vec(), filler: b"X-Filler: a\r\n".to_vec() })
+            .await;
+    let error = timeout(LIMIT, manager.get(Request::new(many_fields.url("/"))).finished()).await.unwrap().unwrap_err();
+    assert_eq!(error.kind(), NetworkErrorKind::ProtocolFailure, "{error}");
+    assert!(error.message().contains("128 header fields"), "names the limit: {error}");
+}
+
+#[tokio::test]
+async fn a_dripping_head_meets_the_transfer_timeout() {
+    let server = RawServer::start(Script::Drip {
+        bytes: b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+        interval: Duration::from_millis(100),
+    })
+    .await;
+    let manager = NetworkAccessManager::new();
+    let started = Instant::now();
+    let mut reply = manager.get(with_timeout(server.url("/"), Duration::from_millis(600)));
+    let error = timeout(LIMIT, reply.finished()).await.unwrap().unwrap_err();
+    assert_eq!(error.kind(), NetworkErrorKind::TimeoutError, "{error}");
+    assert!(started.elapsed() < Duration::from_secs(4), "took {:?}", started.elapsed());
+    assert_eq!(reply.status(), None, "the head never completed");
+}
+
+#[tokio::test]
+async fn a_stalled_body_times_out_and_keeps_what_arrived() {
+    // The head arrives whole; the body stops after "abc" and the connection stays open.
+    let mut bytes = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n".to_vec();
+    let head_len = bytes.len();
+    bytes.extend_from_slice(b"abc");
+    let server = RawServer::start(Script::Drip { bytes, interval: Duration::from_millis(1) }).await;
+    let manager = NetworkAccessManager::new();
+    // Long enough for the head and "abc" to drip in; the silence after them is the timeout.
+    let dripping = Duration::from_millis(2 * (head_len as u64 + 3));
+    let mut reply = manager.get(with_timeout(server.url("/"), dripping + Duration::from_millis(700)));
+    let body = timeout(LIMIT, reply.read_all()).await.unwrap();
+    assert_eq!(body, "abc", "what arrived stays readable");
+    assert_eq!(reply.status(), Some(200));
+    assert_eq!(reply.error().unwrap().kind(), NetworkErrorKind::TimeoutError);
+}
+
+#[tokio::test]
+async fn an_endless_body_that_nobody_reads_is_held_back_by_the_socket() {
+    let server =
+        RawServer::start(Script::Flood { head: b"HTTP/1.1 200 OK\r\n\r\n".to_vec(), filler: vec![b'x'; 64 * 1024] })
+            .await;
+    let manager = NetworkAccessManager::new();
+    let mut reply = manager.get(Request::new(server.url("/")));
+    let first = timeout(LIMIT, reply.chunk()).await.unwrap().expect("the body starts");
+    assert!(!first.is_empty());
+    // Nobody reads now: the client must stop taking bytes once its buffers are full.
+    let mut previous = 0;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = server.bytes_written();
+        if now == previous {
+            break;
+        }
+        previous = now;
+    }
+    let held = server.bytes_written();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(server.bytes_written(), held, "the server is blocked, not still sending");
+    assert!(held < 64 * 1024 * 1024, "at most socket buffers and a few reads are held: {held} bytes");
+    reply.abort();
+    assert_eq!(reply.error().unwrap().kind(), NetworkErrorKind::OperationCanceledError);
+}
+
+fn gzip_of_zeros(len: usize) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1024 * 1024];
+    for _ in 0..len / zeros.len() {
+        encoder.write_all(&zeros).unwrap();
+    }
+    encoder.finish().unwrap()
+}
+
+#[tokio::test]
+async fn a_gzip_bomb_is_refused_unless_the_guard_is_off() {
+    let bomb = gzip_of_zeros(64 * 1024 * 1024);
+    let mut response =
+        format!("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n", bomb.len()).into_bytes();
+    response.extend_from_slice(&bomb);
+    let server = RawServer::start(Script::Replies(vec![vec![response]])).await;
+
+    let guarded = NetworkAccessManager::new();
+    let mut reply = guarded.get(Request::new(server.url("/bomb")));
+    let mut delivered = 0usize;
+    while let Some(chunk) = timeout(LIMIT, reply.chunk()).await.unwrap() {
+        delivered += chunk.len();
+    }
+    let error = reply.error().expect("the bomb is refused");
+    assert_eq!(error.kind(), NetworkErrorKind::ProtocolFailure, "{error}");
+    assert!(error.message().contains("bomb"), "{error}");
+    assert!(delivered < 32 * 1024 * 1024, "stopped near the threshold: {delivered} bytes delivered");
+
+    let unguarded = NetworkAccessManager::builder().decompression_threshold(None).build();
+    let mut reply = unguarded.get(Request::new(server.url("/bomb")));
+    let mut largest = 0;
+    let mut total = 0;
+    while let Some(chunk) = timeout(LIMIT, reply.chunk()).await.unwrap() {
+        largest = largest.max(chunk.len());
+        total += chunk.len();
+    }
+    assert!(reply.error().is_none(), "{:?}", reply.error());
+    assert_eq!(total, 64 * 1024 * 1024);
+    assert!(largest <= 1032 * 4096, "decoded in bounded pieces, largest {largest} bytes");
+}
+
+#[tokio::test]
+async fn a_proxy_that_answers_garbage_fails_the_request_clearly() {
+    let http_proxy =
+        RawServer::start(Script::Replies(vec![vec![b"SSH-2.0-OpenSSH_9.6\r\nnot http at all\r\n\r\n".to_vec()]])).await;
+    let manager =
+        NetworkAccessManager::builder().proxy(Proxy::from_url(&format!("http://{}", http_proxy.addr)).unwrap()).build();
+    // Forwarding: the proxy's answer stands for the server's, so garbage is a protocol failure.
+    let url = "http://example.invalid/";
+    let error = timeout(LIMIT, manager.get(Request::new(url)).finished()).await.unwrap().unwrap_err();
+    assert_eq!(error.kind(), NetworkErrorKind::ProtocolFailure, "{error}");
+    assert!(error.to_string().contains(url), "{error}");
+    // CONNECT: the proxy itself failed.
+    let url = "https://example.invalid/";
+    let error = timeout(LIMIT, manager.get(Request::new(url)).finished()).await.unwrap().unwrap_err();
+    assert_eq!(error.kind(), NetworkErrorKind::UnknownProxyError, "{error}");
+    assert!(error.to_string().contains(url) && error.message().contains("proxy"), "{error}");
+
+    let socks = RawServer::start(Script::Greeting(b"\x47\x41\x52\x42\x41\x47\x45\r\n".to_vec())).await;
+    let manager =
+        NetworkAccessManager::builder().proxy(Proxy::from_url(&format!("socks5h://{}", socks.addr)).unwrap()).build();
+    let error =
+        timeout(LIMIT, manager.get(Request::new("http://example.invalid/")).finished()).await.unwrap().unwrap_err();
+    assert_eq!(error.kind(), NetworkErrorKind::UnknownProxyError, "{error}");
+    assert!(error.message().contains("nonsense"), "{error}");
+}
+
+#[tokio::test]
+async fn a_redirect_loop_ends_at_the_limit() {
+    let mut answers = Vec::new();
+    for _ in 0..60 {
+        answers.push(b"HTTP/1.1 302 Found\r\nLocation: /again\r\nContent-Length: 0\r\n\r\n".to_vec());
+    }
+    let server = RawServer::start(Script::Replies(vec![answers])).await;
+    let manager = NetworkAccessManager::new();
+    let mut reply = manager.get(Request::new(server.url("/")));
+    let error = timeout(LIMIT, reply.finished()).await.unwrap().unwrap_err();
+    assert_eq!(error.kind(), NetworkErrorKind::TooManyRedirectsError, "{error}");
+    assert_eq!(reply.redirects().len(), 50, "Qt's default limit");
+    assert_eq!(server.connections(), 1, "every hop reused the one connection");
+}
