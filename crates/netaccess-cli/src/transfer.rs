@@ -36,7 +36,8 @@ pub(crate) struct Display {
 
 pub(crate) async fn run(manager: &NetworkAccessManager, index: usize, plan: Plan, display: &Display) -> Outcome {
     let started = Instant::now();
-    let url = plan.request.url_text().to_owned();
+    // Everything shown (verbose lines, the bar, the summary) goes without the URL's password.
+    let url = netaccess::redact_password(plan.request.url_text()).into_owned();
     let mut summary = Summary::new(&url, plan.operation.verb());
     let local_failure = |summary: Summary, message: String| Outcome {
         summary: Summary { error_message: Some(message.clone()), ..summary },
@@ -125,14 +126,14 @@ pub(crate) async fn run(manager: &NetworkAccessManager, index: usize, plan: Plan
 
 fn fill_summary(summary: &mut Summary, reply: &Reply) {
     let attributes = reply.attributes();
-    summary.final_url = reply.url_text();
+    summary.final_url = netaccess::redact_password(&reply.url_text()).into_owned();
     summary.status = attributes.http_status_code;
     summary.reason = attributes.http_reason_phrase.clone();
     summary.from_cache = attributes.source_is_from_cache;
     summary.encrypted = attributes.connection_encrypted;
     summary.proxy = attributes.proxy.clone();
     summary.bytes = reply.bytes_received();
-    summary.redirects = reply.redirects().iter().map(ToString::to_string).collect();
+    summary.redirects = reply.redirects().iter().map(|u| netaccess::redact_password(u.as_str()).into_owned()).collect();
     summary.headers = reply
         .headers()
         .iter()
@@ -187,7 +188,7 @@ fn verbose_line(tag: &str, event: &ReplyEvent, reply: &Reply) {
         ReplyEvent::ReadyRead(chunk) => eprintln!("* {tag}readyRead {} bytes", chunk.len()),
         ReplyEvent::DownloadProgress { received, total } => eprintln!("* {tag}downloadProgress {received}/{total}"),
         ReplyEvent::UploadProgress { sent, total } => eprintln!("* {tag}uploadProgress {sent}/{total}"),
-        ReplyEvent::Redirected(url) => eprintln!("* {tag}redirected to {url}"),
+        ReplyEvent::Redirected(url) => eprintln!("* {tag}redirected to {}", netaccess::redact_password(url.as_str())),
         ReplyEvent::Encrypted => eprintln!("* {tag}encrypted"),
         ReplyEvent::SslErrors(errors) => {
             for error in errors {

@@ -259,3 +259,43 @@ async fn ftp_download_upload_and_login() {
     assert_eq!(output.status.code(), Some(5), "anonymous is refused and nobody answers");
     assert_eq!(lines[0]["error"], "AuthenticationRequiredError");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passwords_never_reach_the_output() {
+    let server = HttpServer::start().await;
+    let refused = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let with_password = server.url("/redirect/302?to=/hello").replacen("http://", "http://alice:sesame@", 1);
+    let to_password =
+        format!("http%3A%2F%2Fdan%3Aredirsecret@{}%2Fhello", server.url("").trim_start_matches("http://"));
+    let cases = [
+        vec!["-v".into(), "-u".into(), "bob:hunter2".into(), with_password.clone()],
+        vec!["-v".into(), format!("http://alice:sesame@{refused}/")],
+        vec!["-v".into(), server.url(&format!("/redirect/302?to={to_password}"))],
+        vec!["-v".into(), "-x".into(), format!("http://carol:proxysecret@{refused}"), server.url("/hello")],
+        vec![
+            "-v".into(),
+            "--proxy-user".into(),
+            "carol:proxysecret".into(),
+            "-x".into(),
+            format!("socks5h://{refused}"),
+            server.url("/hello"),
+        ],
+    ];
+    for args in cases {
+        let (output, lines) = netaccess(args.clone()).await;
+        let printed = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        // A URL typed without userinfo is echoed as typed, even when its query names a secret.
+        let printed = args
+            .iter()
+            .filter(|a| a.contains("%3A"))
+            .fold(printed, |p, typed| p.replace(typed.as_str(), "<typed URL>"));
+        assert!(printed.contains("* GET"), "verbose output was printed: {printed}");
+        for secret in ["sesame", "hunter2", "proxysecret", "redirsecret"] {
+            assert!(!printed.contains(secret), "{args:?} printed {secret:?}:\n{printed}");
+        }
+        assert!(!lines.is_empty(), "{args:?}: a summary line");
+    }
+    let (_, lines) = netaccess(vec![with_password]).await;
+    assert_eq!(lines[0]["url"], server.url("/redirect/302?to=/hello").replacen("http://", "http://alice@", 1));
+    assert_eq!(lines[0]["status"], 200, "the credentials were still used: {:?}", lines[0]);
+}

@@ -249,9 +249,10 @@ pub struct NetworkError {
 }
 
 impl NetworkError {
-    /// An error of `kind` for `url`, explained by `message`.
+    /// An error of `kind` for `url`, explained by `message`. A password in the URL is dropped
+    /// ([`crate::redact_password`]): errors get logged and shown.
     pub fn new(kind: NetworkErrorKind, url: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { kind, url: url.into(), message: message.into(), source: None }
+        Self { kind, url: without_password(url.into()), message: message.into(), source: None }
     }
 
     /// Attaches the underlying cause (an I/O error, a parse error, ...).
@@ -264,7 +265,7 @@ impl NetworkError {
     /// The same error, for another URL (a backend that did not know the request's URL text).
     #[must_use]
     pub fn with_url(mut self, url: impl Into<String>) -> Self {
-        self.url = url.into();
+        self.url = without_password(url.into());
         self
     }
 
@@ -284,7 +285,7 @@ impl NetworkError {
         self.kind
     }
 
-    /// The URL the error concerns, as the request named it.
+    /// The URL the error concerns, as the request named it but without a password.
     pub fn url(&self) -> &str {
         &self.url
     }
@@ -292,6 +293,13 @@ impl NetworkError {
     /// The explanation, without the URL and the kind.
     pub fn message(&self) -> &str {
         &self.message
+    }
+}
+
+fn without_password(url: String) -> String {
+    match crate::redact_password(&url) {
+        std::borrow::Cow::Borrowed(_) => url,
+        std::borrow::Cow::Owned(redacted) => redacted,
     }
 }
 

@@ -32,6 +32,7 @@ pub mod error;
 pub mod event;
 pub mod headers;
 pub mod operation;
+pub mod redact;
 pub mod request;
 pub mod ssl;
 
@@ -44,5 +45,6 @@ pub use error::{ErrorGroup, NetworkError, NetworkErrorKind};
 pub use event::{progress_total, ReplyEvent};
 pub use headers::KnownHeaders;
 pub use operation::Operation;
+pub use redact::redact_password;
 pub use request::Request;
 pub use ssl::{IgnoredSslErrors, SslError, SslErrorDecision, SslErrorHandler, SslErrorKind};

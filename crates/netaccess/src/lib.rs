@@ -43,6 +43,7 @@ pub use auth::{AuthenticationChallenge, AuthenticationHandler, Credentials};
 pub use driver::EVENT_QUEUE;
 pub use manager::{ManagerEvent, NetworkAccessManager, NetworkAccessManagerBuilder, MANAGER_EVENT_CAPACITY};
 pub use netaccess_cookie::{Cookie, CookieJar, DefaultCookieJar};
+pub use netaccess_core::redact_password;
 pub use netaccess_core::{
     attributes, Backend, BackendRequest, BackendResponse, Body, BodyStream, CacheLoadControl, ErrorGroup, EventSink,
     KnownHeaders, LoadControl, NetworkError, NetworkErrorKind, Operation, Priority, RedirectPolicy, ReplyAttributes,
