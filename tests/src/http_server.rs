@@ -22,7 +22,9 @@ use tokio_rustls::TlsAcceptor;
 use crate::pattern;
 use crate::pki::Identity;
 
-fn tls_acceptor(identity: &Identity, client_ca: Option<CertificateDer<'static>>) -> TlsAcceptor {
+/// A TLS acceptor presenting `identity`, requiring a client certificate issued by `client_ca`
+/// when one is given; for byte-level TLS servers of a test's own.
+pub fn tls_acceptor(identity: &Identity, client_ca: Option<CertificateDer<'static>>) -> TlsAcceptor {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()

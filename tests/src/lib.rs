@@ -12,7 +12,7 @@ pub mod proxy_server;
 pub mod raw_server;
 
 pub use ftp_server::FtpServer;
-pub use http_server::{sha256_hex, HttpServer};
+pub use http_server::{sha256_hex, tls_acceptor, HttpServer};
 pub use pki::{Identity, Pki, Validity};
 pub use proxy_server::TestProxy;
 pub use raw_server::{RawServer, Script};

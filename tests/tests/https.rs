@@ -12,7 +12,8 @@ use netaccess::{
     SslErrorHandler, SslErrorKind, TlsConfig, Trust,
 };
 use netaccess_tests::pki::{self_signed, Pki, Validity};
-use netaccess_tests::HttpServer;
+use netaccess_tests::{tls_acceptor, HttpServer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout;
 
 const LIMIT: Duration = Duration::from_secs(20);
@@ -226,4 +227,48 @@ async fn client_certificates_reach_the_server() {
 
     let (_, _, error) = get(&manager_trusting(&pki), Request::new(server.localhost_url("/hello"))).await;
     assert!(error.is_some(), "without a client certificate the server refuses");
+}
+
+/// Starts a TLS server that answers every request with `answer` and then drops the TCP socket
+/// under the TLS session, without close_notify.
+async fn server_closing_without_close_notify(pki: &Pki, answer: &'static [u8]) -> std::net::SocketAddr {
+    let acceptor = tls_acceptor(&pki.server(&["localhost"], Validity::Current), None);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let Ok(mut tls) = acceptor.accept(stream).await else { continue };
+            let mut seen = Vec::new();
+            let mut buffer = [0u8; 1024];
+            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                match tls.read(&mut buffer).await {
+                    Ok(n) if n > 0 => seen.extend_from_slice(&buffer[..n]),
+                    _ => break,
+                }
+            }
+            if tls.write_all(answer).await.is_ok() && tls.flush().await.is_ok() {
+                let (tcp, _session) = tls.into_inner();
+                drop(tcp);
+            }
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn a_close_without_close_notify_is_a_truncation_for_a_body_read_to_the_end() {
+    let pki = Pki::new("truncation CA");
+    let manager = manager_trusting(&pki);
+
+    let addr = server_closing_without_close_notify(&pki, b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\npartial").await;
+    let url = format!("https://localhost:{}/", addr.port());
+    let (_, body, error) = get(&manager, Request::new(url)).await;
+    assert_eq!(body, "partial", "what arrived stays readable");
+    assert_eq!(error, Some(NetworkErrorKind::RemoteHostClosedError), "an attacker's FIN must not end the body");
+
+    // With its length announced and complete, the body is whole whatever the close looks like.
+    let addr = server_closing_without_close_notify(&pki, b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\ncomplete").await;
+    let url = format!("https://localhost:{}/", addr.port());
+    let (_, body, error) = get(&manager, Request::new(url)).await;
+    assert_eq!((body, error), (Bytes::from_static(b"complete"), None));
 }
