@@ -178,3 +178,20 @@ async fn a_redirect_loop_ends_at_the_limit() {
     assert_eq!(reply.redirects().len(), 50, "Qt's default limit");
     assert_eq!(server.connections(), 1, "every hop reused the one connection");
 }
+
+#[tokio::test]
+async fn bytes_past_the_end_of_a_response_never_answer_the_next_request() {
+    // The first answer carries a second, unasked-for response behind it in the same write.
+    let smuggling =
+        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nsmuggled";
+    let honest = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh";
+    let server = RawServer::start(Script::Replies(vec![vec![smuggling.to_vec(), honest.to_vec()]])).await;
+    let manager = NetworkAccessManager::new();
+    let first = timeout(LIMIT, manager.get(Request::new(server.url("/one"))).bytes()).await.unwrap().unwrap();
+    assert_eq!(first, "ok");
+    // Let the extra bytes land in the client's buffer or socket before the next request.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let second = timeout(LIMIT, manager.get(Request::new(server.url("/two"))).bytes()).await.unwrap().unwrap();
+    assert_eq!(second, "ok", "answered on a fresh connection, never by the leftover bytes");
+    assert_eq!(server.connections(), 2);
+}
