@@ -9,12 +9,14 @@ pub mod ftp_server;
 pub mod http_server;
 pub mod pki;
 pub mod proxy_server;
+pub mod raw_ftp;
 pub mod raw_server;
 
 pub use ftp_server::FtpServer;
 pub use http_server::{sha256_hex, tls_acceptor, HttpServer};
 pub use pki::{Identity, Pki, Validity};
 pub use proxy_server::TestProxy;
+pub use raw_ftp::{AfterDrop, DroppingFtpServer};
 pub use raw_server::{RawServer, Script};
 
 use std::path::Path;

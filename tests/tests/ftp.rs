@@ -9,7 +9,7 @@ use netaccess::{
     AuthenticationChallenge, AuthenticationHandler, Body, Credentials, KnownHeaders, NetworkAccessManager,
     NetworkErrorKind, ReplyEvent, Request,
 };
-use netaccess_tests::{pattern, FtpServer};
+use netaccess_tests::{pattern, AfterDrop, DroppingFtpServer, FtpServer};
 use tokio::time::timeout;
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -207,4 +207,17 @@ async fn an_aborted_download_leaves_the_manager_usable() {
     drop(reply);
     let body = timeout(LIMIT, manager.get(Request::new(server.url("", "/small.txt"))).bytes()).await.unwrap().unwrap();
     assert_eq!(body, "next");
+}
+
+#[tokio::test]
+async fn a_dropped_data_connection_fails_the_download_and_keeps_what_arrived() {
+    for after in [AfterDrop::Aborted, AfterDrop::ClaimsComplete] {
+        let server = DroppingFtpServer::start(100_000, 3_000, after).await;
+        let manager = NetworkAccessManager::new();
+        let mut reply = manager.get(Request::new(server.url("/file.bin")));
+        let body = timeout(LIMIT, reply.read_all()).await.unwrap();
+        assert_eq!(body.len(), 3_000, "{after:?}: what arrived stays readable");
+        let error = reply.error().unwrap_or_else(|| panic!("{after:?}: a truncated download must fail"));
+        assert_eq!(error.kind(), NetworkErrorKind::RemoteHostClosedError, "{after:?}: {error}");
+    }
 }

@@ -20,6 +20,8 @@ pub(crate) fn ftp_error(url: &str, doing: &str, error: FtpError) -> NetworkError
                 }
                 Status::FileUnavailable | Status::BadFilename => NetworkErrorKind::ContentNotFoundError,
                 Status::ExceededStorage => NetworkErrorKind::UnknownContentError,
+                // "Connection closed; transfer aborted": the data connection went away.
+                Status::TransferAborted => NetworkErrorKind::RemoteHostClosedError,
                 _ => NetworkErrorKind::ProtocolFailure,
             };
             (kind, format!("the server replied {} {text}", response.status.code()))

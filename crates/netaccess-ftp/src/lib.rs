@@ -237,7 +237,7 @@ impl Inner {
                 other => other,
             }
             .map_err(|e| ftp_error(url.as_str(), "RETR", e))?;
-            BackendResponse::new(self.download(session, transfer, url.to_string()), size)
+            BackendResponse::new(self.download(session, transfer, url.to_string(), size), size)
         };
         if let Some(size) = size {
             response.headers.set_content_length(size);
@@ -250,25 +250,39 @@ impl Inner {
 
     /// The download as a body stream; at its end the transfer is completed (the server's final
     /// reply read) and the control connection goes back to the pool. Dropping the stream drops
-    /// both connections.
-    fn download(self: Arc<Self>, session: Session, transfer: Transfer, url: String) -> BodyStream {
-        let state = Some((self, session, transfer, url));
+    /// both connections. When SIZE announced the length, a data connection that ends short is
+    /// a truncation whatever the server's final reply claims (binary mode: SIZE is exact).
+    fn download(self: Arc<Self>, session: Session, transfer: Transfer, url: String, size: Option<u64>) -> BodyStream {
+        let state = Some(Download { inner: self, session, transfer, url, announced: size, received: 0 });
         Box::pin(futures::stream::unfold(state, |state| async move {
-            let (inner, session, mut transfer, url) = state?;
+            let mut download = state?;
             let mut buffer = BytesMut::with_capacity(READ_CHUNK);
-            match transfer.read_buf(&mut buffer).await {
-                Ok(0) => match transfer.finish().await {
-                    Ok(()) => {
-                        inner.sessions.put(session);
-                        None
+            match download.transfer.read_buf(&mut buffer).await {
+                Ok(0) => {
+                    let completed = download.transfer.finish().await;
+                    let Download { inner, session, url, announced, received, .. } = download;
+                    match (completed, announced) {
+                        (Err(error), _) => Some((Err(ftp_error(&url, "completing RETR", error)), None)),
+                        (Ok(()), Some(announced)) if received < announced => {
+                            let message = format!(
+                                "the data connection closed after {received} of the {announced} bytes SIZE announced"
+                            );
+                            Some((Err(NetworkError::new(NetworkErrorKind::RemoteHostClosedError, url, message)), None))
+                        }
+                        (Ok(()), _) => {
+                            inner.sessions.put(session);
+                            None
+                        }
                     }
-                    Err(error) => Some((Err(ftp_error(&url, "completing RETR", error)), None)),
-                },
-                Ok(_) => Some((Ok(buffer.freeze()), Some((inner, session, transfer, url)))),
+                }
+                Ok(read) => {
+                    download.received += read as u64;
+                    Some((Ok(buffer.freeze()), Some(download)))
+                }
                 Err(error) => Some((
                     Err(NetworkError::new(
                         NetworkErrorKind::RemoteHostClosedError,
-                        url.as_str(),
+                        download.url.as_str(),
                         format!("the data connection failed: {error}"),
                     )),
                     None,
@@ -314,4 +328,14 @@ impl Inner {
         self.sessions.put(session);
         Ok(BackendResponse::empty())
     }
+}
+
+/// A download in progress: the connections, and what it was told and got so far.
+struct Download {
+    inner: Arc<Inner>,
+    session: Session,
+    transfer: Transfer,
+    url: String,
+    announced: Option<u64>,
+    received: u64,
 }
