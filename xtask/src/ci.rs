@@ -17,6 +17,7 @@ const STEPS: &[Step] = &[
     Step { name: "deny", action: deny },
     Step { name: "interop", action: crate::interop::run },
     Step { name: "demo", action: crate::demo::run },
+    Step { name: "fuzz", action: || crate::fuzz::run(crate::fuzz::SMOKE_SECONDS) },
     Step { name: "bench", action: || crate::bench(true) },
 ];
 

@@ -4,6 +4,7 @@
 //! - `demo`: the `netaccess` CLI at work on every scheme it supports, with a summary table.
 //! - `interop`: the library against real servers from Debian (nginx), on loopback.
 //! - `bench [--quick]`: the benchmarks, netaccess next to other clients in one run.
+//! - `fuzz [--minutes N]`: every fuzz target, its saved corpus replayed, then N minutes each.
 
 #![forbid(unsafe_code)]
 
@@ -11,6 +12,7 @@ mod apache;
 mod ci;
 mod demo;
 mod ftp;
+mod fuzz;
 mod interop;
 mod proxies;
 mod shell;
@@ -29,12 +31,14 @@ fn main() -> ExitCode {
         Some("demo") => demo::run(),
         Some("interop") => interop::run(),
         Some("bench") => bench(args.iter().any(|a| a == "--quick")),
+        Some("fuzz") => fuzz::run_from_args(&args),
         _ => {
-            eprintln!("usage: cargo xtask <ci|demo|interop|bench [--quick]>");
+            eprintln!("usage: cargo xtask <ci|demo|interop|bench [--quick]|fuzz [--minutes N]>");
             eprintln!("  ci    fmt, clippy, tests, docs, cargo-deny, demo: the full matrix");
             eprintln!("  demo  the netaccess CLI on every scheme, with a summary table");
             eprintln!("  interop  the library against Debian's servers (nginx), installed when missing");
             eprintln!("  bench netaccess next to other clients, in one run (--quick: a short smoke run)");
+            eprintln!("  fuzz  every fuzz target: the saved corpus, then N minutes each (default 1)");
             return ExitCode::from(2);
         }
     };

@@ -102,6 +102,12 @@ impl DefaultCookieJar {
             };
             let fields: Vec<&str> = line.split('\t').collect();
             let [domain, include_subdomains, path, secure, expires, name, value] = fields[..] else { continue };
+            if !is_plausible_host(domain.trim_start_matches('.'))
+                || !is_cookie_text(name, "=;")
+                || !is_cookie_text(value, ";")
+            {
+                continue;
+            }
             let mut cookie = Cookie::new(name, value);
             cookie.domain = domain.trim_start_matches('.').to_ascii_lowercase();
             cookie.host_only = !include_subdomains.eq_ignore_ascii_case("TRUE");
@@ -115,6 +121,17 @@ impl DefaultCookieJar {
         }
         added
     }
+}
+
+/// A host name or IP literal as a cookie's domain: what an exported line can carry and a later
+/// import reads back (a leading `#` would make the line a comment).
+fn is_plausible_host(domain: &str) -> bool {
+    !domain.is_empty() && domain.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._:[]".contains(&b))
+}
+
+/// Cookie name or value text: no control characters and none of `forbidden`.
+fn is_cookie_text(text: &str, forbidden: &str) -> bool {
+    !text.chars().any(|c| c.is_control() || forbidden.contains(c))
 }
 
 /// Writes `bytes` to `path` so that a crash leaves the old file or the new one.

@@ -60,6 +60,21 @@ fn netscape_round_trip() {
     assert!(jar.export_netscape().contains("#HttpOnly_host.example\tFALSE\t/app\tTRUE\t0\tsid\tx1"));
 }
 
+/// Found by the `cookie_files` fuzz target: a line whose domain started with `#` was imported,
+/// then exported as a comment and lost on the next import.
+#[test]
+fn lines_that_would_not_survive_a_round_trip_are_refused() {
+    let text = ".#15\u{1}\t\t\t\t[\t\u{c}=1\t\0\n\
+                #evil\tFALSE\t/\tFALSE\t0\tn\tv\n\
+                host.example\tFALSE\t/\tFALSE\t0\tbad=name\tv\n\
+                host.example\tFALSE\t/\tFALSE\t0\tn\tsemi;colon\n\
+                host.example\tFALSE\t/\tFALSE\t0\tgood\tv\n";
+    let jar = DefaultCookieJar::new();
+    assert_eq!(jar.import_netscape(text), 1, "only the last line is a cookie");
+    let again = DefaultCookieJar::new();
+    assert_eq!(again.import_netscape(&jar.export_netscape()), 1);
+}
+
 const CHILD: &str = "NETACCESS_COOKIE_SAVE_LOOP";
 
 /// A child process saves two different jars in turn, forever; it is killed (SIGKILL) at
