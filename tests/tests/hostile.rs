@@ -195,3 +195,42 @@ async fn bytes_past_the_end_of_a_response_never_answer_the_next_request() {
     assert_eq!(second, "ok", "answered on a fresh connection, never by the leftover bytes");
     assert_eq!(server.connections(), 2);
 }
+
+#[tokio::test]
+async fn a_truncated_chunked_body_keeps_what_arrived() {
+    let server = RawServer::start(Script::Replies(vec![vec![
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n wor".to_vec(),
+    ]]))
+    .await;
+    let manager = NetworkAccessManager::new();
+    let mut reply = manager.get(Request::new(server.url("/")));
+    let body = timeout(LIMIT, reply.read_all()).await.unwrap();
+    assert_eq!(body, "hello wor", "what arrived stays readable");
+    assert_eq!(reply.error().unwrap().kind(), NetworkErrorKind::RemoteHostClosedError);
+    assert_eq!(manager.http_backend().idle_connections(), 0);
+}
+
+#[tokio::test]
+async fn a_reset_in_the_middle_of_a_body_keeps_what_arrived() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut head = [0u8; 1024];
+        let _ = tokio::io::AsyncReadExt::read(&mut stream, &mut head).await;
+        let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\npartial";
+        tokio::io::AsyncWriteExt::write_all(&mut stream, answer).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // SO_LINGER 0: closing sends a reset, not a FIN. (Deprecated because a non-zero linger
+        // blocks the thread on drop; zero does not.)
+        #[allow(deprecated)]
+        stream.set_linger(Some(Duration::ZERO)).unwrap();
+        drop(stream);
+    });
+    let manager = NetworkAccessManager::new();
+    let mut reply = manager.get(Request::new(format!("http://{addr}/")));
+    let body = timeout(LIMIT, reply.read_all()).await.unwrap();
+    assert_eq!(body, "partial", "what arrived stays readable");
+    let error = reply.error().expect("a reset fails the reply");
+    assert_eq!(error.kind(), NetworkErrorKind::RemoteHostClosedError, "{error}");
+}
