@@ -289,6 +289,7 @@ async fn echo(request: Request<Incoming>) -> Response<Body> {
         "user-agent",
         "accept-encoding",
         "authorization",
+        "proxy-authorization",
         "cookie",
         "transfer-encoding",
         "content-length",

@@ -272,3 +272,20 @@ async fn a_close_without_close_notify_is_a_truncation_for_a_body_read_to_the_end
     let (_, body, error) = get(&manager, Request::new(url)).await;
     assert_eq!((body, error), (Bytes::from_static(b"complete"), None));
 }
+
+#[tokio::test]
+async fn credentials_never_follow_a_redirect_to_https_on_another_port() {
+    let pki = Pki::new("redirect CA");
+    let plain = HttpServer::start().await;
+    let secure = HttpServer::start_tls(&pki.server(&["localhost"], Validity::Current)).await;
+    let manager = manager_trusting(&pki);
+    let target = secure.localhost_url("/echo");
+    let request = Request::new(plain.localhost_url(&format!("/redirect/302?to={target}")))
+        .with_header("authorization", "Basic c2VjcmV0")
+        .with_header("cookie", "session=1");
+    let mut reply = manager.get(request);
+    timeout(LIMIT, reply.finished()).await.unwrap().unwrap();
+    assert_eq!(reply.url().unwrap().as_str(), target, "the redirect was followed");
+    assert!(reply.header("x-echo-authorization").is_none(), "Authorization crossed to another origin");
+    assert!(reply.header("x-echo-cookie").is_none(), "Cookie crossed to another origin");
+}

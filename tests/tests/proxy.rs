@@ -139,6 +139,10 @@ async fn http_proxy_authentication_for_forwarding_and_connect() {
     assert_eq!(proxy.log.refusals.load(Ordering::SeqCst), 1, "the second request carried credentials at once");
     assert_eq!(get_text(&manager, secure.localhost_url("/hello")).await.unwrap(), "Hello, world!");
     assert_eq!(answers.calls.load(Ordering::SeqCst), 1, "one question for both ways through the proxy");
+    let mut reply = manager.get(Request::new(secure.localhost_url("/echo")));
+    timeout(LIMIT, reply.finished()).await.unwrap().unwrap();
+    assert_eq!(reply.header("x-echo-method").as_deref(), Some("GET"));
+    assert!(reply.header("x-echo-proxy-authorization").is_none(), "proxy credentials reach only the proxy");
 
     let no_handler = through(&proxy.url("http"));
     assert_eq!(
