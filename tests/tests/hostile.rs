@@ -80,14 +80,17 @@ async fn an_endless_body_that_nobody_reads_is_held_back_by_the_socket() {
     let first = timeout(LIMIT, reply.chunk()).await.unwrap().expect("the body starts");
     assert!(!first.is_empty());
     // Nobody reads now: the client must stop taking bytes once its buffers are full.
-    let mut previous = 0;
-    for _ in 0..50 {
+    // Wait until the server has been stuck for three samples in a row (a busy machine can
+    // starve a task for one sample); 10 s at most.
+    let (mut previous, mut stuck) = (0, 0);
+    for _ in 0..100 {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let now = server.bytes_written();
-        if now == previous {
+        stuck = if now == previous { stuck + 1 } else { 0 };
+        previous = now;
+        if stuck == 3 {
             break;
         }
-        previous = now;
     }
     let held = server.bytes_written();
     tokio::time::sleep(Duration::from_millis(300)).await;
