@@ -28,7 +28,11 @@
 //! - **Control connections** go back to a pool per server and user after a transfer completes
 //!   (checked with NOOP before reuse); an aborted transfer drops its control connection.
 //! - **Errors** as Qt: 550 is `ContentNotFoundError` (or `ContentAccessDenied` when the reply
-//!   says permission), 530 `AuthenticationRequiredError`; the reply text is in the message.
+//!   says permission), 530 `AuthenticationRequiredError`, 426 `RemoteHostClosedError`; the reply
+//!   text is in the message.
+//! - **Truncation**: a data connection that ends before the length `SIZE` announced fails the
+//!   download with `RemoteHostClosedError`, even when the server then claims `226` (binary mode
+//!   makes `SIZE` exact; a file that grew meanwhile is fine).
 //! - **Proxies**: SOCKS5 carries both the control and the data connections; a data connection
 //!   goes to the control connection's host at the port the server named.
 //! - **Explicit FTPS** (`ftps://`, cargo feature `ftps`, on by default): AUTH TLS before the
