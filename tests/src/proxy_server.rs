@@ -54,21 +54,27 @@ type Credentials = Option<(&'static str, &'static str)>;
 impl TestProxy {
     /// A SOCKS5 proxy; with `credentials`, it requires them (RFC 1929).
     pub async fn socks5(credentials: Credentials) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let log = Arc::new(ProxyLog::default());
-        let task_log = log.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((socket, _)) = listener.accept().await {
-                task_log.connections.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(serve_socks(socket, credentials, task_log.clone()));
-            }
-        });
-        Self { addr, log, task }
+        Self::start(move |socket, log| serve_socks(socket, credentials, log)).await
     }
 
     /// An HTTP proxy; with `credentials`, it requires them (Basic, 407).
     pub async fn http(credentials: Credentials) -> Self {
+        Self::start(move |socket, log| async move {
+            let service = hyper::service::service_fn(move |request| proxy(request, credentials, log.clone()));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(socket), service)
+                .with_upgrades()
+                .await;
+        })
+        .await
+    }
+
+    /// Listens on loopback and hands each connection, counted in the log, to `serve`.
+    async fn start<F, Fut>(serve: F) -> Self
+    where
+        F: Fn(TcpStream, Arc<ProxyLog>) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let log = Arc::new(ProxyLog::default());
@@ -76,14 +82,7 @@ impl TestProxy {
         let task = tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
                 task_log.connections.fetch_add(1, Ordering::SeqCst);
-                let log = task_log.clone();
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |request| proxy(request, credentials, log.clone()));
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(socket), service)
-                        .with_upgrades()
-                        .await;
-                });
+                tokio::spawn(serve(socket, task_log.clone()));
             }
         });
         Self { addr, log, task }
