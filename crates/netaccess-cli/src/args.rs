@@ -141,6 +141,14 @@ pub(crate) struct Args {
     #[arg(long = "resolve", value_name = "HOST:PORT:ADDRESS", value_parser = parse_resolve)]
     pub(crate) resolve: Vec<(String, u16, std::net::IpAddr)>,
 
+    /// Keep an HTTP cache (RFC 9111, private) in DIR, shared with other runs.
+    #[arg(long = "cache-dir", value_name = "DIR")]
+    pub(crate) cache_dir: Option<PathBuf>,
+
+    /// Where replies may come from when --cache-dir is set.
+    #[arg(long = "cache-load", value_enum, default_value = "prefer-network", value_name = "CONTROL")]
+    pub(crate) cache_load: CacheLoadArg,
+
     /// Go on despite this certificate problem (e.g. HostNameMismatch); repeatable.
     #[arg(long = "ignore-ssl-error", value_name = "NAME", value_parser = parse_ssl_error)]
     pub(crate) ignore_ssl_error: Vec<netaccess::SslErrorKind>,
@@ -177,6 +185,30 @@ pub(crate) enum RedirectPolicyArg {
     NoLessSafe,
     /// Follow only within the same scheme, host and port.
     SameOrigin,
+}
+
+/// `--cache-load`: Qt's cache load controls.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum CacheLoadArg {
+    /// Never read the cache; ask the origin with `Cache-Control: no-cache`.
+    AlwaysNetwork,
+    /// Serve fresh entries, revalidate stale ones (the default).
+    PreferNetwork,
+    /// Serve any stored entry, however old; fetch on a miss.
+    PreferCache,
+    /// Only the cache; a miss fails (ContentNotFoundError, exit 5).
+    AlwaysCache,
+}
+
+impl CacheLoadArg {
+    pub(crate) fn control(self) -> netaccess::CacheLoadControl {
+        match self {
+            CacheLoadArg::AlwaysNetwork => netaccess::CacheLoadControl::AlwaysNetwork,
+            CacheLoadArg::PreferNetwork => netaccess::CacheLoadControl::PreferNetwork,
+            CacheLoadArg::PreferCache => netaccess::CacheLoadControl::PreferCache,
+            CacheLoadArg::AlwaysCache => netaccess::CacheLoadControl::AlwaysCache,
+        }
+    }
 }
 
 impl RedirectPolicyArg {

@@ -63,6 +63,15 @@ async fn run(args: Args) -> ExitCode {
         }
     };
     let mut builder = NetworkAccessManager::builder();
+    if let Some(directory) = &args.cache_dir {
+        match netaccess::DiskCache::new(directory) {
+            Ok(cache) => builder = builder.cache(std::sync::Arc::new(cache)),
+            Err(err) => {
+                eprintln!("netaccess: cannot use the cache directory {}: {err}", directory.display());
+                return ExitCode::from(2);
+            }
+        }
+    }
     for (host, port, address) in &args.resolve {
         builder = builder.resolve(host, *port, std::net::SocketAddr::new(*address, *port));
     }

@@ -68,6 +68,7 @@ pub(crate) fn plan(args: &Args) -> Result<Vec<Plan>, UsageError> {
                 _ => url.clone(),
             };
             let mut request = Request::new(&url);
+            request.attributes_mut().cache_load_control = args.cache_load.control();
             request.attributes_mut().ignore_ssl_errors = if args.insecure {
                 netaccess::IgnoredSslErrors::All
             } else if args.ignore_ssl_error.is_empty() {

@@ -9,7 +9,8 @@
 //! with exactly one `Finished`. The event channel is bounded ([`EVENT_QUEUE`]): a reply nobody
 //! reads holds its transfer back rather than buffering the whole body.
 //!
-//! The driver follows redirects (see [`crate::redirect`]) and applies the transfer timeout to
+//! Each hop asks the cache first (see [`crate::cache`]): a reply served from it skips the
+//! backend and the cookie jar. The driver follows redirects (see [`crate::redirect`]) and applies the transfer timeout to
 //! every body chunk; a backend applies it to its own wait for the response head (the HTTP
 //! backend from the moment a request holds a connection slot, so time in the queue never
 //! counts).
@@ -26,6 +27,7 @@ use tokio::sync::mpsc;
 use url::Url;
 
 use crate::auth;
+use crate::cache;
 use crate::cookies;
 use crate::manager::{ManagerEvent, ManagerInner};
 use crate::redirect;
@@ -141,6 +143,7 @@ impl Transfer {
         let mut body = body;
         let mut hops = 0;
         let jar = self.manager.cookie_jar.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let cache = self.manager.cache.read().unwrap_or_else(|e| e.into_inner()).clone();
         let reuse_credentials = attributes.authentication_reuse == LoadControl::Automatic;
         let mut auth = auth::Rounds::new(&self.manager.auth, self.manager.auth_handler.as_ref(), reuse_credentials);
         let mut authorization: Option<String> = None;
@@ -167,10 +170,23 @@ impl Transfer {
                 hop.headers.insert(http::header::AUTHORIZATION, value);
             }
             hop.attributes = attributes.clone();
-            let mut response = backend.send(hop).await?;
-            if is_http && attributes.cookie_save_control == LoadControl::Automatic {
-                cookies::save(jar.as_ref(), &url, &response.headers);
-            }
+            let mut response = match cache::lookup(cache.as_ref(), &operation, &url, &mut hop.headers, &attributes)? {
+                cache::Lookup::Serve(stored) => stored,
+                cache::Lookup::ServeStale(stored, refresh) => {
+                    revalidate_in_background(&backend, refresh, &attributes);
+                    stored
+                }
+                lookup => {
+                    let response = backend.send(hop).await?;
+                    if is_http && attributes.cookie_save_control == LoadControl::Automatic {
+                        cookies::save(jar.as_ref(), &url, &response.headers);
+                    }
+                    match lookup {
+                        cache::Lookup::Network(pending) => pending.after_network(response),
+                        _ => response,
+                    }
+                }
+            };
 
             let status = response.attributes.http_status_code.unwrap_or(0);
             if status == 401 && is_http {
@@ -267,6 +283,25 @@ impl Transfer {
             None => false,
         }
     }
+}
+
+/// Sends the revalidation of a stale response served under `stale-while-revalidate`; what
+/// comes back is stored (or merged) as for any request, and the body is read to its end so the
+/// entry is complete. Nobody waits for it, and its failures are only logged.
+fn revalidate_in_background(backend: &Arc<dyn Backend>, refresh: Box<cache::Pending>, attributes: &RequestAttributes) {
+    let mut request = BackendRequest::new(Operation::Get, refresh.url().clone());
+    request.headers = refresh.request_headers().clone();
+    request.attributes = attributes.clone();
+    let backend = backend.clone();
+    tokio::spawn(async move {
+        match backend.send(request).await {
+            Ok(response) => {
+                let mut body = refresh.after_network(response).body;
+                while let Some(Ok(_)) = body.next().await {}
+            }
+            Err(error) => tracing::debug!(%error, "a background revalidation failed"),
+        }
+    });
 }
 
 /// How much of a redirect's body is read so its connection can be reused; past that, or after

@@ -33,6 +33,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+mod cache;
 mod cookies;
 mod driver;
 mod manager;
@@ -42,6 +43,7 @@ mod reply;
 pub use auth::{AuthenticationChallenge, AuthenticationHandler, Credentials};
 pub use driver::EVENT_QUEUE;
 pub use manager::{ManagerEvent, NetworkAccessManager, NetworkAccessManagerBuilder, MANAGER_EVENT_CAPACITY};
+pub use netaccess_cache::{CacheMetaData, CacheWriter, CachedBody, DiskCache, NetworkCache};
 pub use netaccess_cookie::{Cookie, CookieJar, DefaultCookieJar};
 pub use netaccess_core::redact_password;
 pub use netaccess_core::{

@@ -13,6 +13,7 @@ use crate::auth::{AuthCache, AuthenticationHandler};
 use crate::driver;
 use crate::redirect::RedirectHandler;
 use crate::reply::Reply;
+use netaccess_cache::NetworkCache;
 use netaccess_cookie::{CookieJar, DefaultCookieJar};
 
 /// How many manager events a slow [`NetworkAccessManager::events`] receiver may fall behind
@@ -49,6 +50,7 @@ pub(crate) struct ManagerInner {
     pub(crate) auth: AuthCache,
     pub(crate) auth_handler: Option<Arc<dyn AuthenticationHandler>>,
     pub(crate) cookie_jar: RwLock<Arc<dyn CookieJar>>,
+    pub(crate) cache: RwLock<Option<Arc<dyn NetworkCache>>>,
     pub(crate) redirect_handler: Option<Arc<dyn RedirectHandler>>,
     http: HttpBackend,
     accessible: AtomicBool,
@@ -224,6 +226,16 @@ impl NetworkAccessManager {
         self.inner.cookie_jar.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// The response cache, if one is set.
+    pub fn cache(&self) -> Option<Arc<dyn NetworkCache>> {
+        self.inner.cache.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Sets or removes the response cache (Qt's `setCache`).
+    pub fn set_cache(&self, cache: Option<Arc<dyn NetworkCache>>) {
+        *self.inner.cache.write().unwrap_or_else(|e| e.into_inner()) = cache;
+    }
+
     /// Replaces the cookie jar (Qt's `setCookieJar`); a jar may be shared by several managers.
     pub fn set_cookie_jar(&self, jar: Arc<dyn CookieJar>) {
         *self.inner.cookie_jar.write().unwrap_or_else(|e| e.into_inner()) = jar;
@@ -286,6 +298,7 @@ impl NetworkAccessManager {
 pub struct NetworkAccessManagerBuilder {
     backends: BTreeMap<String, Arc<dyn Backend>>,
     cookie_jar: Option<Arc<dyn CookieJar>>,
+    cache: Option<Arc<dyn NetworkCache>>,
     auth_handler: Option<Arc<dyn AuthenticationHandler>>,
     accessible: bool,
     defaults: Defaults,
@@ -309,6 +322,7 @@ impl Default for NetworkAccessManagerBuilder {
             http: HttpConfig::default(),
             redirect_handler: None,
             cookie_jar: None,
+            cache: None,
             auth_handler: None,
         }
     }
@@ -395,6 +409,20 @@ impl NetworkAccessManagerBuilder {
         self
     }
 
+    /// The response cache (default: none; Qt's `setCache`).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let directory = tempfile::tempdir().unwrap();
+    /// let cache = netaccess::DiskCache::new(directory.path()).unwrap();
+    /// let manager = netaccess::NetworkAccessManager::builder().cache(Arc::new(cache)).build();
+    /// assert!(manager.cache().is_some());
+    /// ```
+    pub fn cache(mut self, cache: Arc<dyn NetworkCache>) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
     /// Connects to `address` for `host:port` instead of resolving the name (curl's `--resolve`).
     pub fn resolve(mut self, host: &str, port: u16, address: std::net::SocketAddr) -> Self {
         self.http.resolve.insert(format!("{}:{port}", host.to_ascii_lowercase()), address);
@@ -467,6 +495,7 @@ impl NetworkAccessManagerBuilder {
         NetworkAccessManager {
             inner: Arc::new(ManagerInner {
                 cookie_jar: RwLock::new(self.cookie_jar.unwrap_or_else(|| Arc::new(DefaultCookieJar::new()))),
+                cache: RwLock::new(self.cache),
                 auth: AuthCache::default(),
                 auth_handler: self.auth_handler,
                 redirect_handler: self.redirect_handler,
