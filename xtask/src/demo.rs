@@ -18,6 +18,8 @@ struct Case {
     /// The error name the transfer must end with, or `None` for success.
     expect_error: Option<&'static str>,
     expect_bytes: Option<u64>,
+    /// Whether the reply must come from the cache (`from_cache` in the summary).
+    expect_from_cache: bool,
 }
 
 pub(crate) fn run() -> Result<(), String> {
@@ -46,9 +48,29 @@ pub(crate) fn run() -> Result<(), String> {
             args: vec!["--cookie-jar".into(), jar.clone(), server.url(path), "-o".into(), "/dev/null".into()],
             expect_error: None,
             expect_bytes: Some(bytes),
+            expect_from_cache: false,
         });
     }
     cases.extend(https_cases(&tls_server, &ca_file));
+    let origin = runtime.block_on(netaccess_tests::CacheOrigin::start());
+    let fresh = serde_json::json!({"response_headers": [["Cache-Control", "max-age=600"]], "response_body": "kept for ten minutes"});
+    origin.configure("demo", vec![fresh.clone(), fresh]);
+    let cache_dir = dir.path().join("cache").display().to_string();
+    for (what, from_cache) in [("http, into the cache", false), ("again, from the cache", true)] {
+        cases.push(Case {
+            what,
+            args: vec![
+                "--cache-dir".into(),
+                cache_dir.clone(),
+                origin.test_url("demo"),
+                "-o".into(),
+                "/dev/null".into(),
+            ],
+            expect_error: None,
+            expect_bytes: Some(20),
+            expect_from_cache: from_cache,
+        });
+    }
     let ftp = runtime.block_on(netaccess_tests::FtpServer::start(Some(("demo", "demo"))));
     std::fs::write(ftp.root().join("readme.bin"), vec![42u8; 2 * 1024 * 1024]).map_err(|e| e.to_string())?;
     let ftp_out = |args: Vec<String>| args.into_iter().chain(["-o".to_owned(), "/dev/null".to_owned()]).collect();
@@ -57,6 +79,7 @@ pub(crate) fn run() -> Result<(), String> {
         args: ftp_out(vec![ftp.url("demo:demo@", "/readme.bin")]),
         expect_error: None,
         expect_bytes: Some(2 * 1024 * 1024),
+        expect_from_cache: false,
     });
     cases.push(Case {
         what: "ftp upload (-T, -u)",
@@ -69,12 +92,14 @@ pub(crate) fn run() -> Result<(), String> {
         ]),
         expect_error: None,
         expect_bytes: Some(0),
+        expect_from_cache: false,
     });
     cases.push(Case {
         what: "ftp missing file",
         args: ftp_out(vec![ftp.url("demo:demo@", "/nothing.here")]),
         expect_error: Some("ContentNotFoundError"),
         expect_bytes: Some(0),
+        expect_from_cache: false,
     });
     let socks = runtime.block_on(netaccess_tests::TestProxy::socks5(None));
     let http_proxy = runtime.block_on(netaccess_tests::TestProxy::http(None));
@@ -91,6 +116,7 @@ pub(crate) fn run() -> Result<(), String> {
         ],
         expect_error: None,
         expect_bytes: Some(bytes),
+        expect_from_cache: false,
     };
     cases.push(proxied("via SOCKS5 (socks5h)", socks.url("socks5h"), server.url("/hello"), 13));
     cases.push(proxied("https via SOCKS5", socks.url("socks5h"), tls_server.localhost_url("/hello"), 13));
@@ -114,12 +140,18 @@ pub(crate) fn run() -> Result<(), String> {
                 serde_json::from_str(line).map_err(|e| format!("{}: bad summary line: {e}", case.what))?;
             let error = record["error"].as_str();
             let bytes = record["bytes"].as_u64().unwrap_or(0);
-            if error != case.expect_error || case.expect_bytes.is_some_and(|want| want != bytes) {
+            let from_cache = record["from_cache"].as_bool() == Some(true);
+            if error != case.expect_error
+                || case.expect_bytes.is_some_and(|want| want != bytes)
+                || from_cache != case.expect_from_cache
+            {
                 failures.push(format!(
-                    "{}: got error {error:?} and {bytes} bytes, expected {:?} and {:?} bytes (exit {:?}, stderr: {})",
+                    "{}: got error {error:?}, {bytes} bytes, from_cache {from_cache}, expected {:?}, {:?} bytes, \
+                     from_cache {} (exit {:?}, stderr: {})",
                     case.what,
                     case.expect_error,
                     case.expect_bytes,
+                    case.expect_from_cache,
                     output.status.code(),
                     String::from_utf8_lossy(&output.stderr).trim()
                 ));
@@ -153,60 +185,70 @@ fn prepare(dir: &Path) -> Result<Vec<Case>, String> {
             args: vec![hello.clone(), s("-o"), dir.join("out.txt").display().to_string()],
             expect_error: None,
             expect_bytes: Some(21),
+            expect_from_cache: false,
         },
         Case {
             what: "file HEAD",
             args: vec![s("-I"), hello.clone(), s("-o"), s("/dev/null")],
             expect_error: None,
             expect_bytes: Some(0),
+            expect_from_cache: false,
         },
         Case {
             what: "file GET 8 MiB",
             args: vec![big_url.clone(), s("-o"), s("/dev/null")],
             expect_error: None,
             expect_bytes: Some(big.len() as u64),
+            expect_from_cache: false,
         },
         Case {
             what: "file PUT",
             args: vec![s("-T"), dir.join("big.bin").display().to_string(), upload_target],
             expect_error: None,
             expect_bytes: Some(0),
+            expect_from_cache: false,
         },
         Case {
             what: "data plain",
             args: vec![s("data:,Hello%2C%20World"), s("-o"), s("/dev/null")],
             expect_error: None,
             expect_bytes: Some(12),
+            expect_from_cache: false,
         },
         Case {
             what: "data base64",
             args: vec![s("data:text/plain;base64,SGVsbG8sIFdvcmxk"), s("-o"), s("/dev/null")],
             expect_error: None,
             expect_bytes: Some(12),
+            expect_from_cache: false,
         },
         Case {
             what: "missing file",
             args: vec![file_url(&dir.join("missing")), s("-o"), s("/dev/null")],
             expect_error: Some("ContentNotFoundError"),
             expect_bytes: Some(0),
+            expect_from_cache: false,
         },
         Case {
             what: "directory",
             args: vec![file_url(dir), s("-o"), s("/dev/null")],
             expect_error: Some("ContentOperationNotPermittedError"),
             expect_bytes: Some(0),
+            expect_from_cache: false,
         },
         Case {
             what: "unknown scheme",
             args: vec![s("gopher://127.0.0.1/"), s("-o"), s("/dev/null")],
             expect_error: Some("ProtocolUnknownError"),
             expect_bytes: Some(0),
+            expect_from_cache: false,
         },
         Case {
             what: "offline, local ok",
             args: vec![s("--offline"), hello, s("-o"), s("/dev/null")],
             expect_error: None,
             expect_bytes: Some(21),
+            expect_from_cache: false,
         },
     ])
 }
@@ -217,6 +259,7 @@ fn http_cases(server: &netaccess_tests::HttpServer) -> Vec<Case> {
         args: vec![server.url(path), "-o".into(), "/dev/null".into()],
         expect_error,
         expect_bytes: Some(bytes),
+        expect_from_cache: false,
     };
     vec![
         get("http GET", "/hello", None, 13),
@@ -230,12 +273,14 @@ fn http_cases(server: &netaccess_tests::HttpServer) -> Vec<Case> {
             args: vec!["-d".into(), "hello=world".into(), server.url("/echo"), "-o".into(), "/dev/null".into()],
             expect_error: None,
             expect_bytes: Some(11),
+            expect_from_cache: false,
         },
         Case {
             what: "http offline",
             args: vec!["--offline".into(), server.url("/hello"), "-o".into(), "/dev/null".into()],
             expect_error: Some("UnknownNetworkError"),
             expect_bytes: Some(0),
+            expect_from_cache: false,
         },
     ]
 }
@@ -252,18 +297,21 @@ fn https_cases(server: &netaccess_tests::HttpServer, ca_file: &Path) -> Vec<Case
             args: out(vec!["--cacert".into(), ca.clone(), server.localhost_url("/bytes/1048576")]),
             expect_error: None,
             expect_bytes: Some(1_048_576),
+            expect_from_cache: false,
         },
         Case {
             what: "https, CA unknown",
             args: out(vec![server.localhost_url("/hello")]),
             expect_error: Some("SslHandshakeFailedError"),
             expect_bytes: Some(0),
+            expect_from_cache: false,
         },
         Case {
             what: "https -k",
             args: out(vec!["-k".into(), server.localhost_url("/hello")]),
             expect_error: None,
             expect_bytes: Some(13),
+            expect_from_cache: false,
         },
     ]
 }
@@ -277,10 +325,13 @@ fn row(what: &str, record: &Value, exit: Option<i32>) -> [String; 6] {
         Some(proxy) => format!("{what} [{proxy}]"),
         None => what.to_owned(),
     };
-    let outcome = match record["error"].as_str() {
+    let mut outcome = match record["error"].as_str() {
         Some(error) => error.to_owned(),
         None => record["status"].as_u64().map_or_else(|| "ok".to_owned(), |s| s.to_string()),
     };
+    if record["from_cache"].as_bool() == Some(true) {
+        outcome.push_str(" (cache)");
+    }
     let sha = record["sha256"].as_str().unwrap_or("").get(..12).unwrap_or("").to_owned();
     [
         what,

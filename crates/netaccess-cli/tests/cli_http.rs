@@ -299,3 +299,30 @@ async fn passwords_never_reach_the_output() {
     assert_eq!(lines[0]["url"], server.url("/redirect/302?to=/hello").replacen("http://", "http://alice@", 1));
     assert_eq!(lines[0]["status"], 200, "the credentials were still used: {:?}", lines[0]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cache_dir_and_cache_load_flags() {
+    let origin = netaccess_tests::CacheOrigin::start().await;
+    let fresh = serde_json::json!({"response_headers": [["Cache-Control", "max-age=600"]], "response_body": "cached"});
+    origin.configure("cli", vec![fresh.clone(), fresh.clone(), fresh]);
+    let directory = tempfile::tempdir().unwrap();
+    let cache = directory.path().display().to_string();
+    let with_cache = |extra: &[&str]| {
+        let mut args = vec!["--cache-dir".to_owned(), cache.clone()];
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
+        args.push(origin.test_url("cli"));
+        args
+    };
+    let (output, lines) = netaccess(with_cache(&["--cache-load", "always-cache"])).await;
+    assert_eq!(output.status.code(), Some(5), "a miss with always-cache is a content error");
+    assert_eq!(lines[0]["error"], "ContentNotFoundError");
+
+    let (_, lines) = netaccess(with_cache(&[])).await;
+    assert_eq!((lines[0]["status"].as_u64(), lines[0]["from_cache"].as_bool()), (Some(200), Some(false)));
+    let (output, lines) = netaccess(with_cache(&[])).await;
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!((lines[0]["bytes"].as_u64(), lines[0]["from_cache"].as_bool()), (Some(6), Some(true)));
+    let (_, lines) = netaccess(with_cache(&["--cache-load", "always-network"])).await;
+    assert_eq!(lines[0]["from_cache"], false);
+    assert_eq!(origin.seen("cli").len(), 2, "the origin saw the first fetch and the always-network one");
+}
