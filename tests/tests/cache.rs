@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use netaccess::{
-    CacheLoadControl, CookieJar, DiskCache, NetworkAccessManager, NetworkCache, NetworkErrorKind, Operation, Request,
+    CacheLoadControl, DiskCache, NetworkAccessManager, NetworkCache, NetworkErrorKind, Operation, Request,
 };
 use netaccess_tests::{CacheOrigin, RawServer, Script};
 use serde_json::{json, Value};
