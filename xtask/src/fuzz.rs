@@ -23,6 +23,7 @@ const TARGETS: &[(&str, Option<&str>)] = &[
     ("cookie_files", None),
     ("data_url", None),
     ("no_proxy", None),
+    ("cache_entry", None),
 ];
 
 /// Seconds per target in the `ci` smoke run.
