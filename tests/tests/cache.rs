@@ -201,3 +201,46 @@ async fn a_failed_download_leaves_nothing_in_the_cache() {
     assert!(cache.data(&url::Url::parse(&server.url("/cut")).unwrap()).is_none());
     assert_eq!(std::fs::read_dir(directory.path().join("prepared")).unwrap().count(), 0, "no temporary file is left");
 }
+
+fn files_under(directory: &std::path::Path) -> Vec<Vec<u8>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(directory).unwrap().flatten() {
+        if entry.path().is_dir() {
+            found.extend(files_under(&entry.path()));
+        } else {
+            found.push(std::fs::read(entry.path()).unwrap());
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn credentials_never_reach_the_disk_and_vary_on_them_still_works() {
+    let setup = setup().await;
+    let varies = json!({"response_headers": [["Cache-Control", "max-age=3600"], ["Vary", "Cookie, Authorization"]], "response_body": "private"});
+    setup.origin.configure("secret", vec![varies.clone(), varies.clone(), varies]);
+    let credentials = |cookie: &'static str| {
+        move |r: &mut Request| {
+            r.headers_mut().insert(http::header::COOKIE, http::HeaderValue::from_static(cookie));
+            r.headers_mut()
+                .insert(http::header::AUTHORIZATION, http::HeaderValue::from_static("Basic dG9wOnNlY3JldHBhc3M="));
+        }
+    };
+    assert!(!send(&setup, "secret", 1, Operation::Get, credentials("session=topsecret")).await.from_cache);
+    assert!(
+        send(&setup, "secret", 2, Operation::Get, credentials("session=topsecret")).await.from_cache,
+        "same cookie"
+    );
+    assert!(
+        !send(&setup, "secret", 3, Operation::Get, credentials("session=other")).await.from_cache,
+        "another cookie"
+    );
+    let files = files_under(setup.cache.directory());
+    assert!(!files.is_empty());
+    for file in files {
+        let text = String::from_utf8_lossy(&file);
+        for secret in ["topsecret", "session=other", "dG9wOnNlY3JldHBhc3M="] {
+            assert!(!text.contains(secret), "{secret} was written to the cache");
+        }
+    }
+}

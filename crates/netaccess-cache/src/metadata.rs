@@ -17,6 +17,7 @@ use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode, Uri};
 use http_cache_semantics::{BeforeRequest, CacheOptions, CachePolicy};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use url::Url;
 
 /// Headers never stored: those that describe one connection, and the proxy's authentication
@@ -124,7 +125,8 @@ fn directive_seconds(headers: &HeaderMap, name: &str) -> Option<u64> {
 
 /// The request headers as `Vary` compares them (RFC 9111 4.1): the lines of one name joined,
 /// the list items trimmed; the `Accept` family in lower case, and in sorted order when no item
-/// carries a weight (all weigh 1, RFC 9110 12.4.2, so the order says nothing).
+/// carries a weight (all weigh 1, RFC 9110 12.4.2, so the order says nothing); credentials as
+/// their SHA-256.
 fn for_vary(headers: &HeaderMap) -> HeaderMap {
     let mut view = HeaderMap::with_capacity(headers.len());
     for name in headers.keys() {
@@ -142,12 +144,20 @@ fn for_vary(headers: &HeaderMap) -> HeaderMap {
                 items.sort();
             }
         }
-        if let Ok(value) = HeaderValue::from_str(&items.join(", ")) {
+        let mut joined = items.join(", ");
+        if SECRET.contains(&name.as_str()) {
+            // Kept only as a digest: equal values still match, and no credential reaches the disk.
+            joined = Sha256::digest(joined.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        }
+        if let Ok(value) = HeaderValue::from_str(&joined) {
             view.insert(name.clone(), value);
         }
     }
     view
 }
+
+/// Request headers that carry credentials: the stored request (for `Vary`) keeps their digest.
+const SECRET: &[&str] = &["authorization", "proxy-authorization", "cookie"];
 
 fn has_explicit_freshness(headers: &HeaderMap) -> bool {
     headers.contains_key(http::header::EXPIRES)
