@@ -1,8 +1,15 @@
-//! Timing contenders: wall time and this process's CPU time, medians and spreads.
+//! Timing contenders: wall time, this process's CPU time and its peak resident memory, medians
+//! and spreads.
+//!
+//! CPU comes from `/proc/self/stat` (utime + stime of all threads, what `getrusage(RUSAGE_SELF)`
+//! reports, in 10 ms ticks); runs are sized so a tick is under 1 % of a run. Peak RSS is the
+//! kernel's high-water mark (`VmHWM`), reset to the current RSS before each run by writing 5 to
+//! `/proc/self/clear_refs`: it is the memory the process held at the run's peak, the
+//! allocator's retained memory from earlier runs included.
 
 use std::time::{Duration, Instant};
 
-/// Process CPU time (user + system, all threads) from `/proc/self/stat`, in 10 ms ticks.
+/// Process CPU time (user + system, all threads), in 10 ms ticks.
 pub(crate) fn cpu_time() -> Duration {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
@@ -12,18 +19,34 @@ pub(crate) fn cpu_time() -> Duration {
     Duration::from_millis((tick(11) + tick(12)) * 10)
 }
 
+/// The resident-set high-water mark in bytes (`VmHWM`), 0 when unknown.
+fn peak_rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kib| kib * 1024)
+}
+
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
 /// One run of one contender.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Sample {
     pub(crate) wall: Duration,
     pub(crate) cpu: Duration,
+    pub(crate) peak_rss: u64,
 }
 
 /// Runs `work` and measures it.
 pub(crate) fn sample(work: impl FnOnce()) -> Sample {
+    reset_peak_rss();
     let (wall, cpu) = (Instant::now(), cpu_time());
     work();
-    Sample { wall: wall.elapsed(), cpu: cpu_time().saturating_sub(cpu) }
+    Sample { wall: wall.elapsed(), cpu: cpu_time().saturating_sub(cpu), peak_rss: peak_rss() }
 }
 
 pub(crate) fn median(mut values: Vec<f64>) -> f64 {
@@ -31,28 +54,40 @@ pub(crate) fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
-/// Prints a table: per contender the median rate, its spread, the median CPU per unit, and the
-/// ratio of its rate to the first contender's (netaccess).
-pub(crate) fn report(title: &str, unit: &str, per: &str, units: f64, cpu_scale: f64, rows: &[(&str, Vec<Sample>)]) {
+/// What a table measures: the rate's unit, the unit CPU is counted per, how many units one run
+/// does, and the factor from CPU seconds per unit to the printed figure.
+pub(crate) struct Units<'a> {
+    pub(crate) rate: &'a str,
+    pub(crate) per: &'a str,
+    pub(crate) per_run: f64,
+    pub(crate) cpu_scale: f64,
+}
+
+/// Prints a table: per contender the median rate, its spread, the median CPU per unit, the
+/// median peak RSS, and the ratio of its rate to the first contender's (netaccess).
+pub(crate) fn report(title: &str, units: &Units<'_>, rows: &[(&str, Vec<Sample>)]) {
     println!("\n{title}");
     println!(
-        "{:<16} {:>14} {:>22} {:>16} {:>8}",
+        "{:<18} {:>14} {:>20} {:>12} {:>10} {:>7}",
         "contender",
-        format!("median {unit}"),
-        format!("min-max {unit}"),
-        format!("CPU {per}"),
+        format!("median {}", units.rate),
+        format!("min-max {}", units.rate),
+        format!("CPU {}", units.per),
+        "peak RSS",
         "ratio"
     );
-    let rate = |s: &Sample| units / s.wall.as_secs_f64();
+    let rate = |s: &Sample| units.per_run / s.wall.as_secs_f64();
     let base = median(rows[0].1.iter().map(rate).collect());
     for (name, samples) in rows {
         let rates: Vec<f64> = samples.iter().map(rate).collect();
         let (min, max) = rates.iter().fold((f64::MAX, 0f64), |(lo, hi), r| (lo.min(*r), hi.max(*r)));
-        let cpu = median(samples.iter().map(|s| s.cpu.as_secs_f64() * cpu_scale / units).collect());
+        let cpu = median(samples.iter().map(|s| s.cpu.as_secs_f64() * units.cpu_scale / units.per_run).collect());
+        let rss = median(samples.iter().map(|s| s.peak_rss as f64 / (1024.0 * 1024.0)).collect());
         let median_rate = median(rates);
         println!(
-            "{name:<16} {median_rate:>14.0} {:>22} {cpu:>16.2} {:>7.2}x",
+            "{name:<18} {median_rate:>14.0} {:>20} {cpu:>12.2} {:>10} {:>6.2}x",
             format!("{min:.0}-{max:.0}"),
+            format!("{rss:.1} MiB"),
             median_rate / base
         );
     }

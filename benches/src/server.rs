@@ -1,8 +1,9 @@
 //! The loopback server the HTTP scenarios share: hyper 1.x, plain and TLS, run in a child
 //! process so the client's CPU time is the client's alone.
 //!
-//! Routes: `/small` (13 bytes) and `/large/N` (N bytes with Content-Length, sent from one
-//! preallocated 1 MiB buffer, so the server copies nothing per request).
+//! Routes: `/small` (13 bytes), `/large/N` (N bytes with Content-Length) and `/chunked/N` (N
+//! bytes, chunked), both sent from one preallocated 1 MiB buffer so the server copies nothing
+//! per request, and `/upload`, a sink that answers with the count of bytes it read.
 
 use std::convert::Infallible;
 use std::io::{BufRead, BufReader};
@@ -22,20 +23,37 @@ pub(crate) const SMALL: &[u8] = b"Hello, world!";
 
 const BLOCK: usize = 1024 * 1024;
 
-fn respond(path: &str, block: &Bytes) -> Response<BoxBody<Bytes, Infallible>> {
-    match path.strip_prefix("/large/").and_then(|n| n.parse::<usize>().ok()) {
-        Some(len) => {
-            let block = block.clone();
-            let frames = stream::iter((0..len.div_ceil(BLOCK)).map(move |i| {
-                let size = (len - i * BLOCK).min(BLOCK);
-                Ok::<_, Infallible>(Frame::data(block.slice(..size)))
-            }));
-            let mut response = Response::new(BodyExt::boxed(StreamBody::new(frames)));
-            response.headers_mut().insert("content-length", len.into());
-            response
-        }
-        None => Response::new(Full::new(Bytes::from_static(SMALL)).boxed()),
+/// `len` bytes as 1 MiB frames of the preallocated block.
+fn frames(len: usize, block: &Bytes) -> BoxBody<Bytes, Infallible> {
+    let block = block.clone();
+    let frames = stream::iter((0..len.div_ceil(BLOCK)).map(move |i| {
+        let size = (len - i * BLOCK).min(BLOCK);
+        Ok::<_, Infallible>(Frame::data(block.slice(..size)))
+    }));
+    BodyExt::boxed(StreamBody::new(frames))
+}
+
+async fn respond(request: Request<hyper::body::Incoming>, block: Bytes) -> Response<BoxBody<Bytes, Infallible>> {
+    let path = request.uri().path().to_owned();
+    let number = |prefix: &str| path.strip_prefix(prefix).and_then(|n| n.parse::<usize>().ok());
+    if let Some(len) = number("/large/") {
+        let mut response = Response::new(frames(len, &block));
+        response.headers_mut().insert("content-length", len.into());
+        return response;
     }
+    if let Some(len) = number("/chunked/") {
+        // No length: hyper frames it with chunked transfer coding.
+        return Response::new(frames(len, &block));
+    }
+    if path == "/upload" {
+        let mut body = request.into_body();
+        let mut received = 0u64;
+        while let Some(Ok(frame)) = body.frame().await {
+            received += frame.data_ref().map_or(0, |data| data.len() as u64);
+        }
+        return Response::new(Full::new(Bytes::from(received.to_string())).boxed());
+    }
+    Response::new(Full::new(Bytes::from_static(SMALL)).boxed())
 }
 
 async fn serve_on<S>(stream: S, block: Bytes)
@@ -43,8 +61,8 @@ where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
-        let response = respond(request.uri().path(), &block);
-        async move { Ok::<_, Infallible>(response) }
+        let block = block.clone();
+        async move { Ok::<_, Infallible>(respond(request, block).await) }
     });
     let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
 }

@@ -18,7 +18,7 @@ const STEPS: &[Step] = &[
     Step { name: "interop", action: crate::interop::run },
     Step { name: "demo", action: crate::demo::run },
     Step { name: "fuzz", action: || crate::fuzz::run(crate::fuzz::SMOKE_SECONDS) },
-    Step { name: "bench", action: || crate::bench(true) },
+    Step { name: "bench", action: || crate::bench(&["--quick".to_owned()]) },
 ];
 
 pub(crate) fn run() -> Result<(), String> {

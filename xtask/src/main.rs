@@ -30,10 +30,10 @@ fn main() -> ExitCode {
         Some("ci") => ci::run(),
         Some("demo") => demo::run(),
         Some("interop") => interop::run(),
-        Some("bench") => bench(args.iter().any(|a| a == "--quick")),
+        Some("bench") => bench(&args[1..]),
         Some("fuzz") => fuzz::run_from_args(&args),
         _ => {
-            eprintln!("usage: cargo xtask <ci|demo|interop|bench [--quick]|fuzz [--minutes N]>");
+            eprintln!("usage: cargo xtask <ci|demo|interop|bench [--quick] [--only NAME]|fuzz [--minutes N]>");
             eprintln!("  ci    fmt, clippy, tests, docs, cargo-deny, demo: the full matrix");
             eprintln!("  demo  the netaccess CLI on every scheme, with a summary table");
             eprintln!("  interop  the library against Debian's servers (nginx), installed when missing");
@@ -53,7 +53,8 @@ fn main() -> ExitCode {
 
 /// Builds the benchmark program in release mode and runs it pinned to CPU 0 (client and server
 /// on one core: see `../shared/design.md`, "Measuring speed on these machines").
-pub(crate) fn bench(quick: bool) -> Result<(), String> {
+/// `args` go to the program: `--quick`, `--only NAME`.
+pub(crate) fn bench(args: &[String]) -> Result<(), String> {
     shell::run(&mut shell::cargo(&["build", "--release", "--quiet", "-p", "netaccess-benches"]))?;
     let program = shell::target_dir().join("release").join("netaccess-bench");
     let mut command = if shell::have("taskset") {
@@ -64,8 +65,6 @@ pub(crate) fn bench(quick: bool) -> Result<(), String> {
         eprintln!("NOTE: taskset is missing; the benchmark runs unpinned");
         std::process::Command::new(&program)
     };
-    if quick {
-        command.arg("--quick");
-    }
+    command.args(args);
     shell::run(&mut command)
 }
