@@ -13,8 +13,10 @@
 //! - a file download from the page cache (`file:`, `tokio::fs`, `std::fs`) and an ftp download.
 //!
 //! `--quick` runs a short version (CI runs it to keep the harness from rotting; the numbers then
-//! mean nothing). `--only NAME` runs the scenarios whose name contains NAME (`sequential`,
-//! `concurrent`, `burst`, `download`, `chunked`, `tls`, `upload`, `file`, `ftp`). Run it pinned
+//! mean nothing). `--only A,B` runs the named scenarios (`sequential`, `sequential-tls`,
+//! `concurrent`, `download`, `download-chunked`, `download-tls`, `upload`, `burst`, `file`,
+//! `ftp`); `BENCH_CONTENDER=NAME` keeps the contenders whose name contains NAME (to profile one
+//! alone). Run it pinned
 //! to one CPU (`taskset -c 0`, as `cargo xtask bench` does) so the small-request figures measure
 //! the client, not wake-up latency between cores.
 
@@ -34,6 +36,13 @@ pub(crate) type Contender<'a> = (&'static str, Box<dyn FnMut() + 'a>);
 
 /// Runs every contender `runs` times, interleaved, and prints the table.
 pub(crate) fn compare(title: &str, units: &Units<'_>, runs: usize, mut contenders: Vec<Contender<'_>>) {
+    if let Ok(only) = std::env::var("BENCH_CONTENDER") {
+        // For profiling one contender alone: `BENCH_CONTENDER=netaccess perf record ...`.
+        contenders.retain(|(name, _)| name.contains(only.as_str()));
+    }
+    if contenders.is_empty() {
+        return;
+    }
     let mut rows: Vec<(&str, Vec<Sample>)> = contenders.iter().map(|(name, _)| (*name, Vec::new())).collect();
     for _ in 0..runs {
         for ((_, work), (_, samples)) in contenders.iter_mut().zip(rows.iter_mut()) {
@@ -51,7 +60,7 @@ fn main() {
     }
     let quick = args.iter().any(|a| a == "--quick");
     let only = args.iter().position(|a| a == "--only").and_then(|at| args.get(at + 1)).cloned();
-    let wanted = |name: &str| only.as_deref().is_none_or(|only| name.contains(only));
+    let wanted = |name: &str| only.as_deref().is_none_or(|only| only.split(',').any(|o| o == name));
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
 
@@ -71,7 +80,7 @@ fn main() {
     if wanted("sequential") {
         requests::sequential(&runtime, &clients, &plain, None, sequential, runs);
     }
-    if wanted("sequential tls") {
+    if wanted("sequential-tls") {
         requests::sequential(&runtime, &clients, &tls, Some(server.tls_port), sequential, runs);
     }
     if wanted("concurrent") {
@@ -80,10 +89,10 @@ fn main() {
     if wanted("download") {
         transfers::download(&runtime, &clients, &plain, "large", None, downloads, runs);
     }
-    if wanted("download chunked") {
+    if wanted("download-chunked") {
         transfers::download(&runtime, &clients, &plain, "chunked", None, downloads, runs);
     }
-    if wanted("download tls") {
+    if wanted("download-tls") {
         transfers::download(
             &runtime,
             &clients,

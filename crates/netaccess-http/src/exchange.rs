@@ -148,10 +148,16 @@ async fn read_head(
 }
 
 async fn fill(connection: &mut Connection) -> std::io::Result<usize> {
-    if connection.buffer.capacity() - connection.buffer.len() < READ_BUFFER / 4 {
-        connection.buffer.reserve(READ_BUFFER);
+    let room = connection.read_size;
+    if connection.buffer.capacity() - connection.buffer.len() < room / 4 {
+        connection.buffer.reserve(room);
     }
-    connection.io.read_buf(&mut connection.buffer).await
+    let spare = connection.buffer.capacity() - connection.buffer.len();
+    let read = connection.io.read_buf(&mut connection.buffer).await?;
+    if read == spare && room < READ_BUFFER {
+        connection.read_size = room * 2;
+    }
+    Ok(read)
 }
 
 async fn upload(connection: &mut Connection, out: &Outgoing<'_>, body: Body) -> Result<(), Failed> {

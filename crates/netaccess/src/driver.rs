@@ -78,11 +78,13 @@ impl Transfer {
             self.emit(ReplyEvent::Error(error.clone())).await;
         }
         self.emit(ReplyEvent::Finished).await;
-        let _ = self.manager.events.send(ManagerEvent::Finished {
-            url: self.request.url_text().to_owned(),
-            operation: self.operation.clone(),
-            error,
-        });
+        if self.manager.events.receiver_count() > 0 {
+            let _ = self.manager.events.send(ManagerEvent::Finished {
+                url: self.request.url_text().to_owned(),
+                operation: self.operation.clone(),
+                error,
+            });
+        }
     }
 
     async fn emit(&self, event: ReplyEvent) {
@@ -255,9 +257,11 @@ impl Transfer {
                 Some(NetworkError::new(kind, url.as_str(), message))
             })
         };
+        let total = progress_total(response.expected_length);
+        self.shared.state().progress_total = total;
         self.emit(ReplyEvent::MetaDataChanged).await;
 
-        let total = progress_total(response.expected_length);
+        // The reply makes the DownloadProgress that follows each ReadyRead (see `Reply::note`).
         let mut body = response.body;
         let mut received = 0u64;
         while let Some(chunk) = within(timeout, &url, body.next()).await? {
@@ -265,7 +269,6 @@ impl Transfer {
             received += chunk.len() as u64;
             self.shared.state().bytes_received = received;
             self.emit(ReplyEvent::ReadyRead(chunk)).await;
-            self.emit(ReplyEvent::DownloadProgress { received, total }).await;
         }
         if i64::try_from(received).ok() != Some(total) || received == 0 {
             let received_total = i64::try_from(received).unwrap_or(i64::MAX);

@@ -35,6 +35,8 @@ pub(crate) struct ReplyState {
     pub(crate) attributes: ReplyAttributes,
     pub(crate) redirects: Vec<Url>,
     pub(crate) bytes_received: u64,
+    /// The download progress total (`-1` unknown), set before `MetaDataChanged` is sent.
+    pub(crate) progress_total: i64,
     pub(crate) error: Option<NetworkError>,
     pub(crate) finished: bool,
 }
@@ -49,6 +51,7 @@ impl ReplyShared {
                 attributes: ReplyAttributes::default(),
                 redirects: Vec::new(),
                 bytes_received: 0,
+                progress_total: -1,
                 error: None,
                 finished: false,
             }),
@@ -107,6 +110,10 @@ pub struct Reply {
     request: Request,
     operation: Operation,
     saw_finished: bool,
+    /// Body bytes handed out in `ReadyRead` events so far.
+    delivered: u64,
+    /// The `DownloadProgress` that follows the `ReadyRead` just handed out.
+    pending_progress: Option<ReplyEvent>,
 }
 
 impl Reply {
@@ -116,7 +123,7 @@ impl Reply {
         request: Request,
         operation: Operation,
     ) -> Self {
-        Self { shared, events, request, operation, saw_finished: false }
+        Self { shared, events, request, operation, saw_finished: false, delivered: 0, pending_progress: None }
     }
 
     /// The request as it was sent (before redirects).
@@ -200,6 +207,9 @@ impl Reply {
 
     /// The next event; `None` after [`ReplyEvent::Finished`]. Cancel-safe.
     pub async fn next_event(&mut self) -> Option<ReplyEvent> {
+        if let Some(progress) = self.pending_progress.take() {
+            return Some(progress);
+        }
         if self.saw_finished {
             return None;
         }
@@ -208,9 +218,18 @@ impl Reply {
         event
     }
 
+    /// Keeps track of the end, and of the progress each chunk brings: the driver sends the
+    /// chunks only, and the `DownloadProgress` after each is made here (one channel message per
+    /// chunk instead of two).
     fn note(&mut self, event: &Option<ReplyEvent>) {
-        if matches!(event, None | Some(ReplyEvent::Finished)) {
-            self.saw_finished = true;
+        match event {
+            None | Some(ReplyEvent::Finished) => self.saw_finished = true,
+            Some(ReplyEvent::ReadyRead(chunk)) => {
+                self.delivered += chunk.len() as u64;
+                let total = self.shared.state().progress_total;
+                self.pending_progress = Some(ReplyEvent::DownloadProgress { received: self.delivered, total });
+            }
+            Some(_) => {}
         }
     }
 
@@ -267,6 +286,9 @@ impl Stream for Reply {
     type Item = ReplyEvent;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<ReplyEvent>> {
+        if let Some(progress) = self.pending_progress.take() {
+            return Poll::Ready(Some(progress));
+        }
         if self.saw_finished {
             return Poll::Ready(None);
         }
