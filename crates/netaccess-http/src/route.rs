@@ -218,7 +218,9 @@ impl Inner {
             let incoming = within(timeout, prepared.url_text, self.attempts(out, route, &slot, body, replay)).await?;
             if route.forwards() && incoming.head.status == 407 {
                 let uri = prepared.url_text;
-                if let Some(answer) = rounds.answer(&incoming.head.headers, prepared.method.as_str(), uri).await {
+                if let Some(answer) =
+                    Box::pin(rounds.answer(&incoming.head.headers, prepared.method.as_str(), uri)).await
+                {
                     drain(body_stream(incoming, None, self.pool.clone(), slot, uri.to_owned())).await;
                     proxy_authorization = Some(answer);
                     continue;
@@ -252,7 +254,9 @@ impl Inner {
             let idle = if fresh_only { None } else { self.pool.take_idle(slot) };
             let connection = match idle {
                 Some(connection) => connection,
-                None => self.open(route, out.events).await?,
+                // Boxed: opening (TCP, proxies, TLS) is a large future that a pooled request
+                // never runs; inline, every request would carry and move its size.
+                None => Box::pin(self.open(route, out.events)).await?,
             };
             if connection.tls.is_some() {
                 out.events.send(ReplyEvent::Encrypted).await;

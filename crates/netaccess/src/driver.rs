@@ -192,7 +192,9 @@ impl Transfer {
 
             let status = response.attributes.http_status_code.unwrap_or(0);
             if status == 401 && is_http {
-                if let Some(answer) = auth.answer(&url, &response.headers, &verb, in_memory.as_deref()).await {
+                // Boxed, as the redirect check below: rare paths whose futures would otherwise
+                // make every request's state machine larger.
+                if let Some(answer) = Box::pin(auth.answer(&url, &response.headers, &verb, in_memory.as_deref())).await {
                     drain(response.body).await;
                     body = replay.ok_or_else(|| {
                         NetworkError::new(
@@ -212,7 +214,7 @@ impl Transfer {
                 break response;
             };
             let next = match redirect::next_url(&url, &location, policy, hops, max_hops)? {
-                Some(next) if self.redirect_allowed(policy, &url, &next).await => next,
+                Some(next) if Box::pin(self.redirect_allowed(policy, &url, &next)).await => next,
                 _ => {
                     response.attributes.redirection_target = Some(location);
                     break response;
