@@ -35,7 +35,19 @@ use measure::{report, sample, Sample, Units};
 pub(crate) type Contender<'a> = (&'static str, Box<dyn FnMut() + 'a>);
 
 /// Runs every contender `runs` times, interleaved, and prints the table.
-pub(crate) fn compare(title: &str, units: &Units<'_>, runs: usize, mut contenders: Vec<Contender<'_>>) {
+pub(crate) fn compare(title: &str, units: &Units<'_>, runs: usize, contenders: Vec<Contender<'_>>) {
+    let measured: Vec<Measured<'_>> = contenders
+        .into_iter()
+        .map(|(name, mut work)| (name, Box::new(move || sample(&mut work)) as Box<dyn FnMut() -> Sample + '_>))
+        .collect();
+    compare_measured(title, units, runs, measured);
+}
+
+/// A contender that measures itself (in a child process, say): its name and one run.
+pub(crate) type Measured<'a> = (&'static str, Box<dyn FnMut() -> Sample + 'a>);
+
+/// [`compare`] for contenders that return their own measurements.
+pub(crate) fn compare_measured(title: &str, units: &Units<'_>, runs: usize, mut contenders: Vec<Measured<'_>>) {
     if let Ok(only) = std::env::var("BENCH_CONTENDER") {
         // For profiling one contender alone: `BENCH_CONTENDER=netaccess perf record ...`.
         contenders.retain(|(name, _)| name.contains(only.as_str()));
@@ -45,8 +57,8 @@ pub(crate) fn compare(title: &str, units: &Units<'_>, runs: usize, mut contender
     }
     let mut rows: Vec<(&str, Vec<Sample>)> = contenders.iter().map(|(name, _)| (*name, Vec::new())).collect();
     for _ in 0..runs {
-        for ((_, work), (_, samples)) in contenders.iter_mut().zip(rows.iter_mut()) {
-            samples.push(sample(work));
+        for ((_, run), (_, samples)) in contenders.iter_mut().zip(rows.iter_mut()) {
+            samples.push(run());
         }
     }
     report(title, units, &rows);
@@ -58,10 +70,14 @@ fn main() {
         server::serve(std::path::Path::new(&args[at + 1]));
         return;
     }
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    if let Some(at) = args.iter().position(|a| a == "--burst-child") {
+        requests::burst_child(&args[at + 1..]);
+        return;
+    }
     let quick = args.iter().any(|a| a == "--quick");
     let only = args.iter().position(|a| a == "--only").and_then(|at| args.get(at + 1)).cloned();
     let wanted = |name: &str| only.as_deref().is_none_or(|only| only.split(',').any(|o| o == name));
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
 
     let dir = tempfile::tempdir().expect("temp dir");
@@ -107,7 +123,7 @@ fn main() {
         transfers::upload(&runtime, &clients, &plain, upload_mib, runs);
     }
     if wanted("burst") {
-        requests::burst(&runtime, &clients, &plain, burst, runs);
+        requests::burst(&plain, burst, runs);
     }
     if wanted("file") {
         local::file_download(&runtime, quick);

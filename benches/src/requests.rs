@@ -7,8 +7,10 @@ use futures::future::join_all;
 use tokio::runtime::Runtime;
 
 use crate::clients::{self, Clients};
-use crate::measure::Units;
-use crate::{compare, Contender};
+use std::time::Duration;
+
+use crate::measure::{sample, Sample, Units};
+use crate::{compare, compare_measured, Contender};
 
 fn per_request(count: u32) -> Units<'static> {
     Units { rate: "req/s", per: "µs/req", per_run: f64::from(count), cpu_scale: 1e6 }
@@ -161,39 +163,73 @@ pub(crate) fn concurrent(runtime: &Runtime, clients: &Clients, base: &str, reque
     compare(&title, &per_request(each * WORKERS), runs, contenders);
 }
 
-/// `requests` GETs issued at once to one host: what a queued reply costs (time and memory).
-/// ureq has no asynchronous API to issue them at once, and is left out.
-pub(crate) fn burst(runtime: &Runtime, clients: &Clients, base: &str, requests: u32, runs: usize) {
+/// `requests` GETs issued at once to one host: what a queued reply costs in time and memory.
+/// Each run is a fresh child process (`--burst-child`), so its peak RSS is that contender's
+/// alone: the runtime, the client, and everything the burst held at once. ureq has no
+/// asynchronous API to issue them at once, and is left out.
+pub(crate) fn burst(base: &str, requests: u32, runs: usize) {
     let url = format!("{base}/small");
-    let small = crate::server::SMALL.len() as u64;
-    let contenders: Vec<Contender<'_>> = vec![
+    let child = |name: &'static str| -> crate::Measured<'_> {
+        let url = url.clone();
         (
-            "netaccess",
-            Box::new(|| {
-                let replies: Vec<_> =
-                    runtime.block_on(join_all((0..requests).map(|_| clients::netaccess_get(&clients.netaccess, &url))));
-                assert!(replies.iter().all(|n| *n == small));
+            name,
+            Box::new(move || {
+                let exe = std::env::current_exe().expect("current exe");
+                let output = std::process::Command::new(exe)
+                    .args(["--burst-child", name, &url, &requests.to_string()])
+                    .output()
+                    .expect("run the burst child");
+                assert!(output.status.success(), "{name}: {}", String::from_utf8_lossy(&output.stderr));
+                let text = String::from_utf8_lossy(&output.stdout);
+                let numbers: Vec<u64> = text.split_whitespace().map(|n| n.parse().expect("number")).collect();
+                Sample {
+                    wall: Duration::from_nanos(numbers[0]),
+                    cpu: Duration::from_nanos(numbers[1]),
+                    peak_rss: numbers[2],
+                }
             }),
-        ),
-        (
-            "reqwest",
-            Box::new(|| {
-                let replies: Vec<_> =
-                    runtime.block_on(join_all((0..requests).map(|_| clients::reqwest_get(&clients.reqwest, &url))));
-                assert!(replies.iter().all(|n| *n == small));
-            }),
-        ),
-        (
-            "hyper-util",
-            Box::new(|| {
-                let replies: Vec<_> =
-                    runtime.block_on(join_all((0..requests).map(|_| clients::hyper_get(&clients.hyper, &url))));
-                assert!(replies.iter().all(|n| *n == small));
-            }),
-        ),
-    ];
+        )
+    };
     let title = format!(
-        "{requests} GETs issued at once to one host (total time = {requests} / rate), {runs} runs each, interleaved"
+        "{requests} GETs issued at once to one host, a fresh process per run (total time = {requests} / rate), \
+         {runs} runs each, interleaved"
     );
-    compare(&title, &per_request(requests), runs, contenders);
+    compare_measured(
+        &title,
+        &per_request(requests),
+        runs,
+        vec![child("netaccess"), child("reqwest"), child("hyper-util")],
+    );
+}
+
+/// The child side of [`burst`]: `NAME URL N`; prints wall and CPU nanoseconds and the peak RSS
+/// in bytes of the burst, with the client made fresh in this process.
+pub(crate) fn burst_child(args: &[String]) {
+    let (name, url, requests) = (args[0].as_str(), args[1].as_str(), args[2].parse::<u32>().expect("count"));
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let small = crate::server::SMALL.len() as u64;
+    let measured = match name {
+        "netaccess" => {
+            let manager = netaccess::NetworkAccessManager::new();
+            sample(|| {
+                let replies = runtime.block_on(join_all((0..requests).map(|_| clients::netaccess_get(&manager, url))));
+                assert!(replies.iter().all(|n| *n == small));
+            })
+        }
+        "reqwest" => {
+            let client = reqwest::Client::new();
+            sample(|| {
+                let replies = runtime.block_on(join_all((0..requests).map(|_| clients::reqwest_get(&client, url))));
+                assert!(replies.iter().all(|n| *n == small));
+            })
+        }
+        _ => {
+            let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+            sample(|| {
+                let replies = runtime.block_on(join_all((0..requests).map(|_| clients::hyper_get(&client, url))));
+                assert!(replies.iter().all(|n| *n == small));
+            })
+        }
+    };
+    println!("{} {} {}", measured.wall.as_nanos(), measured.cpu.as_nanos(), measured.peak_rss);
 }

@@ -194,7 +194,8 @@ impl Transfer {
             if status == 401 && is_http {
                 // Boxed, as the redirect check below: rare paths whose futures would otherwise
                 // make every request's state machine larger.
-                if let Some(answer) = Box::pin(auth.answer(&url, &response.headers, &verb, in_memory.as_deref())).await {
+                if let Some(answer) = Box::pin(auth.answer(&url, &response.headers, &verb, in_memory.as_deref())).await
+                {
                     drain(response.body).await;
                     body = replay.ok_or_else(|| {
                         NetworkError::new(
