@@ -53,7 +53,8 @@ fn main() -> ExitCode {
 
 /// Builds the benchmark program in release mode and runs it pinned to CPU 0 (client and server
 /// on one core: see `../shared/design.md`, "Measuring speed on these machines").
-/// `args` go to the program: `--quick`, `--only NAME`.
+/// `args` go to the program: `--quick`, `--only NAME`. Then the criterion benchmarks of the
+/// HTTP/1.1 core run (once each, as a test, with `--quick`).
 pub(crate) fn bench(args: &[String]) -> Result<(), String> {
     shell::run(&mut shell::cargo(&["build", "--release", "--quiet", "-p", "netaccess-benches"]))?;
     let program = shell::target_dir().join("release").join("netaccess-bench");
@@ -66,5 +67,14 @@ pub(crate) fn bench(args: &[String]) -> Result<(), String> {
         std::process::Command::new(&program)
     };
     command.args(args);
-    shell::run(&mut command)
+    shell::run(&mut command)?;
+    // The HTTP/1.1 core alone (criterion); `--quick` runs each once, as a test.
+    let criterion: &[&str] = if args.iter().any(|a| a == "--quick") {
+        &["--test"]
+    } else {
+        &["--warm-up-time", "1", "--measurement-time", "3"]
+    };
+    let mut bench_args = vec!["bench", "--quiet", "-p", "netaccess-http1", "--bench", "core", "--"];
+    bench_args.extend_from_slice(criterion);
+    shell::run(&mut shell::cargo(&bench_args))
 }
