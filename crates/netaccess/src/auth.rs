@@ -160,8 +160,15 @@ impl AuthCache {
 
     /// An `Authorization` value to send at once to `url`, from the last success at its origin.
     pub(crate) fn preemptive(&self, url: &Url, method: &str, body: Option<&[u8]>) -> Option<String> {
+        let realm = {
+            let last_realm = lock(&self.last_realm);
+            if last_realm.is_empty() {
+                // Nothing ever succeeded: spare every request the origin's serialization.
+                return None;
+            }
+            last_realm.get(&origin(url))?.clone()
+        };
         let origin = origin(url);
-        let realm = lock(&self.last_realm).get(&origin)?.clone();
         let mut entries = lock(&self.entries);
         let entry = entries.get_mut(&(origin, realm))?;
         let client = entry.client.as_mut()?;
