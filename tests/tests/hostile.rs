@@ -237,3 +237,15 @@ async fn a_reset_in_the_middle_of_a_body_keeps_what_arrived() {
     let error = reply.error().expect("a reset fails the reply");
     assert_eq!(error.kind(), NetworkErrorKind::RemoteHostClosedError, "{error}");
 }
+
+#[tokio::test]
+async fn a_tls_peer_that_accepts_and_says_nothing_meets_the_connect_timeout() {
+    let server = RawServer::start(Script::Silent).await;
+    let manager = NetworkAccessManager::builder().connect_timeout(Duration::from_millis(300)).build();
+    let started = Instant::now();
+    let url = server.url("/").replacen("http://", "https://", 1);
+    let error = timeout(LIMIT, manager.get(Request::new(url.clone())).finished()).await.unwrap().unwrap_err();
+    assert_eq!(error.kind(), NetworkErrorKind::TimeoutError, "{error}");
+    assert!(error.message().contains("TLS handshake"), "says what took too long: {error}");
+    assert!(started.elapsed() < Duration::from_secs(5), "ended by the connect timeout: {:?}", started.elapsed());
+}

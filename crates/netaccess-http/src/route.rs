@@ -318,7 +318,7 @@ impl Inner {
             handler: self.config.ssl_error_handler.as_ref(),
             events,
         };
-        secure::secure(connector, stream, route.host, decider).await
+        secure::secure(connector, stream, route.host, decider, self.config.connect_timeout).await
     }
 
     async fn connect_proxy(&self, route: &Route<'_>) -> Result<Connection, NetworkError> {

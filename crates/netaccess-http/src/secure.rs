@@ -10,6 +10,7 @@
 //! again, on a new connection.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use netaccess_core::{
     EventSink, IgnoredSslErrors, NetworkError, NetworkErrorKind, ReplyEvent, SslError, SslErrorDecision,
@@ -43,15 +44,34 @@ pub(crate) struct Decider<'a> {
     pub(crate) events: &'a EventSink,
 }
 
-/// Wraps a TCP connection in TLS and decides on its certificate.
+/// Wraps a TCP connection in TLS and decides on its certificate. The handshake must end within
+/// `timeout` (the connect timeout; zero: no limit), as curl's connect timeout covers it: a peer
+/// that accepts and then says nothing must not hold the request for ever. The decision (the
+/// handler may ask a person) is not timed.
 pub(crate) async fn secure(
     connector: &TlsConnector,
     tcp: Connection,
     host: &str,
     decider: Decider<'_>,
+    timeout: Duration,
 ) -> Result<Connection, NetworkError> {
     let url = decider.url.as_str();
-    let handshake = connector.connect(tcp.io, host).await.map_err(|err| {
+    let handshake = connector.connect(tcp.io, host);
+    let handshake = if timeout.is_zero() {
+        handshake.await
+    } else {
+        tokio::time::timeout(timeout, handshake).await.map_err(|_| {
+            NetworkError::new(
+                NetworkErrorKind::TimeoutError,
+                url,
+                format!(
+                    "the TLS handshake with {host} took longer than {} ms (the connect timeout)",
+                    timeout.as_millis()
+                ),
+            )
+        })?
+    };
+    let handshake = handshake.map_err(|err| {
         NetworkError::new(NetworkErrorKind::SslHandshakeFailedError, url, err.to_string()).with_source(err)
     })?;
     let errors = handshake.errors.clone();
