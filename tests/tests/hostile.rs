@@ -249,3 +249,32 @@ async fn a_tls_peer_that_accepts_and_says_nothing_meets_the_connect_timeout() {
     assert!(error.message().contains("TLS handshake"), "says what took too long: {error}");
     assert!(started.elapsed() < Duration::from_secs(5), "ended by the connect timeout: {:?}", started.elapsed());
 }
+
+#[tokio::test]
+async fn an_ftp_server_that_accepts_and_never_greets_meets_the_connect_timeout() {
+    let server = RawServer::start(Script::Silent).await;
+    let manager = NetworkAccessManager::builder().connect_timeout(Duration::from_millis(300)).build();
+    let started = Instant::now();
+    let url = server.url("/file").replacen("http://", "ftp://", 1);
+    let error = timeout(LIMIT, manager.get(Request::new(url)).finished()).await.unwrap().unwrap_err();
+    assert_eq!(error.kind(), NetworkErrorKind::TimeoutError, "{error}");
+    assert!(started.elapsed() < Duration::from_secs(5), "ended by the connect timeout: {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn a_proxy_that_accepts_and_never_answers_meets_the_connect_timeout() {
+    let silent = RawServer::start(Script::Silent).await;
+    for (proxy, target) in [
+        (format!("socks5h://{}", silent.addr), "http://example.invalid/"),
+        (format!("http://{}", silent.addr), "https://example.invalid/"),
+    ] {
+        let manager = NetworkAccessManager::builder()
+            .proxy(Proxy::from_url(&proxy).unwrap())
+            .connect_timeout(Duration::from_millis(300))
+            .build();
+        let started = Instant::now();
+        let error = timeout(LIMIT, manager.get(Request::new(target)).finished()).await.unwrap().unwrap_err();
+        assert_eq!(error.kind(), NetworkErrorKind::ProxyTimeoutError, "{proxy}: {error}");
+        assert!(started.elapsed() < Duration::from_secs(5), "{proxy}: {:?}", started.elapsed());
+    }
+}

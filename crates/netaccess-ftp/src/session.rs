@@ -120,12 +120,20 @@ impl Sessions {
 /// connections go through it too, to the control connection's host and the port the server named
 /// (its address is never trusted).
 async fn connect(url: &str, host: &str, port: u16, timeout: Duration, proxy: &Proxy) -> Result<Ftp, NetworkError> {
+    // The connect timeout covers the server's greeting too: a server that accepts and never
+    // greets must not hold the request for ever.
     if proxy.is_direct() {
-        let stream = within(timeout, url, host, port, tcp(url, host, port)).await?;
-        return Ftp::connect_with_stream(stream).await.map_err(|e| ftp_error(url, "the greeting", e));
+        return within(timeout, url, host, port, async {
+            let stream = tcp(url, host, port).await?;
+            Ftp::connect_with_stream(stream).await.map_err(|e| ftp_error(url, "the greeting", e))
+        })
+        .await;
     }
-    let control = within(timeout, url, host, port, socks_tunnel(url, proxy.clone(), host.to_owned(), port)).await?;
-    let ftp = Ftp::connect_with_stream(control).await.map_err(|e| ftp_error(url, "the greeting", e))?;
+    let ftp = within(timeout, url, host, port, async {
+        let control = socks_tunnel(url, proxy.clone(), host.to_owned(), port).await?;
+        Ftp::connect_with_stream(control).await.map_err(|e| ftp_error(url, "the greeting", e))
+    })
+    .await?;
     let (proxy, url, host) = (proxy.clone(), url.to_owned(), host.to_owned());
     Ok(ftp.passive_stream_builder(move |address| {
         let (proxy, url, host) = (proxy.clone(), url.clone(), host.clone());

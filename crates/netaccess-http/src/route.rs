@@ -338,28 +338,52 @@ impl Inner {
         let mut credentials = proxy.user.clone().map(|user| (user, proxy.password.clone().unwrap_or_default()));
         loop {
             let mut connection = self.connect_proxy(route).await?;
-            let outcome = match proxy.kind {
-                ProxyKind::Socks5 => {
-                    let target = self.socks_target(route).await?;
-                    let pair = credentials.as_ref().map(|(u, p)| (u.as_str(), p.as_str()));
-                    socks5_connect(&mut connection.io, target, pair).await
+            let target = match proxy.kind {
+                ProxyKind::Socks5 => Some(self.socks_target(route).await?),
+                _ => None,
+            };
+            let handshake = async {
+                match target {
+                    Some(target) => {
+                        let pair = credentials.as_ref().map(|(u, p)| (u.as_str(), p.as_str()));
+                        socks5_connect(&mut connection.io, target, pair).await
+                    }
+                    None => {
+                        let mut headers = HeaderMap::new();
+                        if let Ok(agent) = HeaderValue::from_str(&self.config.user_agent) {
+                            headers.insert(header::USER_AGENT, agent);
+                        }
+                        if let Some(value) = proxy_authorization.as_deref().and_then(|v| HeaderValue::from_str(v).ok())
+                        {
+                            headers.insert(header::PROXY_AUTHORIZATION, value);
+                        }
+                        http_connect(
+                            &mut connection.io,
+                            route.host.trim_start_matches('[').trim_end_matches(']'),
+                            route.port,
+                            &headers,
+                        )
+                        .await
+                    }
                 }
-                _ => {
-                    let mut headers = HeaderMap::new();
-                    if let Ok(agent) = HeaderValue::from_str(&self.config.user_agent) {
-                        headers.insert(header::USER_AGENT, agent);
-                    }
-                    if let Some(value) = proxy_authorization.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
-                        headers.insert(header::PROXY_AUTHORIZATION, value);
-                    }
-                    http_connect(
-                        &mut connection.io,
-                        route.host.trim_start_matches('[').trim_end_matches(']'),
-                        route.port,
-                        &headers,
+            };
+            // The connect timeout covers the proxy's answer too: a proxy that accepts and never
+            // answers must not hold the request for ever.
+            let limit = self.config.connect_timeout;
+            let outcome = if limit.is_zero() {
+                handshake.await
+            } else {
+                tokio::time::timeout(limit, handshake).await.map_err(|_| {
+                    NetworkError::new(
+                        NetworkErrorKind::ProxyTimeoutError,
+                        url,
+                        format!(
+                            "the proxy {} did not answer the tunnel request within {} ms",
+                            proxy.label(),
+                            limit.as_millis()
+                        ),
                     )
-                    .await
-                }
+                })?
             };
             match outcome {
                 Ok(()) => {
