@@ -33,6 +33,8 @@
 //! - **Truncation**: a data connection that ends before the length `SIZE` announced fails the
 //!   download with `RemoteHostClosedError`, even when the server then claims `226` (binary mode
 //!   makes `SIZE` exact; a file that grew meanwhile is fine).
+//! - **Timeouts**: the connect timeout covers the TCP connection (or the SOCKS5 tunnel) and the
+//!   server's greeting, so a server that accepts and never greets fails with `TimeoutError`.
 //! - **Proxies**: SOCKS5 carries both the control and the data connections; a data connection
 //!   goes to the control connection's host at the port the server named.
 //! - **Explicit FTPS** (`ftps://`, cargo feature `ftps`, on by default): AUTH TLS before the

@@ -10,6 +10,12 @@
 //! proxy cannot be reached (refused, timed out, not found, closed), the next one is tried with
 //! the body from byte 0. Connections are pooled per proxy: a tunnel through one proxy never serves
 //! a request routed through another.
+//!
+//! The connect timeout bounds each phase of opening a connection, as curl's does: TCP, the
+//! proxy's answer to `CONNECT` or SOCKS5 (else `ProxyTimeoutError`), and the TLS handshake (else
+//! `TimeoutError`); a person answering a certificate or credential question is never timed.
+//! The futures of those rare phases are boxed, as is the exchange once a pool slot is held, so
+//! a request waiting in the pool holds a small future (`cargo xtask bench --only burst`).
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -26,7 +26,9 @@
 //!
 //! The facade is thin: [`NetworkAccessManager`] (configuration and the scheme router),
 //! [`Reply`] (the handle), and the request driver, one Tokio task per reply that runs a hop on
-//! the backend and turns what comes back into events. The vocabulary shared with the backends
+//! the backend and turns what comes back into events. Around each hop the driver applies the
+//! cookie jar, the credential cache and the response cache ([`DiskCache`] or any
+//! [`NetworkCache`], Qt's load controls); redirects and authentication rounds are its loop. The vocabulary shared with the backends
 //! lives in `netaccess-core` and is re-exported here, so depending on `netaccess` alone is
 //! enough.
 
