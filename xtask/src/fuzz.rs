@@ -24,6 +24,8 @@ const TARGETS: &[(&str, Option<&str>)] = &[
     ("data_url", None),
     ("no_proxy", None),
     ("cache_entry", None),
+    ("decompress", None),
+    ("proxy_reply", None),
 ];
 
 /// Seconds per target in the `ci` smoke run.

@@ -52,8 +52,24 @@ enum Codec {
     Zstd(Box<zstd::stream::write::Decoder<'static, Vec<u8>>>),
 }
 
-/// A streaming decoder for one response body.
-pub(crate) struct Decompressor {
+/// A streaming decoder for one response body, usable alone (and by the `decompress` fuzz
+/// target).
+///
+/// ```
+/// use std::io::Write;
+/// use netaccess_http::decompress::Decompressor;
+/// let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+/// encoder.write_all(b"hello").unwrap();
+/// let mut decoder = Decompressor::for_encoding("gzip", Some(10 << 20)).unwrap().unwrap();
+/// decoder.push(encoder.finish().unwrap().into());
+/// let mut out = Vec::new();
+/// while let Some(piece) = decoder.next_output().unwrap() {
+///     out.extend_from_slice(&piece);
+/// }
+/// out.extend_from_slice(&decoder.finish().unwrap());
+/// assert_eq!(out, b"hello");
+/// ```
+pub struct Decompressor {
     codec: Codec,
     /// Compressed bytes received but not yet decoded.
     pending: Bytes,
@@ -66,10 +82,18 @@ pub(crate) struct Decompressor {
 }
 
 /// Why decoding failed.
+#[non_exhaustive]
 #[derive(Debug)]
-pub(crate) enum DecodeError {
+pub enum DecodeError {
+    /// The compressed data is broken.
     Corrupt(io::Error),
-    Bomb { produced: u64, consumed: u64 },
+    /// The output outgrew the guard's ratio past its threshold.
+    Bomb {
+        /// Bytes decoded so far.
+        produced: u64,
+        /// Compressed bytes consumed so far.
+        consumed: u64,
+    },
 }
 
 impl std::fmt::Display for DecodeError {
@@ -86,7 +110,7 @@ impl std::fmt::Display for DecodeError {
 impl Decompressor {
     /// A decoder for a `Content-Encoding` value; `Ok(None)` for identity, `Err` for a coding
     /// this build cannot decode.
-    pub(crate) fn for_encoding(encoding: &str, threshold: Option<u64>) -> Result<Option<Self>, String> {
+    pub fn for_encoding(encoding: &str, threshold: Option<u64>) -> Result<Option<Self>, String> {
         let coding = encoding.trim().to_ascii_lowercase();
         let (codec, max_ratio, slice) = match coding.as_str() {
             "" | "identity" => return Ok(None),
@@ -108,7 +132,7 @@ impl Decompressor {
     }
 
     /// Queues compressed bytes as they arrived; [`Decompressor::next_output`] decodes them.
-    pub(crate) fn push(&mut self, input: Bytes) {
+    pub fn push(&mut self, input: Bytes) {
         if self.pending.is_empty() {
             self.pending = input;
         } else {
@@ -121,7 +145,7 @@ impl Decompressor {
 
     /// Decodes queued input a slice at a time until some output appears; `Ok(None)` once the
     /// queue is empty and more input is needed.
-    pub(crate) fn next_output(&mut self) -> Result<Option<Bytes>, DecodeError> {
+    pub fn next_output(&mut self) -> Result<Option<Bytes>, DecodeError> {
         while !self.pending.is_empty() {
             let slice = self.pending.split_to(self.slice.min(self.pending.len()));
             let output = self.feed(&slice)?;
@@ -179,7 +203,7 @@ impl Decompressor {
 
     /// The end of the compressed body, once [`Decompressor::next_output`] drained the queue: the
     /// rest of the output, or an error when the stream was cut short.
-    pub(crate) fn finish(self) -> Result<Bytes, DecodeError> {
+    pub fn finish(self) -> Result<Bytes, DecodeError> {
         debug_assert!(self.pending.is_empty(), "finish before the queue was drained");
         let mut this = self;
         let codec = std::mem::replace(&mut this.codec, Codec::DeflateUndecided(Vec::new()));

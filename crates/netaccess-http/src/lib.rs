@@ -45,7 +45,7 @@
 pub mod challenge;
 mod connect;
 mod connection;
-mod decompress;
+pub mod decompress;
 mod errors;
 mod exchange;
 mod pool;

@@ -9,16 +9,16 @@
 //! answer's head is bounded by the HTTP/1.1 core's limits; a SOCKS5 answer is fixed-size but for a
 //! domain name of at most 255 bytes.
 //!
-//! SOCKS5 uses `fast-socks5` (MIT): `socks5-proto`, which the project brief names, is
-//! GPL-3.0-or-later, which this MIT/Apache-2.0 workspace cannot ship (cargo-deny refuses it).
+//! The SOCKS5 client handshake (RFC 1928, RFC 1929 logins) is our own: `socks5-proto`, which the
+//! project brief names, is GPL-3.0-or-later, which this MIT/Apache-2.0 workspace cannot ship
+//! (cargo-deny refuses it), and `fast-socks5`, used before, panicked on a reply code RFC 1928
+//! does not define (found by the `proxy_reply` fuzz target): a proxy could crash the request's
+//! task. The tests still use `fast-socks5`'s server side.
 
 use std::io;
 use std::net::SocketAddr;
 
 use bytes::BytesMut;
-use fast_socks5::client::{Config, Socks5Stream};
-use fast_socks5::util::target_addr::TargetAddr;
-use fast_socks5::{AuthenticationMethod, ReplyError, Socks5Command, SocksError};
 use http::header::HeaderMap;
 use http::Method;
 use netaccess_core::{NetworkError, NetworkErrorKind};
@@ -156,7 +156,8 @@ async fn drain<S: AsyncRead + Unpin>(
 }
 
 /// Opens a SOCKS5 tunnel to `target`, with no authentication or, when `credentials` are given,
-/// user name and password (RFC 1929). The SOCKS5 protocol comes from `fast-socks5`.
+/// user name and password (RFC 1929). The handshake is RFC 1928's, read strictly: every field
+/// the proxy sends is checked and bounded, and anything unexpected is a protocol failure.
 ///
 /// # Errors
 /// The proxy refused, rejected the credentials, could not reach the target, or broke the
@@ -169,48 +170,115 @@ pub async fn socks5_connect<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let auth = credentials.map(|(username, password)| AuthenticationMethod::Password {
-        username: username.to_owned(),
-        password: password.to_owned(),
-    });
-    let has_credentials = auth.is_some();
-    let target = match target {
-        Target::Name(name, port) => TargetAddr::Domain(name.to_owned(), port),
-        Target::Address(address) => TargetAddr::Ip(address),
-    };
-    let result = async {
-        let mut socks = Socks5Stream::use_stream(stream, auth, Config::default()).await?;
-        socks.request(Socks5Command::TCPConnect, target).await
+    let protocol = |why: String| ConnectFailure::Protocol(why);
+    let offered: &[u8] = if credentials.is_some() { &[NO_AUTHENTICATION, USER_PASSWORD] } else { &[NO_AUTHENTICATION] };
+    let mut greeting = vec![SOCKS5, offered.len() as u8];
+    greeting.extend_from_slice(offered);
+    stream.write_all(&greeting).await?;
+    let mut choice = [0u8; 2];
+    stream.read_exact(&mut choice).await?;
+    if choice[0] != SOCKS5 {
+        return Err(protocol(format!("version {} instead of 5 in the method choice", choice[0])));
     }
-    .await;
-    result.map(|_bound| ()).map_err(|error| socks_failure(error, has_credentials))
+    match (choice[1], credentials) {
+        (NO_AUTHENTICATION, _) => {}
+        (USER_PASSWORD, Some((user, password))) => {
+            let (user, password) = (user.as_bytes(), password.as_bytes());
+            let (Ok(user_len), Ok(password_len)) = (u8::try_from(user.len()), u8::try_from(password.len())) else {
+                return Err(ConnectFailure::Refused("SOCKS5 credentials are limited to 255 bytes each".into()));
+            };
+            let mut login = vec![1, user_len];
+            login.extend_from_slice(user);
+            login.push(password_len);
+            login.extend_from_slice(password);
+            stream.write_all(&login).await?;
+            let mut status = [0u8; 2];
+            stream.read_exact(&mut status).await?;
+            if status[0] != 1 {
+                return Err(protocol(format!("version {} instead of 1 in the login reply", status[0])));
+            }
+            if status[1] != 0 {
+                return Err(ConnectFailure::AuthenticationRequired(HeaderMap::new()));
+            }
+        }
+        (NO_ACCEPTABLE_METHOD, None) => return Err(ConnectFailure::AuthenticationRequired(HeaderMap::new())),
+        (NO_ACCEPTABLE_METHOD, Some(_)) => {
+            return Err(ConnectFailure::Refused("no acceptable authentication method".into()))
+        }
+        (other, _) => return Err(protocol(format!("the proxy chose method {other:#04x}, which was not offered"))),
+    }
+
+    let mut request = vec![SOCKS5, CONNECT, 0];
+    let port = match target {
+        Target::Name(name, port) => {
+            let name = name.trim_start_matches('[').trim_end_matches(']');
+            let length = u8::try_from(name.len())
+                .map_err(|_| ConnectFailure::Refused("a SOCKS5 host name is limited to 255 bytes".into()))?;
+            request.extend_from_slice(&[DOMAIN, length]);
+            request.extend_from_slice(name.as_bytes());
+            port
+        }
+        Target::Address(SocketAddr::V4(address)) => {
+            request.push(IPV4);
+            request.extend_from_slice(&address.ip().octets());
+            address.port()
+        }
+        Target::Address(SocketAddr::V6(address)) => {
+            request.push(IPV6);
+            request.extend_from_slice(&address.ip().octets());
+            address.port()
+        }
+    };
+    request.extend_from_slice(&port.to_be_bytes());
+    stream.write_all(&request).await?;
+
+    // VER REP RSV ATYP, then the bound address: read only after a success (a proxy may close
+    // right after an error reply).
+    let mut head = [0u8; 4];
+    stream.read_exact(&mut head).await?;
+    if head[0] != SOCKS5 {
+        return Err(protocol(format!("version {} instead of 5 in the reply", head[0])));
+    }
+    if head[1] != 0 {
+        return Err(reply_failure(head[1]));
+    }
+    let address_len = match head[3] {
+        IPV4 => 4,
+        IPV6 => 16,
+        DOMAIN => {
+            let mut length = [0u8; 1];
+            stream.read_exact(&mut length).await?;
+            usize::from(length[0])
+        }
+        other => return Err(protocol(format!("unknown address type {other:#04x} in the reply"))),
+    };
+    let mut bound = [0u8; 255 + 2];
+    stream.read_exact(&mut bound[..address_len + 2]).await?;
+    Ok(())
 }
 
-fn socks_failure(error: SocksError, has_credentials: bool) -> ConnectFailure {
-    match error {
-        SocksError::Io(err) => ConnectFailure::Io(err),
-        SocksError::AuthenticationRejected(_) => ConnectFailure::AuthenticationRequired(HeaderMap::new()),
-        SocksError::AuthMethodUnacceptable(_) if !has_credentials => {
-            ConnectFailure::AuthenticationRequired(HeaderMap::new())
+const SOCKS5: u8 = 5;
+const NO_AUTHENTICATION: u8 = 0x00;
+const USER_PASSWORD: u8 = 0x02;
+const NO_ACCEPTABLE_METHOD: u8 = 0xFF;
+const CONNECT: u8 = 0x01;
+const IPV4: u8 = 0x01;
+const DOMAIN: u8 = 0x03;
+const IPV6: u8 = 0x04;
+
+/// A SOCKS5 reply code other than success (RFC 1928 6), as Qt's errors see it.
+fn reply_failure(code: u8) -> ConnectFailure {
+    match code {
+        0x02 => ConnectFailure::Refused("connection not allowed by the ruleset".into()),
+        0x03 => ConnectFailure::Target(NetworkErrorKind::TemporaryNetworkFailureError, "network unreachable".into()),
+        0x04 => ConnectFailure::Target(NetworkErrorKind::HostNotFoundError, "host unreachable".into()),
+        0x05 => {
+            ConnectFailure::Target(NetworkErrorKind::ConnectionRefusedError, "the target refused the connection".into())
         }
-        SocksError::AuthMethodUnacceptable(_) => ConnectFailure::Refused("no acceptable authentication method".into()),
-        SocksError::ReplyError(reply) => match reply {
-            ReplyError::ConnectionNotAllowed => ConnectFailure::Refused("connection not allowed by the ruleset".into()),
-            ReplyError::NetworkUnreachable => {
-                ConnectFailure::Target(NetworkErrorKind::TemporaryNetworkFailureError, "network unreachable".into())
-            }
-            ReplyError::HostUnreachable => {
-                ConnectFailure::Target(NetworkErrorKind::HostNotFoundError, "host unreachable".into())
-            }
-            ReplyError::ConnectionRefused => ConnectFailure::Target(
-                NetworkErrorKind::ConnectionRefusedError,
-                "the target refused the connection".into(),
-            ),
-            ReplyError::ConnectionTimeout | ReplyError::TtlExpired => {
-                ConnectFailure::Target(NetworkErrorKind::ProxyTimeoutError, format!("{reply}"))
-            }
-            other => ConnectFailure::Protocol(format!("SOCKS5 reply: {other}")),
-        },
-        other => ConnectFailure::Protocol(other.to_string()),
+        0x06 => ConnectFailure::Target(NetworkErrorKind::ProxyTimeoutError, "TTL expired".into()),
+        0x01 => ConnectFailure::Protocol("SOCKS5 reply: general failure".into()),
+        0x07 => ConnectFailure::Protocol("SOCKS5 reply: command not supported".into()),
+        0x08 => ConnectFailure::Protocol("SOCKS5 reply: address type not supported".into()),
+        other => ConnectFailure::Protocol(format!("SOCKS5 reply code {other:#04x}, which RFC 1928 does not define")),
     }
 }

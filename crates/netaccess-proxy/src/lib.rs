@@ -1,7 +1,7 @@
 //! Proxies for netaccess: [`Proxy`], [`ProxyQuery`] and the [`ProxyFactory`] trait; the system
 //! factory reading the environment with curl's `no_proxy` rules; and the connectors that reach a
 //! target through a proxy: HTTP `CONNECT` ([`connect::http_connect`]) and SOCKS5
-//! ([`connect::socks5_connect`], on `fast-socks5`).
+//! ([`connect::socks5_connect`], RFC 1928 and 1929).
 //!
 //! ```
 //! use netaccess_proxy::{ProxyFactory, ProxyQuery, SystemProxyFactory};
