@@ -278,3 +278,18 @@ async fn a_proxy_that_accepts_and_never_answers_meets_the_connect_timeout() {
         assert!(started.elapsed() < Duration::from_secs(5), "{proxy}: {:?}", started.elapsed());
     }
 }
+
+#[tokio::test]
+async fn an_ftp_server_that_greets_and_falls_silent_meets_the_transfer_timeout() {
+    // Found by the ftp_replies fuzz target: the login waited for ever.
+    let server = RawServer::start(Script::Greeting(b"220 hello\r\n".to_vec())).await;
+    let manager = NetworkAccessManager::new();
+    let started = Instant::now();
+    let url = server.url("/file").replacen("http://", "ftp://", 1);
+    let error = timeout(LIMIT, manager.get(with_timeout(url, Duration::from_millis(300))).finished())
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(error.kind(), NetworkErrorKind::TimeoutError, "{error}");
+    assert!(started.elapsed() < Duration::from_secs(5), "ended by the transfer timeout: {:?}", started.elapsed());
+}

@@ -26,6 +26,7 @@ const TARGETS: &[(&str, Option<&str>)] = &[
     ("cache_entry", None),
     ("decompress", None),
     ("proxy_reply", None),
+    ("ftp_replies", None),
 ];
 
 /// Seconds per target in the `ci` smoke run.

@@ -34,7 +34,11 @@
 //!   download with `RemoteHostClosedError`, even when the server then claims `226` (binary mode
 //!   makes `SIZE` exact; a file that grew meanwhile is fine).
 //! - **Timeouts**: the connect timeout covers the TCP connection (or the SOCKS5 tunnel) and the
-//!   server's greeting, so a server that accepts and never greets fails with `TimeoutError`.
+//!   server's greeting, so a server that accepts and never greets fails with `TimeoutError`. The
+//!   request's transfer timeout bounds everything from there to the first data byte (login,
+//!   SIZE, MDTM, the data connection; a login handler's answer included), then the driver
+//!   applies it to each chunk: a server that goes silent mid-command fails with `TimeoutError`
+//!   (found by the `ftp_replies` fuzz target).
 //! - **Proxies**: SOCKS5 carries both the control and the data connections; a data connection
 //!   goes to the control connection's host at the port the server named.
 //! - **Explicit FTPS** (`ftps://`, cargo feature `ftps`, on by default): AUTH TLS before the
@@ -151,7 +155,24 @@ impl FtpBackend {
 impl Backend for FtpBackend {
     fn send(&self, request: BackendRequest) -> BoxFuture<'static, Result<BackendResponse, NetworkError>> {
         let inner = self.inner.clone();
-        async move { inner.send(request).await }.boxed()
+        let limit = request.attributes.transfer_timeout.unwrap_or(Duration::ZERO);
+        let url = request.url.to_string();
+        async move {
+            if limit.is_zero() {
+                return inner.send(request).await;
+            }
+            tokio::time::timeout(limit, inner.send(request)).await.unwrap_or_else(|_| {
+                Err(NetworkError::new(
+                    NetworkErrorKind::TimeoutError,
+                    &url,
+                    format!(
+                        "the server did not get to the transfer within {} ms (the transfer timeout)",
+                        limit.as_millis()
+                    ),
+                ))
+            })
+        }
+        .boxed()
     }
 }
 
