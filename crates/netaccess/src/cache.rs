@@ -180,9 +180,7 @@ impl Pending {
             return response;
         }
         let reason = response.attributes.http_reason_phrase.clone().unwrap_or_default();
-        let mut metadata =
-            CacheMetaData::new(&self.url, &self.request_headers, status, &reason, &response.headers, now);
-        metadata.save_to_disk = true;
+        let metadata = CacheMetaData::new(&self.url, &self.request_headers, status, &reason, &response.headers, now);
         if !metadata.is_storable() {
             return response;
         }

@@ -10,8 +10,8 @@
 //! reads holds its transfer back rather than buffering the whole body.
 //!
 //! Each hop asks the cache first (see [`crate::cache`]): a reply served from it skips the
-//! backend and the cookie jar. The driver follows redirects (see [`crate::redirect`]) and applies the transfer timeout to
-//! every body chunk; a backend applies it to its own wait for the response head (the HTTP
+//! backend and the cookie jar. The driver follows redirects (see [`crate::redirect`]) and
+//! applies the transfer timeout to every body chunk; a backend applies it to its own wait for the response head (the HTTP
 //! backend from the moment a request holds a connection slot, so time in the queue never
 //! counts).
 
@@ -175,7 +175,8 @@ impl Transfer {
             let mut response = match cache::lookup(cache.as_ref(), &operation, &url, &mut hop.headers, &attributes)? {
                 cache::Lookup::Serve(stored) => stored,
                 cache::Lookup::ServeStale(stored, refresh) => {
-                    revalidate_in_background(&backend, refresh, &attributes);
+                    let saves_cookies = is_http && attributes.cookie_save_control == LoadControl::Automatic;
+                    revalidate_in_background(&backend, refresh, &attributes, saves_cookies.then(|| jar.clone()));
                     stored
                 }
                 lookup => {
@@ -291,21 +292,41 @@ impl Transfer {
     }
 }
 
+/// How long a background revalidation may take, head and body, before it is given up (and its
+/// connection slot freed).
+const BACKGROUND_LIMIT: Duration = Duration::from_secs(60);
+
 /// Sends the revalidation of a stale response served under `stale-while-revalidate`; what
-/// comes back is stored (or merged) as for any request, and the body is read to its end so the
-/// entry is complete. Nobody waits for it, and its failures are only logged.
-fn revalidate_in_background(backend: &Arc<dyn Backend>, refresh: Box<cache::Pending>, attributes: &RequestAttributes) {
+/// comes back is stored (or merged) as for any request, its `Set-Cookie` goes to the jar, and
+/// the body is read to its end so the entry is complete. Nobody waits for it: it is bounded by
+/// [`BACKGROUND_LIMIT`], and its failures are only logged.
+fn revalidate_in_background(
+    backend: &Arc<dyn Backend>,
+    refresh: Box<cache::Pending>,
+    attributes: &RequestAttributes,
+    jar: Option<Arc<dyn netaccess_cookie::CookieJar>>,
+) {
     let mut request = BackendRequest::new(Operation::Get, refresh.url().clone());
     request.headers = refresh.request_headers().clone();
     request.attributes = attributes.clone();
     let backend = backend.clone();
     tokio::spawn(async move {
-        match backend.send(request).await {
-            Ok(response) => {
-                let mut body = refresh.after_network(response).body;
-                while let Some(Ok(_)) = body.next().await {}
+        let work = async {
+            let url = request.url.clone();
+            let response = backend.send(request).await?;
+            if let Some(jar) = &jar {
+                cookies::save(jar.as_ref(), &url, &response.headers);
             }
-            Err(error) => tracing::debug!(%error, "a background revalidation failed"),
+            let mut body = refresh.after_network(response).body;
+            while let Some(chunk) = body.next().await {
+                chunk?;
+            }
+            Ok::<(), NetworkError>(())
+        };
+        match tokio::time::timeout(BACKGROUND_LIMIT, work).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::debug!(%error, "a background revalidation failed"),
+            Err(_) => tracing::debug!("a background revalidation took too long and was given up"),
         }
     });
 }
