@@ -114,3 +114,21 @@ impl Backend for StatusBackend {
         async move { Ok(response) }.boxed()
     }
 }
+
+/// The file descriptors this process holds now (Linux: `/proc/self/fd`).
+pub fn open_descriptors() -> usize {
+    std::fs::read_dir("/proc/self/fd").expect("/proc/self/fd lists this process's descriptors").count()
+}
+
+/// The descriptor count once it is back at `before`, or after two seconds: the test servers run
+/// in the test's process, and a connection's server side may still be closing when the reply
+/// ended. A leak stays; a socket being closed does not.
+pub async fn settled_descriptors(before: usize) -> usize {
+    for _ in 0..40 {
+        if open_descriptors() <= before {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    open_descriptors()
+}

@@ -4,28 +4,11 @@
 use std::time::Duration;
 
 use netaccess::{NetworkAccessManager, NetworkErrorKind, Proxy, Request};
-use netaccess_tests::{RawServer, Script};
+use netaccess_tests::{open_descriptors, settled_descriptors, RawServer, Script};
 use tokio::time::timeout;
 
 const LIMIT: Duration = Duration::from_secs(20);
 const ROUNDS: usize = 400;
-
-fn open_descriptors() -> usize {
-    std::fs::read_dir("/proc/self/fd").expect("/proc/self/fd lists this process's descriptors").count()
-}
-
-/// The descriptor count once it is back at `before`, or after two seconds: the test servers run
-/// in this process, and a connection's server side may still be closing when the reply ended.
-/// A leak stays; a socket being closed does not.
-async fn settled(before: usize) -> usize {
-    for _ in 0..40 {
-        if open_descriptors() <= before {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    open_descriptors()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failing_requests_leave_no_descriptor_behind() {
@@ -71,7 +54,7 @@ async fn failing_requests_leave_no_descriptor_behind() {
             assert_eq!(reply.error().map(|e| e.kind()), Some(*expected), "{url}");
         }
     }
-    let after = settled(before).await;
+    let after = settled_descriptors(before).await;
     assert!(after <= before, "{} failing requests: {before} descriptors before, {after} after", ROUNDS * cases.len());
     assert_eq!(direct.http_backend().idle_connections(), 0, "nothing in doubt went back to the pool");
 }

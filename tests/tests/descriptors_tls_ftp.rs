@@ -6,28 +6,14 @@
 use std::time::Duration;
 
 use netaccess::{NetworkAccessManager, NetworkErrorKind, Request};
-use netaccess_tests::{AfterDrop, DroppingFtpServer, FtpServer, HttpServer, Pki, RawServer, Script, Validity};
+use netaccess_tests::{
+    open_descriptors, settled_descriptors, AfterDrop, DroppingFtpServer, FtpServer, HttpServer, Pki, RawServer, Script,
+    Validity,
+};
 use tokio::time::timeout;
 
 const LIMIT: Duration = Duration::from_secs(20);
 const ROUNDS: usize = 200;
-
-fn open_descriptors() -> usize {
-    std::fs::read_dir("/proc/self/fd").expect("/proc/self/fd lists this process's descriptors").count()
-}
-
-/// The descriptor count once it is back at `before`, or after two seconds: the test servers run
-/// in this process, and a connection's server side may still be closing when the reply ended.
-/// A leak stays; a socket being closed does not.
-async fn settled(before: usize) -> usize {
-    for _ in 0..40 {
-        if open_descriptors() <= before {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    open_descriptors()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failing_tls_and_ftp_requests_leave_no_descriptor_behind() {
@@ -61,6 +47,6 @@ async fn failing_tls_and_ftp_requests_leave_no_descriptor_behind() {
             assert_eq!(reply.error().map(|e| e.kind()), Some(*expected), "{url}");
         }
     }
-    let after = settled(before).await;
+    let after = settled_descriptors(before).await;
     assert!(after <= before, "{} failing requests: {before} descriptors before, {after} after", ROUNDS * cases.len());
 }
