@@ -41,14 +41,26 @@ pub(crate) async fn connect_tcp(
             None => NetworkError::new(NetworkErrorKind::HostNotFoundError, url, format!("host {host} has no address")),
         })
     };
-    if timeout.is_zero() {
-        return attempt.await;
-    }
-    tokio::time::timeout(timeout, attempt).await.unwrap_or_else(|_| {
-        Err(NetworkError::new(
+    limited(timeout, attempt, || {
+        NetworkError::new(
             NetworkErrorKind::TimeoutError,
             url,
             format!("connecting to {host}:{port} took longer than {} ms", timeout.as_millis()),
-        ))
+        )
     })
+    .await
+}
+
+/// Runs `work` within `limit` (zero: no limit); past it, the error `expired` makes. Every timed
+/// phase of the backend (connecting, the TLS handshake, a proxy's answer, the response head)
+/// goes through here.
+pub(crate) async fn limited<T, E>(
+    limit: Duration,
+    work: impl std::future::Future<Output = Result<T, E>>,
+    expired: impl FnOnce() -> E,
+) -> Result<T, E> {
+    if limit.is_zero() {
+        return work.await;
+    }
+    tokio::time::timeout(limit, work).await.unwrap_or_else(|_| Err(expired()))
 }

@@ -29,7 +29,7 @@ use netaccess_http1::{apply_default_headers, asks_to_close, encode_request_head,
 use netaccess_proxy::{http_connect, socks5_connect, Capabilities, ConnectFailure, Proxy, ProxyKind, Target};
 use url::Url;
 
-use crate::connect::connect_tcp;
+use crate::connect::{connect_tcp, limited};
 use crate::connection::Connection;
 use crate::exchange::{body_stream, exchange, Failed, Incoming, Outgoing};
 use crate::pool::{PoolKey, Slot};
@@ -92,23 +92,6 @@ fn proxy_error(error: NetworkError, proxy: &Proxy) -> NetworkError {
         _ => UnknownProxyError,
     };
     NetworkError::new(kind, error.url(), format!("the proxy {}: {}", proxy.label(), error.message()))
-}
-
-async fn within<T>(
-    limit: Duration,
-    url: &str,
-    work: impl std::future::Future<Output = Result<T, NetworkError>>,
-) -> Result<T, NetworkError> {
-    if limit.is_zero() {
-        return work.await;
-    }
-    tokio::time::timeout(limit, work).await.map_err(|_| {
-        NetworkError::new(
-            NetworkErrorKind::TimeoutError,
-            url,
-            format!("no response within {} ms (the transfer timeout)", limit.as_millis()),
-        )
-    })?
 }
 
 impl Inner {
@@ -225,7 +208,14 @@ impl Inner {
             // queued for a connection holds only the small future above (10,000 queued
             // requests: 171 MiB peak before, see `cargo xtask bench --only burst`).
             let attempts = Box::pin(self.attempts(out, route, &slot, body, replay));
-            let incoming = within(timeout, prepared.url_text, attempts).await?;
+            let incoming = limited(timeout, attempts, || {
+                NetworkError::new(
+                    NetworkErrorKind::TimeoutError,
+                    prepared.url_text,
+                    format!("no response within {} ms (the transfer timeout)", timeout.as_millis()),
+                )
+            })
+            .await?;
             if route.forwards() && incoming.head.status == 407 {
                 let uri = prepared.url_text;
                 if let Some(answer) =
@@ -376,21 +366,18 @@ impl Inner {
             // The connect timeout covers the proxy's answer too: a proxy that accepts and never
             // answers must not hold the request for ever.
             let limit = self.config.connect_timeout;
-            let outcome = if limit.is_zero() {
-                handshake.await
-            } else {
-                tokio::time::timeout(limit, handshake).await.map_err(|_| {
-                    NetworkError::new(
-                        NetworkErrorKind::ProxyTimeoutError,
-                        url,
-                        format!(
-                            "the proxy {} did not answer the tunnel request within {} ms",
-                            proxy.label(),
-                            limit.as_millis()
-                        ),
-                    )
-                })?
-            };
+            let outcome = limited(limit, async { Ok(handshake.await) }, || {
+                NetworkError::new(
+                    NetworkErrorKind::ProxyTimeoutError,
+                    url,
+                    format!(
+                        "the proxy {} did not answer the tunnel request within {} ms",
+                        proxy.label(),
+                        limit.as_millis()
+                    ),
+                )
+            })
+            .await?;
             match outcome {
                 Ok(()) => {
                     rounds.succeeded();

@@ -19,6 +19,7 @@ use netaccess_core::{
 use netaccess_tls::TlsConnector;
 use url::Url;
 
+use crate::connect::limited;
 use crate::connection::{Connection, TlsInfo};
 
 /// The key part that says which problems the pooled connections of a request may have had.
@@ -56,11 +57,14 @@ pub(crate) async fn secure(
     timeout: Duration,
 ) -> Result<Connection, NetworkError> {
     let url = decider.url.as_str();
-    let handshake = connector.connect(tcp.io, host);
-    let handshake = if timeout.is_zero() {
-        handshake.await
-    } else {
-        tokio::time::timeout(timeout, handshake).await.map_err(|_| {
+    let handshake = limited(
+        timeout,
+        async {
+            connector.connect(tcp.io, host).await.map_err(|err| {
+                NetworkError::new(NetworkErrorKind::SslHandshakeFailedError, url, err.to_string()).with_source(err)
+            })
+        },
+        || {
             NetworkError::new(
                 NetworkErrorKind::TimeoutError,
                 url,
@@ -69,11 +73,9 @@ pub(crate) async fn secure(
                     timeout.as_millis()
                 ),
             )
-        })?
-    };
-    let handshake = handshake.map_err(|err| {
-        NetworkError::new(NetworkErrorKind::SslHandshakeFailedError, url, err.to_string()).with_source(err)
-    })?;
+        },
+    )
+    .await?;
     let errors = handshake.errors.clone();
     let chain = handshake.chain.clone();
     let mut poolable = true;

@@ -161,9 +161,14 @@ impl Pending {
         let now = SystemTime::now();
         if let (304, Some(stored)) = (status, &self.stored) {
             if let Some(merged) = stored.revalidated(&self.request_headers, &response.headers, now) {
+                // The body is opened (and checked) once, before the update replaces the file: the
+                // open file keeps the version it read, and the reply gets the merged metadata.
+                let body = self.cache.data(&self.url);
                 self.cache.update_metadata(&merged);
-                let served =
-                    self.cache.data(&self.url).and_then(|body| serve(body, &self.operation, &HeaderMap::new(), now));
+                let served = body.and_then(|mut body| {
+                    body.metadata = merged;
+                    serve(body, &self.operation, &HeaderMap::new(), now)
+                });
                 if let Some(served) = served {
                     return served;
                 }

@@ -245,8 +245,10 @@ impl Transfer {
             url = next;
         };
 
+        let total = progress_total(response.expected_length);
         let status_error = {
             let mut state = self.shared.state();
+            state.progress_total = total;
             state.url_text = url.to_string();
             state.url = Some(url.clone());
             state.headers = response.headers;
@@ -261,8 +263,6 @@ impl Transfer {
                 Some(NetworkError::new(kind, url.as_str(), message))
             })
         };
-        let total = progress_total(response.expected_length);
-        self.shared.state().progress_total = total;
         self.emit(ReplyEvent::MetaDataChanged).await;
 
         // The reply makes the DownloadProgress that follows each ReadyRead (see `Reply::note`).

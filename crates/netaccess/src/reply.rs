@@ -112,6 +112,8 @@ pub struct Reply {
     saw_finished: bool,
     /// Body bytes handed out in `ReadyRead` events so far.
     delivered: u64,
+    /// The progress total the last `MetaDataChanged` announced (`-1` unknown).
+    progress_total: i64,
     /// The `DownloadProgress` that follows the `ReadyRead` just handed out.
     pending_progress: Option<ReplyEvent>,
 }
@@ -123,7 +125,16 @@ impl Reply {
         request: Request,
         operation: Operation,
     ) -> Self {
-        Self { shared, events, request, operation, saw_finished: false, delivered: 0, pending_progress: None }
+        Self {
+            shared,
+            events,
+            request,
+            operation,
+            saw_finished: false,
+            delivered: 0,
+            progress_total: -1,
+            pending_progress: None,
+        }
     }
 
     /// The request as it was sent (before redirects).
@@ -224,9 +235,11 @@ impl Reply {
     fn note(&mut self, event: &Option<ReplyEvent>) {
         match event {
             None | Some(ReplyEvent::Finished) => self.saw_finished = true,
+            // The total is in the state before MetaDataChanged is sent: read once, not per chunk.
+            Some(ReplyEvent::MetaDataChanged) => self.progress_total = self.shared.state().progress_total,
             Some(ReplyEvent::ReadyRead(chunk)) => {
                 self.delivered += chunk.len() as u64;
-                let total = self.shared.state().progress_total;
+                let total = self.progress_total;
                 self.pending_progress = Some(ReplyEvent::DownloadProgress { received: self.delivered, total });
             }
             Some(_) => {}
