@@ -10,6 +10,7 @@ struct Step {
 }
 
 const STEPS: &[Step] = &[
+    Step { name: "disk", action: crate::disk::run },
     Step { name: "fmt", action: fmt },
     Step { name: "clippy", action: clippy },
     Step { name: "test", action: test },

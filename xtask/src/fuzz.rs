@@ -9,7 +9,9 @@
 //! missing (rustup and crates.io); when that fails the task fails, it never skips. New inputs go
 //! to `target/fuzz-corpus/<target>`, so a run does not touch the committed corpus; a crash lands
 //! in `fuzz/artifacts/<target>` and fails the task with the command that reproduces it. Each
-//! crash found becomes a regression test in the crate it hit.
+//! crash found becomes a regression test in the crate it hit. The sanitizer build goes to
+//! `<target>/fuzz`, beside the workspace's, so clones sharing one target directory (CI's) build it
+//! once.
 
 use std::path::Path;
 use std::process::Command;
@@ -87,10 +89,15 @@ fn ensure_tools() -> Result<(), String> {
     Ok(())
 }
 
-/// `cargo fuzz <args>` on nightly, in `fuzz/`, free of the stable toolchain's variables.
+/// `cargo fuzz <subcommand> <args>` on nightly, in `fuzz/`, free of the stable toolchain's
+/// variables, building into `<target>/fuzz` so that clones sharing a target directory (CI's)
+/// share the sanitizer build too.
 fn fuzz_command(args: &[String]) -> Command {
     let mut command = Command::new("rustup");
-    command.args(["run", "nightly", "cargo", "fuzz"]).args(args).current_dir(root().join("fuzz"));
+    command.args(["run", "nightly", "cargo", "fuzz"]).current_dir(root().join("fuzz"));
+    if let Some((subcommand, rest)) = args.split_first() {
+        command.arg(subcommand).arg("--target-dir").arg(target_dir().join("fuzz")).args(rest);
+    }
     for variable in ["CARGO", "RUSTC", "RUSTDOC", "RUSTUP_TOOLCHAIN", "CARGO_TARGET_DIR", "RUSTFLAGS"] {
         command.env_remove(variable);
     }

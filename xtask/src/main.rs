@@ -11,6 +11,7 @@
 mod apache;
 mod ci;
 mod demo;
+mod disk;
 mod ftp;
 mod fuzz;
 mod interop;
