@@ -132,3 +132,38 @@ pub async fn settled_descriptors(before: usize) -> usize {
     }
     open_descriptors()
 }
+
+/// Memory as the kernel counts it for this process (Linux: `/proc/self/status`), for tests that
+/// check a bound on what hostile peers can make the client hold.
+pub mod memory {
+    /// A `/proc/self/status` field in bytes (`VmRSS`, `VmHWM`).
+    fn status_bytes(field: &str) -> u64 {
+        let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status is readable");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kib| kib * 1024)
+            .unwrap_or_else(|| panic!("{field} is missing from /proc/self/status"))
+    }
+
+    /// The resident set now.
+    pub fn resident() -> u64 {
+        status_bytes("VmRSS")
+    }
+
+    /// The resident set's high-water mark since the last [`reset_peak`].
+    pub fn peak() -> u64 {
+        status_bytes("VmHWM")
+    }
+
+    /// Resets the high-water mark to the resident set now (writing 5 to `/proc/self/clear_refs`).
+    pub fn reset_peak() {
+        std::fs::write("/proc/self/clear_refs", "5").expect("/proc/self/clear_refs is writable");
+    }
+
+    /// Bytes as MiB, for messages.
+    pub fn mib(bytes: u64) -> f64 {
+        bytes as f64 / (1024.0 * 1024.0)
+    }
+}

@@ -6,8 +6,12 @@
 //! the caller gets the reply while the request is already under way. The task races the
 //! transfer against the reply's cancellation token; whichever way it ends, the task alone emits
 //! the closing `Error` and `Finished` events and the manager's `Finished`, so every reply ends
-//! with exactly one `Finished`. The event channel is bounded ([`EVENT_QUEUE`]): a reply nobody
-//! reads holds its transfer back rather than buffering the whole body.
+//! with exactly one `Finished`. The event channel is bounded twice, in events ([`EVENT_QUEUE`])
+//! and in body bytes (the reply's read buffer size, [`DEFAULT_READ_BUFFER_SIZE`] unless set): a
+//! reply nobody reads holds its transfer back, and with it the peer, rather than buffering the
+//! body. The byte bound is what caps memory: one read may be up to 1 MiB, so 64 queued reads
+//! alone could hold 64 MiB per reply. A chunk larger than the bound still goes when nothing
+//! waits, so a reply holds at most the bound or one read, whichever is larger.
 //!
 //! Each hop asks the cache first (see [`crate::cache`]): a reply served from it skips the
 //! backend and the cookie jar. The driver follows redirects (see [`crate::redirect`]) and
@@ -36,8 +40,12 @@ use crate::reply::{Reply, ReplyShared};
 /// How many events may wait in a reply's queue before the transfer waits for the reader.
 pub const EVENT_QUEUE: usize = 64;
 
+/// How many body bytes may wait in a reply for its reader by default (see
+/// [`NetworkAccessManagerBuilder::read_buffer_size`](crate::NetworkAccessManagerBuilder::read_buffer_size)).
+pub const DEFAULT_READ_BUFFER_SIZE: u64 = 4 * 1024 * 1024;
+
 pub(crate) fn start(manager: Arc<ManagerInner>, request: Request, operation: Operation, body: Body) -> Reply {
-    let shared = Arc::new(ReplyShared::new(&request));
+    let shared = Arc::new(ReplyShared::new(&request, manager.defaults.read_buffer_size));
     let (sender, receiver) = mpsc::channel(EVENT_QUEUE);
     let reply = Reply::new(shared.clone(), receiver, request.clone(), operation.clone());
     let transfer = Transfer { manager, shared, events: sender, request, operation };
@@ -272,6 +280,7 @@ impl Transfer {
             let chunk = chunk?;
             received += chunk.len() as u64;
             self.shared.state().bytes_received = received;
+            self.shared.read_buffer.wait_for_room(chunk.len() as u64).await;
             self.emit(ReplyEvent::ReadyRead(chunk)).await;
         }
         if i64::try_from(received).ok() != Some(total) || received == 0 {

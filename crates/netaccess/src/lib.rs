@@ -39,11 +39,12 @@ mod cache;
 mod cookies;
 mod driver;
 mod manager;
+mod read_buffer;
 pub mod redirect;
 mod reply;
 
 pub use auth::{AuthenticationChallenge, AuthenticationHandler, Credentials};
-pub use driver::EVENT_QUEUE;
+pub use driver::{DEFAULT_READ_BUFFER_SIZE, EVENT_QUEUE};
 pub use manager::{ManagerEvent, NetworkAccessManager, NetworkAccessManagerBuilder, MANAGER_EVENT_CAPACITY};
 pub use netaccess_cache::{CacheMetaData, CacheWriter, CachedBody, DiskCache, NetworkCache};
 pub use netaccess_cookie::{Cookie, CookieJar, DefaultCookieJar};

@@ -43,6 +43,7 @@ pub(crate) struct Defaults {
     pub(crate) redirect_policy: RedirectPolicy,
     pub(crate) max_redirects: u32,
     pub(crate) transfer_timeout: Duration,
+    pub(crate) read_buffer_size: u64,
 }
 
 pub(crate) struct ManagerInner {
@@ -274,6 +275,7 @@ impl NetworkAccessManager {
 /// | redirect policy | [`RedirectPolicy::NoLessSafe`]; user-verified redirects need a [`RedirectHandler`] |
 /// | most redirects | [`DEFAULT_MAX_REDIRECTS`] (50) |
 /// | transfer timeout | none (`Duration::ZERO`): Qt's default |
+/// | reply read buffer | [`DEFAULT_READ_BUFFER_SIZE`](crate::DEFAULT_READ_BUFFER_SIZE) (4 MiB) of body waiting for the reader; Qt's default is unlimited |
 /// | connections per host | [`netaccess_http::DEFAULT_MAX_CONNECTIONS_PER_HOST`] (6) |
 /// | idle connection kept | [`netaccess_http::DEFAULT_IDLE_TIMEOUT`] (120 s) |
 /// | connect timeout | [`netaccess_http::DEFAULT_CONNECT_TIMEOUT`] (30 s) |
@@ -318,6 +320,7 @@ impl Default for NetworkAccessManagerBuilder {
                 redirect_policy: RedirectPolicy::NoLessSafe,
                 max_redirects: DEFAULT_MAX_REDIRECTS,
                 transfer_timeout: Duration::ZERO,
+                read_buffer_size: crate::DEFAULT_READ_BUFFER_SIZE,
             },
             http: HttpConfig::default(),
             redirect_handler: None,
@@ -356,6 +359,15 @@ impl NetworkAccessManagerBuilder {
     /// The longest time a transfer may go without progress; `Duration::ZERO` is no limit.
     pub fn transfer_timeout(mut self, timeout: Duration) -> Self {
         self.defaults.transfer_timeout = timeout;
+        self
+    }
+
+    /// How much of a body may wait in a reply for its reader before the transfer stops reading
+    /// from the peer (Qt's `QNetworkReply::setReadBufferSize`, set here for every reply; each
+    /// reply may change its own with [`Reply::set_read_buffer_size`](crate::Reply::set_read_buffer_size)).
+    /// `0` is unlimited, Qt's default: the whole body is then held when nobody reads it.
+    pub fn read_buffer_size(mut self, bytes: u64) -> Self {
+        self.defaults.read_buffer_size = bytes;
         self
     }
 

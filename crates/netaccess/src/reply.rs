@@ -19,11 +19,14 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
+use crate::read_buffer::ReadBuffer;
+
 /// What the driver task and the reply handle share.
 #[derive(Debug)]
 pub(crate) struct ReplyShared {
     state: Mutex<ReplyState>,
     pub(crate) cancel: CancellationToken,
+    pub(crate) read_buffer: ReadBuffer,
 }
 
 /// The reply's metadata, as the driver last set it.
@@ -42,7 +45,7 @@ pub(crate) struct ReplyState {
 }
 
 impl ReplyShared {
-    pub(crate) fn new(request: &Request) -> Self {
+    pub(crate) fn new(request: &Request, read_buffer_size: u64) -> Self {
         Self {
             state: Mutex::new(ReplyState {
                 url_text: request.url_text().to_owned(),
@@ -56,6 +59,7 @@ impl ReplyShared {
                 finished: false,
             }),
             cancel: CancellationToken::new(),
+            read_buffer: ReadBuffer::new(read_buffer_size),
         }
     }
 
@@ -216,6 +220,33 @@ impl Reply {
         self.shared.abort();
     }
 
+    /// How many body bytes may wait in this reply for its reader before the transfer stops
+    /// reading from the peer; `0` is unlimited (Qt's `readBufferSize`). The default is the
+    /// manager's, [`DEFAULT_READ_BUFFER_SIZE`](crate::DEFAULT_READ_BUFFER_SIZE) unless
+    /// [set there](crate::NetworkAccessManagerBuilder::read_buffer_size).
+    pub fn read_buffer_size(&self) -> u64 {
+        self.shared.read_buffer.limit()
+    }
+
+    /// Sets [`read_buffer_size`](Self::read_buffer_size) (Qt's `setReadBufferSize`); it applies
+    /// from the next chunk on. A chunk larger than the size is still delivered whole when
+    /// nothing else waits.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use netaccess::{NetworkAccessManager, Request};
+    ///
+    /// let manager = NetworkAccessManager::builder().read_buffer_size(1 << 20).build();
+    /// let mut reply = manager.get(Request::new("data:,hello"));
+    /// assert_eq!(reply.read_buffer_size(), 1 << 20);
+    /// reply.set_read_buffer_size(0); // unlimited, as in Qt by default
+    /// assert_eq!(reply.text().await.unwrap(), "hello");
+    /// # });
+    /// ```
+    pub fn set_read_buffer_size(&self, bytes: u64) {
+        self.shared.read_buffer.set_limit(bytes);
+    }
+
     /// The next event; `None` after [`ReplyEvent::Finished`]. Cancel-safe.
     pub async fn next_event(&mut self) -> Option<ReplyEvent> {
         if let Some(progress) = self.pending_progress.take() {
@@ -238,6 +269,7 @@ impl Reply {
             // The total is in the state before MetaDataChanged is sent: read once, not per chunk.
             Some(ReplyEvent::MetaDataChanged) => self.progress_total = self.shared.state().progress_total,
             Some(ReplyEvent::ReadyRead(chunk)) => {
+                self.shared.read_buffer.taken(chunk.len() as u64);
                 self.delivered += chunk.len() as u64;
                 let total = self.progress_total;
                 self.pending_progress = Some(ReplyEvent::DownloadProgress { received: self.delivered, total });
