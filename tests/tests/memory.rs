@@ -12,6 +12,7 @@ use futures::StreamExt;
 use netaccess::{NetworkAccessManager, Request, DEFAULT_READ_BUFFER_SIZE};
 use netaccess_tests::memory::{mib, peak, reset_peak, resident};
 use netaccess_tests::{RawServer, Script};
+use tokio::io::AsyncWriteExt;
 use tokio::time::timeout;
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -26,6 +27,7 @@ async fn hostile_servers_cannot_make_the_client_hold_more_than_its_limits() {
 
     // Smallest first: memory the allocator keeps from one scenario would hide the next one's.
     endless_heads(&manager).await;
+    endless_ftp_replies(&manager).await;
     gzip_bombs(&manager).await;
     failing_requests_leave_nothing_behind(&manager).await;
     unread_endless_bodies(&manager).await;
@@ -109,6 +111,40 @@ async fn endless_heads(manager: &NetworkAccessManager) {
     eprintln!("endless heads: {failed} replies failed, peak grew {:.1} MiB", mib(grown));
     assert_eq!(failed, 4 * PER_HOST);
     assert!(grown < 32 * MIB, "24 heads cut at 64 KiB grew the peak by {:.1} MiB", mib(grown));
+}
+
+/// 16 FTP downloads whose server greets with a line that never ends: each stops at the FTP
+/// client's reply limit (256 KiB). A byte-level server: no real one does this.
+async fn endless_ftp_replies(manager: &NetworkAccessManager) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let filler = vec![b'a'; 64 * 1024];
+                let _ = stream.write_all(b"220-").await;
+                while stream.write_all(&filler).await.is_ok() {}
+            });
+        }
+    });
+    let before = resident();
+    reset_peak();
+    let mut replies = futures::stream::FuturesUnordered::new();
+    for n in 0..16 {
+        let mut reply = manager.get(Request::new(format!("ftp://{addr}/file{n}")));
+        replies.push(async move { reply.finished().await });
+    }
+    let mut failed = 0;
+    while let Some(outcome) = timeout(LIMIT, replies.next()).await.unwrap() {
+        let error = outcome.expect_err("an endless greeting fails the download");
+        assert!(error.to_string().contains(&addr.to_string()), "names the URL: {error}");
+        failed += 1;
+    }
+    server.abort();
+    let grown = peak().saturating_sub(before);
+    eprintln!("endless FTP greetings: {failed} downloads failed, peak grew {:.1} MiB", mib(grown));
+    assert_eq!(failed, 16);
+    assert!(grown < 32 * MIB, "16 greetings cut at 256 KiB grew the peak by {:.1} MiB", mib(grown));
 }
 
 /// 8 gzip bombs at once (64 MiB of zeros in 64 KiB), read as they come: each is refused at the
