@@ -35,7 +35,7 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz::run_from_args(&args),
         _ => {
             eprintln!("usage: cargo xtask <ci|demo|interop|bench [--quick] [--only NAME]|fuzz [--minutes N]>");
-            eprintln!("  ci    fmt, clippy, tests, docs, cargo-deny, demo: the full matrix");
+            eprintln!("  ci    disk check, fmt, clippy, tests, docs, cargo-deny, interop, demo, fuzz and bench smoke");
             eprintln!("  demo  the netaccess CLI on every scheme, with a summary table");
             eprintln!("  interop  the library against Debian's servers (nginx), installed when missing");
             eprintln!("  bench netaccess next to other clients, in one run (--quick: a short smoke run)");
