@@ -366,6 +366,12 @@ impl NetworkAccessManagerBuilder {
     /// from the peer (Qt's `QNetworkReply::setReadBufferSize`, set here for every reply; each
     /// reply may change its own with [`Reply::set_read_buffer_size`](crate::Reply::set_read_buffer_size)).
     /// `0` is unlimited, Qt's default: the whole body is then held when nobody reads it.
+    ///
+    /// A reply that waits for its reader keeps its connection, and a host has at most
+    /// [`max_connections_per_host`](Self::max_connections_per_host) of them: read replies to one
+    /// host concurrently or in the order they were sent (the earliest hold the connections);
+    /// reading only a later one while earlier large ones sit unread waits for ever, unless the
+    /// buffer is unlimited.
     pub fn read_buffer_size(mut self, bytes: u64) -> Self {
         self.defaults.read_buffer_size = bytes;
         self
