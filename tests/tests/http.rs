@@ -421,3 +421,54 @@ async fn user_verified_redirects_ask_the_handler() {
     timeout(LIMIT, reply.finished()).await.unwrap().unwrap();
     assert_eq!(reply.status(), Some(302), "without a handler nothing is followed");
 }
+
+/// Waits until `reply` has taken no new body bytes for three samples of 50 ms.
+async fn settled_bytes_received(reply: &netaccess::Reply) -> u64 {
+    let (mut previous, mut steady) = (u64::MAX, 0);
+    for _ in 0..200 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let now = reply.bytes_received();
+        steady = if now == previous { steady + 1 } else { 0 };
+        previous = now;
+        if steady == 3 || reply.is_finished() {
+            break;
+        }
+    }
+    previous
+}
+
+#[tokio::test]
+async fn the_read_buffer_holds_an_unread_body_back_until_it_is_raised() {
+    const BODY: u64 = 3 * 1024 * 1024;
+    let server = HttpServer::start().await;
+    let manager = NetworkAccessManager::new();
+    let mut reply = manager.get(Request::new(server.url(&format!("/bytes/{BODY}"))));
+    assert_eq!(reply.read_buffer_size(), netaccess::DEFAULT_READ_BUFFER_SIZE);
+    reply.set_read_buffer_size(64 * 1024);
+    // Taken from the socket: what waits in the reply (64 KiB, or one read when larger) and the
+    // read that waits for room (a read is at most 1 MiB).
+    let held = settled_bytes_received(&reply).await;
+    assert!(held <= 64 * 1024 + 2 * 1024 * 1024, "held {held} of {BODY} bytes");
+    assert!(reply.is_running(), "waiting for the reader is not an error");
+
+    reply.set_read_buffer_size(0);
+    let taken = settled_bytes_received(&reply).await;
+    assert_eq!(taken, BODY, "unlimited: the whole body is taken without a reader");
+    let body = timeout(LIMIT, reply.bytes()).await.unwrap().unwrap();
+    assert_eq!(body, pattern(BODY as usize), "nothing lost while it waited");
+}
+
+#[tokio::test]
+async fn replies_read_in_the_order_they_were_sent_all_finish() {
+    // Each body is larger than the read buffer and the socket buffers together, so each reply
+    // holds its connection until it is read.
+    const BODY: usize = 24 * 1024 * 1024;
+    let server = HttpServer::start().await;
+    let manager = NetworkAccessManager::builder().max_connections_per_host(2).build();
+    let mut replies: Vec<_> =
+        (0..5).map(|_| manager.get(Request::new(server.url(&format!("/bytes/{BODY}"))))).collect();
+    for reply in &mut replies {
+        let body = timeout(LIMIT, reply.bytes()).await.unwrap().unwrap();
+        assert_eq!(body.len(), BODY);
+    }
+}
