@@ -365,13 +365,14 @@ impl NetworkAccessManagerBuilder {
     /// How much of a body may wait in a reply for its reader before the transfer stops reading
     /// from the peer (Qt's `QNetworkReply::setReadBufferSize`, set here for every reply; each
     /// reply may change its own with [`Reply::set_read_buffer_size`](crate::Reply::set_read_buffer_size)).
-    /// `0` is unlimited, Qt's default: the whole body is then held when nobody reads it.
+    /// `0` lifts the byte bound, as Qt's default does; the reply's event queue
+    /// ([`EVENT_QUEUE`](crate::EVENT_QUEUE) entries, each up to one 1 MiB read) still holds the
+    /// transfer back then.
     ///
     /// A reply that waits for its reader keeps its connection, and a host has at most
     /// [`max_connections_per_host`](Self::max_connections_per_host) of them: read replies to one
     /// host concurrently or in the order they were sent (the earliest hold the connections);
-    /// reading only a later one while earlier large ones sit unread waits for ever, unless the
-    /// buffer is unlimited.
+    /// reading only a later one while earlier large ones sit unread can wait for ever.
     pub fn read_buffer_size(mut self, bytes: u64) -> Self {
         self.defaults.read_buffer_size = bytes;
         self

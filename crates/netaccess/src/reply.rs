@@ -221,7 +221,8 @@ impl Reply {
     }
 
     /// How many body bytes may wait in this reply for its reader before the transfer stops
-    /// reading from the peer; `0` is unlimited (Qt's `readBufferSize`). The default is the
+    /// reading from the peer; `0` lifts the byte bound, leaving only the event queue's (Qt's
+    /// `readBufferSize`, where `0` is unlimited). The default is the
     /// manager's, [`DEFAULT_READ_BUFFER_SIZE`](crate::DEFAULT_READ_BUFFER_SIZE) unless
     /// [set there](crate::NetworkAccessManagerBuilder::read_buffer_size).
     pub fn read_buffer_size(&self) -> u64 {
@@ -239,7 +240,7 @@ impl Reply {
     /// let manager = NetworkAccessManager::builder().read_buffer_size(1 << 20).build();
     /// let mut reply = manager.get(Request::new("data:,hello"));
     /// assert_eq!(reply.read_buffer_size(), 1 << 20);
-    /// reply.set_read_buffer_size(0); // unlimited, as in Qt by default
+    /// reply.set_read_buffer_size(0); // no byte bound, as in Qt by default
     /// assert_eq!(reply.text().await.unwrap(), "hello");
     /// # });
     /// ```
