@@ -21,6 +21,7 @@ use crate::shell::{cargo, have, root, run as run_command, target_dir};
 /// The targets, each with its dictionary if it has one.
 const TARGETS: &[(&str, Option<&str>)] = &[
     ("http1_response", Some("dict/http1.dict")),
+    ("http1_structured", None),
     ("set_cookie", None),
     ("cookie_files", None),
     ("data_url", None),
