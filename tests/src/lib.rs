@@ -115,6 +115,27 @@ impl Backend for StatusBackend {
     }
 }
 
+/// Samples `value` every `interval` until it stayed the same three samples in a row (a busy
+/// machine can starve a task for one sample), `samples` times at most: the value it settled at,
+/// or `None` when it kept changing.
+pub async fn settled_value(
+    interval: std::time::Duration,
+    samples: usize,
+    mut value: impl FnMut() -> u64,
+) -> Option<u64> {
+    let (mut previous, mut steady) = (None, 0);
+    for _ in 0..samples {
+        tokio::time::sleep(interval).await;
+        let now = value();
+        steady = if previous == Some(now) { steady + 1 } else { 0 };
+        previous = Some(now);
+        if steady == 3 {
+            return previous;
+        }
+    }
+    None
+}
+
 /// The file descriptors this process holds now (Linux: `/proc/self/fd`).
 pub fn open_descriptors() -> usize {
     std::fs::read_dir("/proc/self/fd").expect("/proc/self/fd lists this process's descriptors").count()

@@ -5,8 +5,8 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use netaccess::{NetworkAccessManager, NetworkErrorKind, Proxy, Request};
-use netaccess_tests::{RawServer, Script};
+use netaccess::{NetworkAccessManager, NetworkError, NetworkErrorKind, Proxy, Request};
+use netaccess_tests::{settled_value, RawServer, Script};
 use tokio::time::timeout;
 
 const LIMIT: Duration = Duration::from_secs(20);
@@ -82,16 +82,7 @@ async fn an_endless_body_that_nobody_reads_is_held_back_by_the_socket() {
     // Nobody reads now: the client must stop taking bytes once its buffers are full.
     // Wait until the server has been stuck for three samples in a row (a busy machine can
     // starve a task for one sample); 10 s at most.
-    let (mut previous, mut stuck) = (0, 0);
-    for _ in 0..100 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let now = server.bytes_written();
-        stuck = if now == previous { stuck + 1 } else { 0 };
-        previous = now;
-        if stuck == 3 {
-            break;
-        }
-    }
+    settled_value(Duration::from_millis(100), 100, || server.bytes_written() as u64).await;
     let held = server.bytes_written();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(server.bytes_written(), held, "the server is blocked, not still sending");
@@ -242,27 +233,30 @@ async fn a_reset_in_the_middle_of_a_body_keeps_what_arrived() {
     assert_eq!(error.kind(), NetworkErrorKind::RemoteHostClosedError, "{error}");
 }
 
-#[tokio::test]
-async fn a_tls_peer_that_accepts_and_says_nothing_meets_the_connect_timeout() {
+/// The error a `scheme` request to a peer that accepts and never says a word ends with, under a
+/// 300 ms connect timeout, and how long it took.
+async fn error_from_a_silent_peer(scheme: &str, path: &str) -> (NetworkError, Duration) {
     let server = RawServer::start(Script::Silent).await;
     let manager = NetworkAccessManager::builder().connect_timeout(Duration::from_millis(300)).build();
     let started = Instant::now();
-    let url = server.url("/").replacen("http://", "https://", 1);
-    let error = timeout(LIMIT, manager.get(Request::new(url.clone())).finished()).await.unwrap().unwrap_err();
+    let url = server.url(path).replacen("http://", &format!("{scheme}://"), 1);
+    let error = timeout(LIMIT, manager.get(Request::new(url)).finished()).await.unwrap().unwrap_err();
+    (error, started.elapsed())
+}
+
+#[tokio::test]
+async fn a_tls_peer_that_accepts_and_says_nothing_meets_the_connect_timeout() {
+    let (error, took) = error_from_a_silent_peer("https", "/").await;
     assert_eq!(error.kind(), NetworkErrorKind::TimeoutError, "{error}");
     assert!(error.message().contains("TLS handshake"), "says what took too long: {error}");
-    assert!(started.elapsed() < Duration::from_secs(5), "ended by the connect timeout: {:?}", started.elapsed());
+    assert!(took < Duration::from_secs(5), "ended by the connect timeout: {took:?}");
 }
 
 #[tokio::test]
 async fn an_ftp_server_that_accepts_and_never_greets_meets_the_connect_timeout() {
-    let server = RawServer::start(Script::Silent).await;
-    let manager = NetworkAccessManager::builder().connect_timeout(Duration::from_millis(300)).build();
-    let started = Instant::now();
-    let url = server.url("/file").replacen("http://", "ftp://", 1);
-    let error = timeout(LIMIT, manager.get(Request::new(url)).finished()).await.unwrap().unwrap_err();
+    let (error, took) = error_from_a_silent_peer("ftp", "/file").await;
     assert_eq!(error.kind(), NetworkErrorKind::TimeoutError, "{error}");
-    assert!(started.elapsed() < Duration::from_secs(5), "ended by the connect timeout: {:?}", started.elapsed());
+    assert!(took < Duration::from_secs(5), "ended by the connect timeout: {took:?}");
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use futures::stream;
 use netaccess::{
     Body, KnownHeaders, NetworkAccessManager, NetworkErrorKind, Priority, RedirectPolicy, ReplyEvent, Request,
 };
-use netaccess_tests::{pattern, sha256_hex, HttpServer, RawServer, Script};
+use netaccess_tests::{pattern, settled_value, sha256_hex, HttpServer, RawServer, Script};
 use tokio::time::timeout;
 
 const LIMIT: Duration = Duration::from_secs(20);
@@ -424,17 +424,8 @@ async fn user_verified_redirects_ask_the_handler() {
 
 /// Waits until `reply` has taken no new body bytes for three samples of 50 ms.
 async fn settled_bytes_received(reply: &netaccess::Reply) -> u64 {
-    let (mut previous, mut steady) = (u64::MAX, 0);
-    for _ in 0..200 {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let now = reply.bytes_received();
-        steady = if now == previous { steady + 1 } else { 0 };
-        previous = now;
-        if steady == 3 || reply.is_finished() {
-            break;
-        }
-    }
-    previous
+    let received = || reply.bytes_received();
+    settled_value(Duration::from_millis(50), 200, received).await.unwrap_or_else(received)
 }
 
 #[tokio::test]

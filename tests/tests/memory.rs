@@ -11,7 +11,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use netaccess::{NetworkAccessManager, Request, DEFAULT_READ_BUFFER_SIZE};
 use netaccess_tests::memory::{mib, peak, reset_peak, resident};
-use netaccess_tests::{RawServer, Script};
+use netaccess_tests::{settled_value, RawServer, Script};
 use tokio::io::AsyncWriteExt;
 use tokio::time::timeout;
 
@@ -60,17 +60,10 @@ async fn unread_endless_bodies(manager: &NetworkAccessManager) {
         }
     }
     // Wait until every server has been blocked for three samples in a row, 20 s at most.
-    let (mut previous, mut stuck) = (0, 0);
-    for _ in 0..200 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let now: usize = servers.iter().map(RawServer::bytes_written).sum();
-        stuck = if now == previous { stuck + 1 } else { 0 };
-        previous = now;
-        if stuck == 3 {
-            break;
-        }
-    }
-    assert_eq!(stuck, 3, "the servers were still sending after 20 s: the client keeps taking bytes");
+    let written = || servers.iter().map(RawServer::bytes_written).sum::<usize>() as u64;
+    let written = settled_value(Duration::from_millis(100), 200, written)
+        .await
+        .expect("the servers were still sending after 20 s: the client keeps taking bytes");
     let grown = peak().saturating_sub(before);
     let replies_held = replies.len() as u64;
     let bound = replies_held * (DEFAULT_READ_BUFFER_SIZE + 2 * MIB);
@@ -78,7 +71,7 @@ async fn unread_endless_bodies(manager: &NetworkAccessManager) {
         "unread endless bodies: {replies_held} replies, peak grew {:.1} MiB (bound {:.0} MiB), servers wrote {:.1} MiB",
         mib(grown),
         mib(bound),
-        mib(previous as u64)
+        mib(written)
     );
     assert!(grown < bound, "{replies_held} unread replies grew the peak by {:.1} MiB", mib(grown));
     for reply in &replies {

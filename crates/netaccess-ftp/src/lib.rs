@@ -58,8 +58,8 @@ use bytes::BytesMut;
 use futures::future::{BoxFuture, FutureExt};
 use futures::StreamExt;
 use netaccess_core::{
-    Backend, BackendRequest, BackendResponse, BodyStream, KnownHeaders, NetworkError, NetworkErrorKind, Operation,
-    UploadProgress,
+    within_limit, Backend, BackendRequest, BackendResponse, BodyStream, KnownHeaders, NetworkError, NetworkErrorKind,
+    Operation, UploadProgress,
 };
 use suppaftp::Mode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -158,19 +158,17 @@ impl Backend for FtpBackend {
         let limit = request.attributes.transfer_timeout.unwrap_or(Duration::ZERO);
         let url = request.url.to_string();
         async move {
-            if limit.is_zero() {
-                return inner.send(request).await;
-            }
-            tokio::time::timeout(limit, inner.send(request)).await.unwrap_or_else(|_| {
-                Err(NetworkError::new(
+            within_limit(limit, inner.send(request), || {
+                NetworkError::new(
                     NetworkErrorKind::TimeoutError,
                     &url,
                     format!(
                         "the server did not get to the transfer within {} ms (the transfer timeout)",
                         limit.as_millis()
                     ),
-                ))
+                )
             })
+            .await
         }
         .boxed()
     }

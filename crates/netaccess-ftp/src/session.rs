@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use netaccess_core::{NetworkError, NetworkErrorKind};
+use netaccess_core::{within_limit, NetworkError, NetworkErrorKind};
 use netaccess_proxy::{socks5_connect, Proxy, Target};
 use suppaftp::types::FileType;
 use suppaftp::Mode;
@@ -152,12 +152,10 @@ async fn within<T>(
     port: u16,
     work: impl std::future::Future<Output = Result<T, NetworkError>>,
 ) -> Result<T, NetworkError> {
-    if timeout.is_zero() {
-        return work.await;
-    }
-    tokio::time::timeout(timeout, work).await.map_err(|_| {
+    within_limit(timeout, work, || {
         NetworkError::new(NetworkErrorKind::TimeoutError, url, format!("connecting to {host}:{port} timed out"))
-    })?
+    })
+    .await
 }
 
 /// A TCP stream to `host:port` through a SOCKS5 proxy (the stream is a plain TCP stream once

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use netaccess_core::{NetworkError, NetworkErrorKind};
+use netaccess_core::{within_limit, NetworkError, NetworkErrorKind};
 use tokio::net::TcpStream;
 
 use crate::connection::Connection;
@@ -41,7 +41,7 @@ pub(crate) async fn connect_tcp(
             None => NetworkError::new(NetworkErrorKind::HostNotFoundError, url, format!("host {host} has no address")),
         })
     };
-    limited(timeout, attempt, || {
+    within_limit(timeout, attempt, || {
         NetworkError::new(
             NetworkErrorKind::TimeoutError,
             url,
@@ -49,18 +49,4 @@ pub(crate) async fn connect_tcp(
         )
     })
     .await
-}
-
-/// Runs `work` within `limit` (zero: no limit); past it, the error `expired` makes. Every timed
-/// phase of the backend (connecting, the TLS handshake, a proxy's answer, the response head)
-/// goes through here.
-pub(crate) async fn limited<T, E>(
-    limit: Duration,
-    work: impl std::future::Future<Output = Result<T, E>>,
-    expired: impl FnOnce() -> E,
-) -> Result<T, E> {
-    if limit.is_zero() {
-        return work.await;
-    }
-    tokio::time::timeout(limit, work).await.unwrap_or_else(|_| Err(expired()))
 }

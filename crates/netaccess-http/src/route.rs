@@ -23,13 +23,14 @@ use std::time::Duration;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::Method;
 use netaccess_core::{
-    BackendRequest, BackendResponse, Body, EventSink, IgnoredSslErrors, NetworkError, NetworkErrorKind, ReplyEvent,
+    within_limit, BackendRequest, BackendResponse, Body, EventSink, IgnoredSslErrors, NetworkError, NetworkErrorKind,
+    ReplyEvent,
 };
 use netaccess_http1::{apply_default_headers, asks_to_close, encode_request_head, RequestFraming, RequestTarget};
 use netaccess_proxy::{http_connect, socks5_connect, Capabilities, ConnectFailure, Proxy, ProxyKind, Target};
 use url::Url;
 
-use crate::connect::{connect_tcp, limited};
+use crate::connect::connect_tcp;
 use crate::connection::Connection;
 use crate::exchange::{body_stream, exchange, Failed, Incoming, Outgoing};
 use crate::pool::{PoolKey, Slot};
@@ -208,7 +209,7 @@ impl Inner {
             // queued for a connection holds only the small future above (10,000 queued
             // requests: 171 MiB peak before, see `cargo xtask bench --only burst`).
             let attempts = Box::pin(self.attempts(out, route, &slot, body, replay));
-            let incoming = limited(timeout, attempts, || {
+            let incoming = within_limit(timeout, attempts, || {
                 NetworkError::new(
                     NetworkErrorKind::TimeoutError,
                     prepared.url_text,
@@ -366,7 +367,7 @@ impl Inner {
             // The connect timeout covers the proxy's answer too: a proxy that accepts and never
             // answers must not hold the request for ever.
             let limit = self.config.connect_timeout;
-            let outcome = limited(limit, async { Ok(handshake.await) }, || {
+            let outcome = within_limit(limit, async { Ok(handshake.await) }, || {
                 NetworkError::new(
                     NetworkErrorKind::ProxyTimeoutError,
                     url,

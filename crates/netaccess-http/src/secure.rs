@@ -13,13 +13,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use netaccess_core::{
-    EventSink, IgnoredSslErrors, NetworkError, NetworkErrorKind, ReplyEvent, SslError, SslErrorDecision,
+    within_limit, EventSink, IgnoredSslErrors, NetworkError, NetworkErrorKind, ReplyEvent, SslError, SslErrorDecision,
     SslErrorHandler,
 };
 use netaccess_tls::TlsConnector;
 use url::Url;
 
-use crate::connect::limited;
 use crate::connection::{Connection, TlsInfo};
 
 /// The key part that says which problems the pooled connections of a request may have had.
@@ -57,7 +56,7 @@ pub(crate) async fn secure(
     timeout: Duration,
 ) -> Result<Connection, NetworkError> {
     let url = decider.url.as_str();
-    let handshake = limited(
+    let handshake = within_limit(
         timeout,
         async {
             connector.connect(tcp.io, host).await.map_err(|err| {

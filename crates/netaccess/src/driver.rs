@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use netaccess_core::{
-    progress_total, Backend, BackendRequest, Body, EventSink, KnownHeaders, LoadControl, NetworkError,
+    progress_total, within_limit, Backend, BackendRequest, Body, EventSink, KnownHeaders, LoadControl, NetworkError,
     NetworkErrorKind, Operation, RedirectPolicy, ReplyEvent, Request, RequestAttributes, DEFAULT_MAX_REDIRECTS,
 };
 use tokio::sync::mpsc;
@@ -357,14 +357,12 @@ async fn drain(mut body: netaccess_core::BodyStream) {
 
 /// Runs `future` with a limit on how long it may take; `Duration::ZERO` is no limit.
 async fn within<F: std::future::Future>(limit: Duration, url: &Url, future: F) -> Result<F::Output, NetworkError> {
-    if limit.is_zero() {
-        return Ok(future.await);
-    }
-    tokio::time::timeout(limit, future).await.map_err(|_| {
+    within_limit(limit, async { Ok(future.await) }, || {
         NetworkError::new(
             NetworkErrorKind::TimeoutError,
             url.as_str(),
             format!("no progress for {} ms (the transfer timeout)", limit.as_millis()),
         )
     })
+    .await
 }
