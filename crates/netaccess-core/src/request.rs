@@ -32,10 +32,10 @@ pub struct Request {
 impl Request {
     /// A request for `url`, parsed as an absolute URL.
     pub fn new(url: impl AsRef<str>) -> Self {
-        let url_text = url.as_ref().to_owned();
-        let url = Url::parse(&url_text).ok();
+        let text = url.as_ref();
+        let url = Url::parse(text).ok();
         Self {
-            url_text: url.as_ref().map_or(url_text, |u| u.to_string()),
+            url_text: url.as_ref().map_or(text, Url::as_str).to_owned(),
             url,
             headers: HeaderMap::new(),
             attributes: RequestAttributes::default(),
@@ -45,7 +45,7 @@ impl Request {
     /// A request for an already parsed URL.
     pub fn from_url(url: Url) -> Self {
         Self {
-            url_text: url.to_string(),
+            url_text: url.as_str().to_owned(),
             url: Some(url),
             headers: HeaderMap::new(),
             attributes: RequestAttributes::default(),
@@ -64,7 +64,7 @@ impl Request {
 
     /// Replaces the URL.
     pub fn set_url(&mut self, url: Url) {
-        self.url_text = url.to_string();
+        self.url_text = url.as_str().to_owned();
         self.url = Some(url);
     }
 

@@ -57,7 +57,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::{BoxFuture, FutureExt};
-use http::header;
+use http::header::{self, HeaderValue};
 use http::Method;
 use netaccess_core::{
     Backend, BackendRequest, BackendResponse, KnownHeaders, NetworkError, NetworkErrorKind, ReplyAttributes,
@@ -169,6 +169,8 @@ pub struct HttpBackend {
 
 struct Inner {
     config: HttpConfig,
+    /// `config.user_agent` as a header value, built once (`None` when it is not a valid value).
+    user_agent: Option<HeaderValue>,
     pool: Arc<Pool>,
     proxy_auth: proxy_auth::ProxyAuth,
     /// The proxy and the factory in force; changeable at run time.
@@ -196,6 +198,7 @@ impl HttpBackend {
         Self {
             inner: Arc::new(Inner {
                 proxies: std::sync::RwLock::new((config.proxy.clone(), config.proxy_factory.clone())),
+                user_agent: HeaderValue::from_str(&config.user_agent).ok(),
                 config,
                 pool,
                 proxy_auth: proxy_auth::ProxyAuth::default(),
@@ -267,24 +270,25 @@ impl Inner {
     fn response(
         &self,
         method: &Method,
-        incoming: Incoming,
+        mut incoming: Incoming,
         decompress: bool,
         slot: pool::Slot,
         url: String,
         proxy: &netaccess_proxy::Proxy,
     ) -> Result<BackendResponse, NetworkError> {
-        let head = &incoming.head;
-        let mut headers = head.headers.clone();
+        let framing =
+            netaccess_http1::parse::framing(method, &incoming.head).map(|(f, _)| f).unwrap_or(Framing::CloseDelimited);
+        // The head is not needed past this point: its parts move into the response.
+        let mut headers = std::mem::take(&mut incoming.head.headers);
         let mut attributes = ReplyAttributes::default();
-        attributes.http_status_code = Some(head.status.as_u16());
-        attributes.http_reason_phrase = Some(head.reason.clone());
+        attributes.http_status_code = Some(incoming.head.status.as_u16());
+        attributes.http_reason_phrase = Some(std::mem::take(&mut incoming.head.reason));
         attributes.proxy = (!proxy.is_direct()).then(|| proxy.label());
         if let Some(tls) = incoming.tls() {
             attributes.connection_encrypted = true;
             attributes.peer_certificates = tls.chain.clone();
             attributes.ssl_errors = tls.errors.clone();
         }
-        let framing = netaccess_http1::parse::framing(method, head).map(|(f, _)| f).unwrap_or(Framing::CloseDelimited);
         let mut expected_length = match framing {
             Framing::Empty => Some(0),
             Framing::Length(n) => Some(n),

@@ -25,16 +25,18 @@ use tokio::sync::oneshot;
 
 use crate::connection::Connection;
 
-/// What connections are pooled by.
+/// What connections are pooled by. Built for every request: the common case (direct, no
+/// certificate exceptions) allocates only the host.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct PoolKey {
-    pub(crate) scheme: String,
+    /// `https` (else `http`).
+    pub(crate) secure: bool,
     pub(crate) host: String,
     pub(crate) port: u16,
     /// The certificate problems the request accepts in advance: a connection opened under an
     /// exception serves only requests that accept the same.
     pub(crate) tls_exceptions: String,
-    /// The proxy the connection goes through (`none` when direct).
+    /// The proxy the connection goes through, as its label; empty when direct.
     pub(crate) proxy: String,
 }
 
@@ -115,7 +117,11 @@ impl Pool {
     pub(crate) async fn acquire(self: &Arc<Self>, key: PoolKey, priority: Priority) -> Slot {
         let waiting = {
             let mut hosts = self.hosts();
-            let host = hosts.entry(key.clone()).or_default();
+            // Looked up before inserting, so a key already pooled is not copied.
+            if !hosts.contains_key(&key) {
+                hosts.insert(key.clone(), Host::default());
+            }
+            let host = hosts.get_mut(&key).expect("inserted above");
             if host.busy < self.max_per_host {
                 host.busy += 1;
                 return Slot { pool: Some(self.clone()), key };
@@ -200,13 +206,7 @@ mod tests {
     use super::*;
 
     fn key() -> PoolKey {
-        PoolKey {
-            scheme: "http".into(),
-            host: "h".into(),
-            port: 1,
-            tls_exceptions: String::new(),
-            proxy: "none".into(),
-        }
+        PoolKey { secure: false, host: "h".into(), port: 1, tls_exceptions: String::new(), proxy: String::new() }
     }
 
     #[tokio::test]

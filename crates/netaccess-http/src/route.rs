@@ -112,41 +112,41 @@ impl Inner {
         Ok(usable)
     }
 
-    pub(crate) async fn send(self: Arc<Self>, mut request: BackendRequest) -> Result<BackendResponse, NetworkError> {
-        let url = request.url.clone();
-        let url_text = url.as_str().to_owned();
-        let method = Method::from_bytes(request.operation.verb().as_bytes())
-            .map_err(|_| invalid(&url, format!("{:?} is not a valid HTTP method", request.operation.verb())))?;
+    pub(crate) async fn send(self: Arc<Self>, request: BackendRequest) -> Result<BackendResponse, NetworkError> {
+        let BackendRequest { operation, url, headers, body, attributes, events, .. } = request;
+        let method = Method::from_bytes(operation.verb().as_bytes())
+            .map_err(|_| invalid(&url, format!("{:?} is not a valid HTTP method", operation.verb())))?;
         let host =
             url.host_str().filter(|h| !h.is_empty()).ok_or_else(|| invalid(&url, "the URL has no host".into()))?;
         let port = url.port_or_known_default().ok_or_else(|| invalid(&url, "the URL has no port".into()))?;
 
-        let mut headers = std::mem::take(&mut request.headers);
+        let mut headers = headers;
         let decompress = self.config.auto_decompress && !headers.contains_key(header::ACCEPT_ENCODING);
-        apply_default_headers(&mut headers, &self.config.user_agent, decompress.then(accept_encoding));
+        let codings = decompress.then(|| HeaderValue::from_static(accept_encoding()));
+        apply_default_headers(&mut headers, self.user_agent.as_ref(), codings.as_ref());
         if method == Method::POST && !headers.contains_key(header::CONTENT_TYPE) {
             tracing::warn!(url = %url, "content-type missing in HTTP POST, defaulting to {DEFAULT_POST_CONTENT_TYPE}");
             headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(DEFAULT_POST_CONTENT_TYPE));
         }
-        let framing = RequestFraming::for_body(&method, request.body.len());
+        let framing = RequestFraming::for_body(&method, body.len());
         let expect_continue =
             headers.get(header::EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-        let mut body = Some(std::mem::take(&mut request.body));
-        let replay = body.as_ref().and_then(Body::try_clone);
+        let replay = body.try_clone();
+        let mut body = Some(body);
         let routes = self.routes(&url)?;
         let prepared = Prepared {
-            url_text: &url_text,
+            url_text: url.as_str(),
             method: &method,
             headers,
             framing,
             expect_continue,
             decompress,
-            events: &request.events,
-            attributes: &request.attributes,
+            events: &events,
+            attributes: &attributes,
         };
         let mut last_error = None;
         for proxy in &routes {
-            let route = Route { url: &url, host, port, ignore: &request.attributes.ignore_ssl_errors, proxy };
+            let route = Route { url: &url, host, port, ignore: &attributes.ignore_ssl_errors, proxy };
             match self.through(&route, &prepared, &mut body, &replay).await {
                 Err(error) if unreachable_proxy(&error) && !proxy.is_direct() => {
                     tracing::debug!(%error, "trying the next proxy");
@@ -177,31 +177,38 @@ impl Inner {
             None
         };
         loop {
-            let mut headers = prepared.headers.clone();
-            if let Some(value) = proxy_authorization.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
-                headers.insert(header::PROXY_AUTHORIZATION, value);
-            }
+            // The prepared headers as they are, unless a proxy wants credentials.
+            let with_credentials;
+            let headers = match proxy_authorization.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+                Some(value) => {
+                    let mut headers = prepared.headers.clone();
+                    headers.insert(header::PROXY_AUTHORIZATION, value);
+                    with_credentials = headers;
+                    &with_credentials
+                }
+                None => &prepared.headers,
+            };
             let target =
                 if route.forwards() { RequestTarget::Absolute(route.url) } else { RequestTarget::Origin(route.url) };
             let mut head = Vec::with_capacity(256);
-            encode_request_head(prepared.method, target, &headers, prepared.framing, &mut head);
+            encode_request_head(prepared.method, target, headers, prepared.framing, &mut head);
             let out = Outgoing {
                 url: prepared.url_text,
                 method: prepared.method,
                 head: &head,
                 framing: prepared.framing,
                 expect_continue: prepared.expect_continue,
-                close_after: asks_to_close(&headers),
+                close_after: asks_to_close(headers),
                 events: prepared.events,
                 emit_all_upload_progress: attributes.emit_all_upload_progress,
                 limits: self.config.limits,
             };
             let key = PoolKey {
-                scheme: route.url.scheme().to_owned(),
+                secure: route.url.scheme() == "https",
                 host: route.host.to_owned(),
                 port: route.port,
                 tls_exceptions: secure::exceptions_key(route.ignore),
-                proxy: route.proxy.label(),
+                proxy: if route.proxy.is_direct() { String::new() } else { route.proxy.label() },
             };
             let slot = self.pool.acquire(key, attributes.priority).await;
             let timeout = attributes.transfer_timeout.unwrap_or(Duration::ZERO);
@@ -347,8 +354,8 @@ impl Inner {
                     }
                     None => {
                         let mut headers = HeaderMap::new();
-                        if let Ok(agent) = HeaderValue::from_str(&self.config.user_agent) {
-                            headers.insert(header::USER_AGENT, agent);
+                        if let Some(agent) = &self.user_agent {
+                            headers.insert(header::USER_AGENT, agent.clone());
                         }
                         if let Some(value) = proxy_authorization.as_deref().and_then(|v| HeaderValue::from_str(v).ok())
                         {

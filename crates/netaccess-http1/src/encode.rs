@@ -71,27 +71,45 @@ fn method_expects_body(method: &Method) -> bool {
 /// assert_eq!(host_header(&url), "xn--bcher-kva.example");
 /// ```
 pub fn host_header(url: &Url) -> String {
-    let host = url.host_str().unwrap_or_default();
-    match url.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host.to_owned(),
+    let mut out = Vec::new();
+    write_host(url, &mut out);
+    String::from_utf8(out).expect("a URL's host and port are ASCII")
+}
+
+/// [`host_header`] written into `out`, as the request head needs it (no allocation).
+fn write_host(url: &Url, out: &mut Vec<u8>) {
+    out.extend_from_slice(url.host_str().unwrap_or_default().as_bytes());
+    if let Some(port) = url.port() {
+        let _ = write!(line_buffer(out), ":{port}");
     }
 }
 
 /// Adds the headers Qt sends when the caller did not set them: `User-Agent`, `Accept-Encoding`
 /// (only when `accept_encoding` is given: the codings the caller can decode) and
-/// `Connection: keep-alive`.
-pub fn apply_default_headers(headers: &mut HeaderMap, user_agent: &str, accept_encoding: Option<&str>) {
-    if !headers.contains_key(header::USER_AGENT) {
-        if let Ok(value) = HeaderValue::from_str(user_agent) {
-            headers.insert(header::USER_AGENT, value);
+/// `Connection: keep-alive`. The values come prepared, so a client that sends many requests
+/// builds them once (cloning a `HeaderValue` copies no bytes).
+///
+/// ```
+/// use http::{header, HeaderMap, HeaderValue};
+/// let mut headers = HeaderMap::new();
+/// let agent = HeaderValue::from_static("netaccess");
+/// netaccess_http1::apply_default_headers(&mut headers, Some(&agent), None);
+/// assert_eq!(headers[header::USER_AGENT], "netaccess");
+/// assert_eq!(headers[header::CONNECTION], "keep-alive");
+/// ```
+pub fn apply_default_headers(
+    headers: &mut HeaderMap,
+    user_agent: Option<&HeaderValue>,
+    accept_encoding: Option<&HeaderValue>,
+) {
+    if let Some(agent) = user_agent {
+        if !headers.contains_key(header::USER_AGENT) {
+            headers.insert(header::USER_AGENT, agent.clone());
         }
     }
     if let Some(codings) = accept_encoding {
         if !headers.contains_key(header::ACCEPT_ENCODING) {
-            if let Ok(value) = HeaderValue::from_str(codings) {
-                headers.insert(header::ACCEPT_ENCODING, value);
-            }
+            headers.insert(header::ACCEPT_ENCODING, codings.clone());
         }
     }
     if !headers.contains_key(header::CONNECTION) {
@@ -123,15 +141,13 @@ pub fn encode_request_head(
 ) {
     out.extend_from_slice(method.as_str().as_bytes());
     out.push(b' ');
-    let mut line = String::new();
-    let host = match target {
+    match target {
         RequestTarget::Origin(url) => {
-            line.push_str(url.path());
+            out.extend_from_slice(url.path().as_bytes());
             if let Some(query) = url.query() {
-                line.push('?');
-                line.push_str(query);
+                out.push(b'?');
+                out.extend_from_slice(query.as_bytes());
             }
-            host_header(url)
         }
         RequestTarget::Absolute(url) => {
             let mut without_fragment = url.clone();
@@ -139,19 +155,21 @@ pub fn encode_request_head(
             // Credentials belong in Authorization headers, never in the request line.
             let _ = without_fragment.set_username("");
             let _ = without_fragment.set_password(None);
-            line.push_str(without_fragment.as_str());
-            host_header(url)
+            out.extend_from_slice(without_fragment.as_str().as_bytes());
         }
         RequestTarget::Authority { host, port } => {
-            let _ = write!(line, "{host}:{port}");
-            line.clone()
+            let _ = write!(line_buffer(out), "{host}:{port}");
         }
-    };
-    out.extend_from_slice(line.as_bytes());
+    }
     out.extend_from_slice(b" HTTP/1.1\r\n");
     if !headers.contains_key(header::HOST) {
         out.extend_from_slice(b"host: ");
-        out.extend_from_slice(host.as_bytes());
+        match target {
+            RequestTarget::Origin(url) | RequestTarget::Absolute(url) => write_host(url, out),
+            RequestTarget::Authority { host, port } => {
+                let _ = write!(line_buffer(out), "{host}:{port}");
+            }
+        }
         out.extend_from_slice(b"\r\n");
     }
     for (name, value) in headers {
@@ -251,7 +269,8 @@ mod tests {
     fn defaults_do_not_override_the_caller() {
         let mut headers = HeaderMap::new();
         headers.insert(header::USER_AGENT, HeaderValue::from_static("mine"));
-        apply_default_headers(&mut headers, DEFAULT_USER_AGENT, Some("gzip, deflate"));
+        let agent = HeaderValue::from_static(DEFAULT_USER_AGENT);
+        apply_default_headers(&mut headers, Some(&agent), Some(&HeaderValue::from_static("gzip, deflate")));
         assert_eq!(headers[header::USER_AGENT], "mine");
         assert_eq!(headers[header::ACCEPT_ENCODING], "gzip, deflate");
         assert_eq!(headers[header::CONNECTION], "keep-alive");

@@ -19,6 +19,7 @@
 //! backend from the moment a request holds a connection slot, so time in the queue never
 //! counts).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -45,8 +46,9 @@ pub const EVENT_QUEUE: usize = 64;
 pub const DEFAULT_READ_BUFFER_SIZE: u64 = 4 * 1024 * 1024;
 
 pub(crate) fn start(manager: Arc<ManagerInner>, request: Request, operation: Operation, body: Body) -> Reply {
-    let shared = Arc::new(ReplyShared::new(&request, manager.defaults.read_buffer_size));
+    let shared = Arc::new(ReplyShared::new(manager.defaults.read_buffer_size));
     let (sender, receiver) = mpsc::channel(EVENT_QUEUE);
+    let request = Arc::new(request);
     let reply = Reply::new(shared.clone(), receiver, request.clone(), operation.clone());
     let transfer = Transfer { manager, shared, events: sender, request, operation };
     tokio::spawn(transfer.run(body));
@@ -57,7 +59,7 @@ struct Transfer {
     manager: Arc<ManagerInner>,
     shared: Arc<ReplyShared>,
     events: mpsc::Sender<ReplyEvent>,
-    request: Request,
+    request: Arc<Request>,
     operation: Operation,
 }
 
@@ -100,7 +102,7 @@ impl Transfer {
         let _ = self.events.send(event).await;
     }
 
-    fn backend_for(&self) -> Result<(Url, Arc<dyn Backend>), NetworkError> {
+    fn backend_for(&self) -> Result<(&Url, Arc<dyn Backend>), NetworkError> {
         let url = self.request.url().ok_or_else(|| {
             NetworkError::new(
                 NetworkErrorKind::ProtocolUnknownError,
@@ -108,7 +110,7 @@ impl Transfer {
                 "Protocol \"\" is unknown",
             )
         })?;
-        Ok((url.clone(), self.backend_for_url(url)?))
+        Ok((url, self.backend_for_url(url)?))
     }
 
     fn backend_for_url(&self, url: &Url) -> Result<Arc<dyn Backend>, NetworkError> {
@@ -143,7 +145,9 @@ impl Transfer {
     }
 
     async fn drive(&self, body: Body) -> Result<(), NetworkError> {
-        let (mut url, mut backend) = self.backend_for()?;
+        let (first_url, mut backend) = self.backend_for()?;
+        // Borrowed from the request until a redirect gives the next hop its own.
+        let mut url = Cow::Borrowed(first_url);
         let attributes = self.attributes();
         let timeout = attributes.transfer_timeout.unwrap_or(Duration::ZERO);
         let policy = attributes.redirect_policy.unwrap_or_default();
@@ -160,7 +164,7 @@ impl Transfer {
         let response = loop {
             let replay = body.try_clone();
             let in_memory = body.in_memory();
-            let mut hop = BackendRequest::new(operation.clone(), url.clone())
+            let mut hop = BackendRequest::new(operation.clone(), url.clone().into_owned())
                 .with_body(body)
                 .with_events(EventSink::new(self.events.clone()));
             hop.headers = headers.clone();
@@ -168,11 +172,11 @@ impl Transfer {
             if is_http && attributes.cookie_load_control == LoadControl::Automatic {
                 cookies::load(jar.as_ref(), &url, &mut hop.headers);
             }
-            let verb = operation.verb().to_owned();
+            let verb = operation.verb();
             let preemptive = match authorization.take() {
                 Some(value) => Some(value),
                 None if is_http && reuse_credentials && !hop.headers.contains_key(http::header::AUTHORIZATION) => {
-                    self.manager.auth.preemptive(&url, &verb, in_memory.as_deref())
+                    self.manager.auth.preemptive(&url, verb, in_memory.as_deref())
                 }
                 None => None,
             };
@@ -203,8 +207,7 @@ impl Transfer {
             if status == 401 && is_http {
                 // Boxed, as the redirect check below: rare paths whose futures would otherwise
                 // make every request's state machine larger.
-                if let Some(answer) = Box::pin(auth.answer(&url, &response.headers, &verb, in_memory.as_deref())).await
-                {
+                if let Some(answer) = Box::pin(auth.answer(&url, &response.headers, verb, in_memory.as_deref())).await {
                     drain(response.body).await;
                     body = replay.ok_or_else(|| {
                         NetworkError::new(
@@ -250,15 +253,13 @@ impl Transfer {
             self.shared.state().redirects.push(next.clone());
             self.emit(ReplyEvent::Redirected(next.clone())).await;
             backend = self.backend_for_url(&next)?;
-            url = next;
+            url = Cow::Owned(next);
         };
 
         let total = progress_total(response.expected_length);
         let status_error = {
             let mut state = self.shared.state();
             state.progress_total = total;
-            state.url_text = url.to_string();
-            state.url = Some(url.clone());
             state.headers = response.headers;
             state.attributes = response.attributes;
             state.attributes.http_status_code.and_then(|status| {

@@ -32,10 +32,9 @@ pub(crate) struct ReplyShared {
 /// The reply's metadata, as the driver last set it.
 #[derive(Debug)]
 pub(crate) struct ReplyState {
-    pub(crate) url_text: String,
-    pub(crate) url: Option<Url>,
     pub(crate) headers: HeaderMap,
     pub(crate) attributes: ReplyAttributes,
+    /// The redirects followed, in order; the last is the reply's URL (else the request's).
     pub(crate) redirects: Vec<Url>,
     pub(crate) bytes_received: u64,
     /// The download progress total (`-1` unknown), set before `MetaDataChanged` is sent.
@@ -45,11 +44,9 @@ pub(crate) struct ReplyState {
 }
 
 impl ReplyShared {
-    pub(crate) fn new(request: &Request, read_buffer_size: u64) -> Self {
+    pub(crate) fn new(read_buffer_size: u64) -> Self {
         Self {
             state: Mutex::new(ReplyState {
-                url_text: request.url_text().to_owned(),
-                url: request.url().cloned(),
                 headers: HeaderMap::new(),
                 attributes: ReplyAttributes::default(),
                 redirects: Vec::new(),
@@ -67,14 +64,15 @@ impl ReplyShared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Marks the reply aborted unless it already finished; returns whether it did.
-    fn abort(&self) -> bool {
+    /// Marks the reply to `request` aborted unless it already finished; returns whether it did.
+    fn abort(&self, request: &Request) -> bool {
         let mut state = self.state();
         if state.finished {
             return false;
         }
         state.finished = true;
-        state.error = Some(NetworkError::canceled(state.url_text.clone()));
+        let url = state.redirects.last().map_or(request.url_text(), Url::as_str);
+        state.error = Some(NetworkError::canceled(url));
         drop(state);
         self.cancel.cancel();
         true
@@ -111,7 +109,8 @@ impl ReplyShared {
 pub struct Reply {
     shared: Arc<ReplyShared>,
     events: mpsc::Receiver<ReplyEvent>,
-    request: Request,
+    /// Shared with the transfer, which reads it as it sends.
+    request: Arc<Request>,
     operation: Operation,
     saw_finished: bool,
     /// Body bytes handed out in `ReadyRead` events so far.
@@ -126,7 +125,7 @@ impl Reply {
     pub(crate) fn new(
         shared: Arc<ReplyShared>,
         events: mpsc::Receiver<ReplyEvent>,
-        request: Request,
+        request: Arc<Request>,
         operation: Operation,
     ) -> Self {
         Self {
@@ -154,12 +153,12 @@ impl Reply {
     /// The URL of the reply: the last hop's after redirects. `None` when the request's URL did
     /// not parse.
     pub fn url(&self) -> Option<Url> {
-        self.shared.state().url.clone()
+        self.shared.state().redirects.last().or(self.request.url()).cloned()
     }
 
     /// The reply's URL as text (as given, when it did not parse).
     pub fn url_text(&self) -> String {
-        self.shared.state().url_text.clone()
+        self.shared.state().redirects.last().map_or(self.request.url_text(), Url::as_str).to_owned()
     }
 
     /// The HTTP status code, once the head arrived (`None` for schemes without one).
@@ -217,7 +216,7 @@ impl Reply {
     /// Aborts the reply: it finishes at once with `OperationCanceledError` ("Operation
     /// canceled"), and the transfer stops. Aborting a finished reply changes nothing.
     pub fn abort(&self) {
-        self.shared.abort();
+        self.shared.abort(&self.request);
     }
 
     /// How many body bytes may wait in this reply for its reader before the transfer stops
@@ -348,6 +347,6 @@ impl Stream for Reply {
 
 impl Drop for Reply {
     fn drop(&mut self) {
-        self.shared.abort();
+        self.shared.abort(&self.request);
     }
 }
