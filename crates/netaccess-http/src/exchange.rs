@@ -9,8 +9,8 @@ use futures::StreamExt;
 use http::Method;
 use netaccess_core::{Body, BodyStream, EventSink, NetworkError, NetworkErrorKind, UploadProgress};
 use netaccess_http1::{
-    encode_chunk_header, CloseReason, Event, Http1Error, RequestFraming, ResponseHead, ResponseReader, CHUNK_END,
-    LAST_CHUNK,
+    encode_chunk_header, CloseReason, Event, Framing, Http1Error, RequestFraming, ResponseHead, ResponseReader,
+    CHUNK_END, LAST_CHUNK,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -61,6 +61,11 @@ impl Incoming {
     /// What the connection's TLS showed, if it is encrypted.
     pub(crate) fn tls(&self) -> Option<&crate::connection::TlsInfo> {
         self.connection.tls.as_ref()
+    }
+
+    /// How the body is delimited, as the reader decided from the head.
+    pub(crate) fn framing(&self) -> Framing {
+        self.reader.body_framing().unwrap_or(Framing::CloseDelimited)
     }
 }
 

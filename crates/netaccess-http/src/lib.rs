@@ -58,7 +58,6 @@ use std::time::Duration;
 
 use futures::future::{BoxFuture, FutureExt};
 use http::header::{self, HeaderValue};
-use http::Method;
 use netaccess_core::{
     Backend, BackendRequest, BackendResponse, KnownHeaders, NetworkError, NetworkErrorKind, ReplyAttributes,
     SslErrorHandler,
@@ -269,15 +268,13 @@ impl Inner {
 
     fn response(
         &self,
-        method: &Method,
         mut incoming: Incoming,
         decompress: bool,
         slot: pool::Slot,
         url: String,
         proxy: &netaccess_proxy::Proxy,
     ) -> Result<BackendResponse, NetworkError> {
-        let framing =
-            netaccess_http1::parse::framing(method, &incoming.head).map(|(f, _)| f).unwrap_or(Framing::CloseDelimited);
+        let framing = incoming.framing();
         // The head is not needed past this point: its parts move into the response.
         let mut headers = std::mem::take(&mut incoming.head.headers);
         let mut attributes = ReplyAttributes::default();

@@ -236,14 +236,7 @@ impl Inner {
             } else if route.forwards() {
                 rounds.succeeded();
             }
-            return self.response(
-                prepared.method,
-                incoming,
-                prepared.decompress,
-                slot,
-                prepared.url_text.to_owned(),
-                route.proxy,
-            );
+            return self.response(incoming, prepared.decompress, slot, prepared.url_text.to_owned(), route.proxy);
         }
     }
 

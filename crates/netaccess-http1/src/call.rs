@@ -42,7 +42,7 @@ use http::{HeaderMap, Method, StatusCode};
 use crate::close_reason::{CloseReason, Reuse};
 use crate::decode::{BodyDecoder, Decoded};
 use crate::error::Http1Error;
-use crate::parse::{framing, keep_alive, parse_head, Limits, ResponseHead};
+use crate::parse::{framing, keep_alive, parse_head, Framing, Limits, ResponseHead};
 
 /// Something the reader found in the input.
 #[non_exhaustive]
@@ -81,6 +81,7 @@ pub struct ResponseReader {
     phase: Phase,
     reuse: Reuse,
     saw_bytes: bool,
+    body_framing: Option<Framing>,
 }
 
 impl ResponseReader {
@@ -91,7 +92,14 @@ impl ResponseReader {
 
     /// A reader with the given limits.
     pub fn with_limits(method: Method, limits: Limits) -> Self {
-        Self { method, limits, phase: Phase::AwaitingHead, reuse: Reuse::Reusable, saw_bytes: false }
+        Self {
+            method,
+            limits,
+            phase: Phase::AwaitingHead,
+            reuse: Reuse::Reusable,
+            saw_bytes: false,
+            body_framing: None,
+        }
     }
 
     /// Records that the request said `Connection: close` (or could not be sent whole): the
@@ -104,6 +112,11 @@ impl ResponseReader {
     /// retried on a fresh connection when it is replayable.
     pub fn saw_response_bytes(&self) -> bool {
         self.saw_bytes
+    }
+
+    /// How the final response's body is delimited, once its head was read.
+    pub fn body_framing(&self) -> Option<Framing> {
+        self.body_framing
     }
 
     /// Whether the response is complete.
@@ -147,6 +160,7 @@ impl ResponseReader {
                     _ => {
                         let (framing, framing_reuse) = framing(&self.method, &head)?;
                         self.reuse = self.reuse.and(framing_reuse).and(keep_alive(&head));
+                        self.body_framing = Some(framing);
                         self.phase = Phase::Body(BodyDecoder::new(framing));
                         Ok(Some(Event::Head(head)))
                     }

@@ -159,18 +159,22 @@ impl SystemProxyFactory {
 
 impl ProxyFactory for SystemProxyFactory {
     fn query_proxy(&self, query: &ProxyQuery) -> Vec<Proxy> {
-        let url = &query.url;
-        let host = url.host_str().unwrap_or_default();
-        let port = url.port_or_known_default().unwrap_or(0);
-        if self.no_proxy.matches(host, port) {
-            return vec![Proxy::none()];
-        }
         let specific = match query.protocol.as_str() {
             "http" => &self.http,
             "https" => &self.https,
             "ftp" => &self.ftp,
             _ => &None,
         };
-        vec![specific.as_ref().or(self.all.as_ref()).cloned().unwrap_or_else(Proxy::none)]
+        // Without a proxy for the scheme there is nothing for no_proxy to exempt from.
+        let Some(proxy) = specific.as_ref().or(self.all.as_ref()) else {
+            return vec![Proxy::none()];
+        };
+        let url = &query.url;
+        let host = url.host_str().unwrap_or_default();
+        let port = url.port_or_known_default().unwrap_or(0);
+        if self.no_proxy.matches(host, port) {
+            return vec![Proxy::none()];
+        }
+        vec![proxy.clone()]
     }
 }
