@@ -15,7 +15,8 @@
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::hash::{BuildHasher, RandomState};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use futures::FutureExt;
@@ -26,18 +27,45 @@ use tokio::sync::oneshot;
 use crate::connection::Connection;
 
 /// What connections are pooled by. Built for every request: the common case (direct, no
-/// certificate exceptions) allocates only the host.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// certificate exceptions) allocates only the host. Its hash is computed once, when it is built,
+/// so the pool's lookups (four per request) hash eight bytes instead of every field.
+#[derive(Debug, Clone)]
 pub(crate) struct PoolKey {
     /// `https` (else `http`).
-    pub(crate) secure: bool,
-    pub(crate) host: String,
-    pub(crate) port: u16,
+    secure: bool,
+    host: String,
+    port: u16,
     /// The certificate problems the request accepts in advance: a connection opened under an
     /// exception serves only requests that accept the same.
-    pub(crate) tls_exceptions: String,
+    tls_exceptions: String,
     /// The proxy the connection goes through, as its label; empty when direct.
-    pub(crate) proxy: String,
+    proxy: String,
+    /// The fields' hash, with a per-process random key (as `HashMap`'s own).
+    hash: u64,
+}
+
+impl PoolKey {
+    pub(crate) fn new(secure: bool, host: &str, port: u16, tls_exceptions: String, proxy: String) -> Self {
+        static KEYS: OnceLock<RandomState> = OnceLock::new();
+        let hash = KEYS.get_or_init(RandomState::new).hash_one((secure, host, port, &tls_exceptions, &proxy));
+        Self { secure, host: host.to_owned(), port, tls_exceptions, proxy, hash }
+    }
+}
+
+impl PartialEq for PoolKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash
+            && (self.secure, &self.host, self.port, &self.tls_exceptions, &self.proxy)
+                == (other.secure, &other.host, other.port, &other.tls_exceptions, &other.proxy)
+    }
+}
+
+impl Eq for PoolKey {}
+
+impl std::hash::Hash for PoolKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
 }
 
 struct Waiter {
@@ -206,7 +234,7 @@ mod tests {
     use super::*;
 
     fn key() -> PoolKey {
-        PoolKey { secure: false, host: "h".into(), port: 1, tls_exceptions: String::new(), proxy: String::new() }
+        PoolKey::new(false, "h", 1, String::new(), String::new())
     }
 
     #[tokio::test]

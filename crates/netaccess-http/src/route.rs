@@ -203,13 +203,13 @@ impl Inner {
                 emit_all_upload_progress: attributes.emit_all_upload_progress,
                 limits: self.config.limits,
             };
-            let key = PoolKey {
-                secure: route.url.scheme() == "https",
-                host: route.host.to_owned(),
-                port: route.port,
-                tls_exceptions: secure::exceptions_key(route.ignore),
-                proxy: if route.proxy.is_direct() { String::new() } else { route.proxy.label() },
-            };
+            let key = PoolKey::new(
+                route.url.scheme() == "https",
+                route.host,
+                route.port,
+                secure::exceptions_key(route.ignore),
+                if route.proxy.is_direct() { String::new() } else { route.proxy.label() },
+            );
             let slot = self.pool.acquire(key, attributes.priority).await;
             let timeout = attributes.transfer_timeout.unwrap_or(Duration::ZERO);
             // Boxed: the exchange's future comes into being once a slot is held, so a request

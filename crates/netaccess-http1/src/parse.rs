@@ -9,6 +9,8 @@
 //! `Transfer-Encoding` must end in a single `chunked` (else the body runs to the close, or,
 //! when `chunked` appears elsewhere, the response is refused).
 
+use std::borrow::Cow;
+
 use bytes::{Buf, BytesMut};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode, Version};
@@ -77,12 +79,19 @@ pub fn parse_head(input: &mut BytesMut, limits: &Limits) -> Result<Option<Respon
         return Err(Http1Error::InvalidStatusLine("the reply does not start with HTTP/".into()));
     }
 
-    let mut fields = vec![httparse::EMPTY_HEADER; limits.max_headers];
-    let mut response = httparse::Response::new(&mut fields);
-    let parsed = httparse::ParserConfig::default()
-        .allow_obsolete_multiline_headers_in_responses(true)
-        .allow_space_before_first_header_name(true)
-        .parse_response(&mut response, input);
+    let mut config = httparse::ParserConfig::default();
+    config.allow_obsolete_multiline_headers_in_responses(true).allow_space_before_first_header_name(true);
+    // Room for the fields: on the stack for a usual head; a head with more fields than that is
+    // parsed again with room on the heap for as many as the limit allows.
+    let mut on_stack = [httparse::EMPTY_HEADER; STACK_FIELDS];
+    let mut on_heap;
+    let mut response = httparse::Response::new(&mut on_stack[..limits.max_headers.min(STACK_FIELDS)]);
+    let mut parsed = config.parse_response(&mut response, input);
+    if matches!(parsed, Err(httparse::Error::TooManyHeaders)) && limits.max_headers > STACK_FIELDS {
+        on_heap = vec![httparse::EMPTY_HEADER; limits.max_headers];
+        response = httparse::Response::new(&mut on_heap);
+        parsed = config.parse_response(&mut response, input);
+    }
     let consumed = match parsed {
         Ok(httparse::Status::Complete(consumed)) => consumed,
         Ok(httparse::Status::Partial) => {
@@ -113,6 +122,9 @@ pub fn parse_head(input: &mut BytesMut, limits: &Limits) -> Result<Option<Respon
     Ok(Some(ResponseHead { status, reason, version, headers }))
 }
 
+/// How many fields a response head may have before [`parse_head`] needs room on the heap.
+const STACK_FIELDS: usize = 32;
+
 /// Converts `httparse` fields to a header map, unfolding obs-fold and refusing invalid bytes.
 pub(crate) fn to_header_map(fields: &[httparse::Header<'_>]) -> Result<HeaderMap, Http1Error> {
     let mut headers = HeaderMap::with_capacity(fields.len());
@@ -128,9 +140,9 @@ pub(crate) fn to_header_map(fields: &[httparse::Header<'_>]) -> Result<HeaderMap
 }
 
 /// Replaces each obs-fold (CRLF or LF followed by spaces or tabs) with one space.
-fn unfold(value: &[u8]) -> Vec<u8> {
+fn unfold(value: &[u8]) -> Cow<'_, [u8]> {
     if !value.contains(&b'\n') {
-        return value.to_vec();
+        return Cow::Borrowed(value);
     }
     let mut out = Vec::with_capacity(value.len());
     let mut index = 0;
@@ -148,7 +160,7 @@ fn unfold(value: &[u8]) -> Vec<u8> {
             }
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 /// Whether a comma-separated header (all its lines) contains `token`, case-insensitively.
@@ -276,6 +288,27 @@ mod tests {
         assert_eq!(
             parse_head(&mut BytesMut::from(many), &limits).unwrap_err(),
             Http1Error::TooManyHeaders { limit: 2 }
+        );
+    }
+
+    #[test]
+    fn heads_with_more_fields_than_fit_on_the_stack_parse_up_to_the_limit() {
+        let head_with = |n: usize| {
+            let fields: String = (0..n).map(|i| format!("X-{i}: {i}\r\n")).collect();
+            format!("HTTP/1.1 200 OK\r\n{fields}\r\n")
+        };
+        let limit = Limits::default().max_headers;
+        for n in [STACK_FIELDS - 1, STACK_FIELDS, STACK_FIELDS + 1, limit] {
+            let head = parse(&head_with(n)).unwrap().unwrap();
+            assert_eq!(head.headers.len(), n);
+            assert_eq!(head.headers[format!("x-{}", n - 1).as_str()], (n - 1).to_string().as_str());
+        }
+        assert_eq!(parse(&head_with(limit + 1)).unwrap_err(), Http1Error::TooManyHeaders { limit });
+        let small = Limits { max_headers: 3, ..Limits::default() };
+        assert!(parse_head(&mut BytesMut::from(head_with(3).as_str()), &small).unwrap().is_some());
+        assert_eq!(
+            parse_head(&mut BytesMut::from(head_with(4).as_str()), &small).unwrap_err(),
+            Http1Error::TooManyHeaders { limit: 3 }
         );
     }
 
