@@ -56,13 +56,16 @@ async fn a_trusted_server_is_encrypted_and_its_connection_reused() {
     let manager = manager_trusting(&pki);
     for _ in 0..5 {
         let mut reply = manager.get(Request::new(server.localhost_url("/hello")));
-        let mut encrypted = false;
+        let mut events = Vec::new();
         while let Some(event) = timeout(LIMIT, reply.next_event()).await.unwrap() {
-            encrypted |= matches!(event, ReplyEvent::Encrypted);
             assert!(!matches!(event, ReplyEvent::SslErrors(_)));
+            events.push(event);
         }
         assert!(reply.error().is_none(), "{:?}", reply.error());
-        assert!(encrypted, "an Encrypted event per reply");
+        let position = |wanted: fn(&ReplyEvent) -> bool| events.iter().position(wanted);
+        let encrypted = position(|e| matches!(e, ReplyEvent::Encrypted)).expect("an Encrypted event per reply");
+        let metadata = position(|e| matches!(e, ReplyEvent::MetaDataChanged)).expect("metadata");
+        assert!(encrypted < metadata, "Encrypted comes before the metadata, on new and reused connections");
         let attributes = reply.attributes();
         assert!(attributes.connection_encrypted);
         assert_eq!(attributes.peer_certificates.len(), 1);

@@ -259,10 +259,17 @@ impl Inner {
                 // never runs; inline, every request would carry and move its size.
                 None => Box::pin(self.open(route, out.events)).await?,
             };
-            if connection.tls.is_some() {
+            let reused = connection.reused;
+            // A new connection reports `Encrypted` as soon as its handshake succeeded. A reused
+            // one reports it with the response (still before `MetaDataChanged`), or before the
+            // body's upload progress: a reader woken only to learn what it could learn with the
+            // response costs a thread wake-up per request (`cargo xtask bench --only
+            // sequential-tls`).
+            let encrypted = connection.tls.is_some();
+            let encrypted_with_response = encrypted && reused && out.framing == RequestFraming::None;
+            if encrypted && !encrypted_with_response {
                 out.events.send(ReplyEvent::Encrypted).await;
             }
-            let reused = connection.reused;
             let this_body = body.take().or_else(|| replay.as_ref().and_then(Body::try_clone)).ok_or_else(|| {
                 NetworkError::new(
                     NetworkErrorKind::ContentReSendError,
@@ -271,7 +278,12 @@ impl Inner {
                 )
             })?;
             match exchange(connection, out, this_body).await {
-                Ok(incoming) => return Ok(incoming),
+                Ok(incoming) => {
+                    if encrypted_with_response {
+                        out.events.send(ReplyEvent::Encrypted).await;
+                    }
+                    return Ok(incoming);
+                }
                 Err(Failed { error, before_response: true }) if reused && !fresh_only => {
                     tracing::debug!(url = out.url, %error, "a reused connection failed; retrying on a fresh one");
                     if replay.is_none() {
