@@ -113,14 +113,13 @@ impl Inner {
     }
 
     pub(crate) async fn send(self: Arc<Self>, request: BackendRequest) -> Result<BackendResponse, NetworkError> {
-        let BackendRequest { operation, url, headers, body, attributes, events, .. } = request;
+        let BackendRequest { operation, url, mut headers, body, attributes, events, .. } = request;
         let method = Method::from_bytes(operation.verb().as_bytes())
             .map_err(|_| invalid(&url, format!("{:?} is not a valid HTTP method", operation.verb())))?;
         let host =
             url.host_str().filter(|h| !h.is_empty()).ok_or_else(|| invalid(&url, "the URL has no host".into()))?;
         let port = url.port_or_known_default().ok_or_else(|| invalid(&url, "the URL has no port".into()))?;
 
-        let mut headers = headers;
         let decompress = self.config.auto_decompress && !headers.contains_key(header::ACCEPT_ENCODING);
         let codings = decompress.then(|| HeaderValue::from_static(accept_encoding()));
         apply_default_headers(&mut headers, self.user_agent.as_ref(), codings.as_ref());

@@ -84,6 +84,16 @@ fn write_host(url: &Url, out: &mut Vec<u8>) {
     }
 }
 
+/// The `Host` value for a request target: the URL's host, or the tunnel's `host:port`.
+fn write_target_host(target: RequestTarget<'_>, out: &mut Vec<u8>) {
+    match target {
+        RequestTarget::Origin(url) | RequestTarget::Absolute(url) => write_host(url, out),
+        RequestTarget::Authority { host, port } => {
+            let _ = write!(line_buffer(out), "{host}:{port}");
+        }
+    }
+}
+
 /// Adds the headers Qt sends when the caller did not set them: `User-Agent`, `Accept-Encoding`
 /// (only when `accept_encoding` is given: the codings the caller can decode) and
 /// `Connection: keep-alive`. The values come prepared, so a client that sends many requests
@@ -157,19 +167,12 @@ pub fn encode_request_head(
             let _ = without_fragment.set_password(None);
             out.extend_from_slice(without_fragment.as_str().as_bytes());
         }
-        RequestTarget::Authority { host, port } => {
-            let _ = write!(line_buffer(out), "{host}:{port}");
-        }
+        RequestTarget::Authority { .. } => write_target_host(target, out),
     }
     out.extend_from_slice(b" HTTP/1.1\r\n");
     if !headers.contains_key(header::HOST) {
         out.extend_from_slice(b"host: ");
-        match target {
-            RequestTarget::Origin(url) | RequestTarget::Absolute(url) => write_host(url, out),
-            RequestTarget::Authority { host, port } => {
-                let _ = write!(line_buffer(out), "{host}:{port}");
-            }
-        }
+        write_target_host(target, out);
         out.extend_from_slice(b"\r\n");
     }
     for (name, value) in headers {

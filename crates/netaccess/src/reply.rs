@@ -43,6 +43,13 @@ pub(crate) struct ReplyState {
     pub(crate) finished: bool,
 }
 
+impl ReplyState {
+    /// The reply's URL as text: the last redirect's, else the request's as given.
+    fn url_text<'a>(&'a self, request: &'a Request) -> &'a str {
+        self.redirects.last().map_or(request.url_text(), Url::as_str)
+    }
+}
+
 impl ReplyShared {
     pub(crate) fn new(read_buffer_size: u64) -> Self {
         Self {
@@ -71,8 +78,7 @@ impl ReplyShared {
             return false;
         }
         state.finished = true;
-        let url = state.redirects.last().map_or(request.url_text(), Url::as_str);
-        state.error = Some(NetworkError::canceled(url));
+        state.error = Some(NetworkError::canceled(state.url_text(request)));
         drop(state);
         self.cancel.cancel();
         true
@@ -158,7 +164,7 @@ impl Reply {
 
     /// The reply's URL as text (as given, when it did not parse).
     pub fn url_text(&self) -> String {
-        self.shared.state().redirects.last().map_or(self.request.url_text(), Url::as_str).to_owned()
+        self.shared.state().url_text(&self.request).to_owned()
     }
 
     /// The HTTP status code, once the head arrived (`None` for schemes without one).
