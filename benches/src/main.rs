@@ -10,12 +10,13 @@
 //! - 2 GiB downloaded as 8 x 256 MiB, with Content-Length and chunked; the same over TLS;
 //! - 1 GiB uploaded;
 //! - 10,000 GETs issued at once to one host (time and peak memory);
+//! - the peak memory of a fresh process per contender: 1,000 small GETs, then 256 MiB;
 //! - a file download from the page cache (`file:`, `tokio::fs`, `std::fs`) and an ftp download.
 //!
 //! `--quick` runs a short version (CI runs it to keep the harness from rotting; the numbers then
 //! mean nothing). `--only A,B` runs the named scenarios (`sequential`, `sequential-tls`,
-//! `concurrent`, `download`, `download-chunked`, `download-tls`, `upload`, `burst`, `file`,
-//! `ftp`); `BENCH_CONTENDER=NAME` keeps the contenders whose name contains NAME (to profile one
+//! `concurrent`, `download`, `download-chunked`, `download-tls`, `upload`, `burst`,
+//! `footprint`, `file`, `ftp`); `BENCH_CONTENDER=NAME` keeps the contenders whose name contains NAME (to profile one
 //! alone). Run it pinned
 //! to one CPU (`taskset -c 0`, as `cargo xtask bench` does) so the small-request figures measure
 //! the client, not wake-up latency between cores.
@@ -23,6 +24,7 @@
 #![forbid(unsafe_code)]
 
 mod clients;
+mod footprint;
 mod local;
 mod measure;
 mod requests;
@@ -75,6 +77,10 @@ fn main() {
         requests::burst_child(&args[at + 1..]);
         return;
     }
+    if let Some(at) = args.iter().position(|a| a == "--footprint-child") {
+        footprint::footprint_child(&args[at + 1..]);
+        return;
+    }
     let quick = args.iter().any(|a| a == "--quick");
     let only = args.iter().position(|a| a == "--only").and_then(|at| args.get(at + 1)).cloned();
     let wanted = |name: &str| only.as_deref().is_none_or(|only| only.split(',').any(|o| o == name));
@@ -124,6 +130,10 @@ fn main() {
     }
     if wanted("burst") {
         requests::burst(&plain, burst, runs);
+    }
+    if wanted("footprint") {
+        let (requests, mib) = if quick { (50, 4) } else { (1_000, 256) };
+        footprint::footprint(&plain, requests, mib, runs);
     }
     if wanted("file") {
         local::file_download(&runtime, quick);

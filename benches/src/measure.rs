@@ -20,7 +20,7 @@ pub(crate) fn cpu_time() -> Duration {
 }
 
 /// The resident-set high-water mark in bytes (`VmHWM`), 0 when unknown.
-fn peak_rss() -> u64 {
+pub(crate) fn peak_rss() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()

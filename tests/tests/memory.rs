@@ -41,10 +41,10 @@ async fn warm_up(manager: &NetworkAccessManager) {
     assert_eq!(body, "ok");
 }
 
-/// 24 replies to servers that send for ever, none of them read: each holds its read buffer (4
-/// MiB) and about one read (up to 1 MiB) until the servers block. Without the byte bound, 64
-/// queued reads of up to 1 MiB each could be held per reply: these 24 replies grew the peak by
-/// 1011 MiB before the bound, 95 MiB with it (2026-11-27).
+/// 24 replies to servers that send for ever, none of them read: each holds its read buffer (1
+/// MiB by default) and about one read (up to 1 MiB) until the servers block. Without the byte
+/// bound, 64 queued reads of up to 1 MiB each could be held per reply: these 24 replies grew the
+/// peak by 1011 MiB before the bound, 95 MiB with a 4 MiB bound, 17 MiB with 1 MiB (2026-11-27).
 async fn unread_endless_bodies(manager: &NetworkAccessManager) {
     let mut servers = Vec::new();
     for _ in 0..4 {

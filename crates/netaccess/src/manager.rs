@@ -275,7 +275,7 @@ impl NetworkAccessManager {
 /// | redirect policy | [`RedirectPolicy::NoLessSafe`]; user-verified redirects need a [`RedirectHandler`] |
 /// | most redirects | [`DEFAULT_MAX_REDIRECTS`] (50) |
 /// | transfer timeout | none (`Duration::ZERO`): Qt's default |
-/// | reply read buffer | [`DEFAULT_READ_BUFFER_SIZE`](crate::DEFAULT_READ_BUFFER_SIZE) (4 MiB) of body waiting for the reader; Qt's default is unlimited |
+/// | reply read buffer | [`DEFAULT_READ_BUFFER_SIZE`](crate::DEFAULT_READ_BUFFER_SIZE) (1 MiB) of body waiting for the reader; Qt's default is unlimited |
 /// | connections per host | [`netaccess_http::DEFAULT_MAX_CONNECTIONS_PER_HOST`] (6) |
 /// | idle connection kept | [`netaccess_http::DEFAULT_IDLE_TIMEOUT`] (120 s) |
 /// | connect timeout | [`netaccess_http::DEFAULT_CONNECT_TIMEOUT`] (30 s) |
