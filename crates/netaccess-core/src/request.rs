@@ -23,7 +23,8 @@ use crate::attributes::RequestAttributes;
 /// ```
 #[derive(Debug, Clone)]
 pub struct Request {
-    url_text: String,
+    /// The text given, kept only when it did not parse (a parsed URL is its own text).
+    unparsed_text: String,
     url: Option<Url>,
     headers: HeaderMap,
     attributes: RequestAttributes,
@@ -35,7 +36,7 @@ impl Request {
         let text = url.as_ref();
         let url = Url::parse(text).ok();
         Self {
-            url_text: url.as_ref().map_or(text, Url::as_str).to_owned(),
+            unparsed_text: if url.is_some() { String::new() } else { text.to_owned() },
             url,
             headers: HeaderMap::new(),
             attributes: RequestAttributes::default(),
@@ -45,7 +46,7 @@ impl Request {
     /// A request for an already parsed URL.
     pub fn from_url(url: Url) -> Self {
         Self {
-            url_text: url.as_str().to_owned(),
+            unparsed_text: String::new(),
             url: Some(url),
             headers: HeaderMap::new(),
             attributes: RequestAttributes::default(),
@@ -59,12 +60,12 @@ impl Request {
 
     /// The URL as text: normalised when it parsed, else as given.
     pub fn url_text(&self) -> &str {
-        &self.url_text
+        self.url.as_ref().map_or(&self.unparsed_text, Url::as_str)
     }
 
     /// Replaces the URL.
     pub fn set_url(&mut self, url: Url) {
-        self.url_text = url.as_str().to_owned();
+        self.unparsed_text.clear();
         self.url = Some(url);
     }
 
