@@ -4,10 +4,10 @@
 //! the client, its buffers), as a user's program would see it; the in-process scenarios cannot
 //! show this, since their contenders share one process and its allocator.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::clients;
-use crate::measure::{cpu_time, peak_rss, Sample, Units};
+use crate::measure::{cpu_time, peak_rss, sample_in_child, Sample, Units};
 use crate::{compare_measured, Measured};
 
 /// The contenders, `requests` small GETs and one `mib` MiB download per run.
@@ -16,24 +16,7 @@ pub(crate) fn footprint(base: &str, requests: u32, mib: u64, runs: usize) {
     let large = format!("{base}/large/{}", mib * 1024 * 1024);
     let child = |name: &'static str| -> Measured<'_> {
         let (small, large) = (small.clone(), large.clone());
-        (
-            name,
-            Box::new(move || {
-                let exe = std::env::current_exe().expect("current exe");
-                let output = std::process::Command::new(exe)
-                    .args(["--footprint-child", name, &small, &large, &requests.to_string()])
-                    .output()
-                    .expect("run the footprint child");
-                assert!(output.status.success(), "{name}: {}", String::from_utf8_lossy(&output.stderr));
-                let text = String::from_utf8_lossy(&output.stdout);
-                let numbers: Vec<u64> = text.split_whitespace().map(|n| n.parse().expect("number")).collect();
-                Sample {
-                    wall: Duration::from_nanos(numbers[0]),
-                    cpu: Duration::from_nanos(numbers[1]),
-                    peak_rss: numbers[2],
-                }
-            }),
-        )
+        (name, Box::new(move || sample_in_child(&["--footprint-child", name, &small, &large, &requests.to_string()])))
     };
     let title = format!(
         "peak memory of a fresh process: {requests} sequential small GETs, then {mib} MiB downloaded, \
@@ -94,5 +77,5 @@ pub(crate) fn footprint_child(args: &[String]) {
             });
         }
     }
-    println!("{} {} {}", wall.elapsed().as_nanos(), cpu_time().saturating_sub(cpu).as_nanos(), peak_rss());
+    Sample { wall: wall.elapsed(), cpu: cpu_time().saturating_sub(cpu), peak_rss: peak_rss() }.print();
 }

@@ -41,6 +41,24 @@ pub(crate) struct Sample {
     pub(crate) peak_rss: u64,
 }
 
+impl Sample {
+    /// Prints the sample for the parent process to read with [`sample_in_child`].
+    pub(crate) fn print(&self) {
+        println!("{} {} {}", self.wall.as_nanos(), self.cpu.as_nanos(), self.peak_rss);
+    }
+}
+
+/// One run in a fresh process of this program, started with `args` (the child mode and its
+/// work); the child measures itself and prints its [`Sample`].
+pub(crate) fn sample_in_child(args: &[&str]) -> Sample {
+    let exe = std::env::current_exe().expect("current exe");
+    let output = std::process::Command::new(exe).args(args).output().expect("run the child");
+    assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8_lossy(&output.stdout);
+    let numbers: Vec<u64> = text.split_whitespace().map(|n| n.parse().expect("number")).collect();
+    Sample { wall: Duration::from_nanos(numbers[0]), cpu: Duration::from_nanos(numbers[1]), peak_rss: numbers[2] }
+}
+
 /// Runs `work` and measures it.
 pub(crate) fn sample(work: impl FnOnce()) -> Sample {
     reset_peak_rss();

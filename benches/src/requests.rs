@@ -7,9 +7,8 @@ use futures::future::join_all;
 use tokio::runtime::Runtime;
 
 use crate::clients::{self, Clients};
-use std::time::Duration;
 
-use crate::measure::{sample, Sample, Units};
+use crate::measure::{sample, sample_in_child, Units};
 use crate::{compare, compare_measured, Contender};
 
 fn per_request(count: u32) -> Units<'static> {
@@ -171,24 +170,7 @@ pub(crate) fn burst(base: &str, requests: u32, runs: usize) {
     let url = format!("{base}/small");
     let child = |name: &'static str| -> crate::Measured<'_> {
         let url = url.clone();
-        (
-            name,
-            Box::new(move || {
-                let exe = std::env::current_exe().expect("current exe");
-                let output = std::process::Command::new(exe)
-                    .args(["--burst-child", name, &url, &requests.to_string()])
-                    .output()
-                    .expect("run the burst child");
-                assert!(output.status.success(), "{name}: {}", String::from_utf8_lossy(&output.stderr));
-                let text = String::from_utf8_lossy(&output.stdout);
-                let numbers: Vec<u64> = text.split_whitespace().map(|n| n.parse().expect("number")).collect();
-                Sample {
-                    wall: Duration::from_nanos(numbers[0]),
-                    cpu: Duration::from_nanos(numbers[1]),
-                    peak_rss: numbers[2],
-                }
-            }),
-        )
+        (name, Box::new(move || sample_in_child(&["--burst-child", name, &url, &requests.to_string()])))
     };
     let title = format!(
         "{requests} GETs issued at once to one host, a fresh process per run (total time = {requests} / rate), \
@@ -231,5 +213,5 @@ pub(crate) fn burst_child(args: &[String]) {
             })
         }
     };
-    println!("{} {} {}", measured.wall.as_nanos(), measured.cpu.as_nanos(), measured.peak_rss);
+    measured.print();
 }
