@@ -1,5 +1,5 @@
 //! An origin server speaking the server side of the HTTP caching test suite
-//! (`shared/conformance/cache-tests`): each test registers its list of requests under a UUID;
+//! (`tests/data/conformance/cache-tests`): each test registers its list of requests under a UUID;
 //! `/test/<uuid>` answers request number `Req-Num` as the list prescribes, counts the requests
 //! it sees and keeps what it saw for the client's later checks.
 //!

@@ -65,6 +65,33 @@ pub struct Seen {
     pub scripts: Mutex<std::collections::HashMap<String, Scripted>>,
     /// The SHA-256 (hex) of every upload body received whole by `/upload`.
     pub uploads: Mutex<Vec<String>>,
+    /// Every request, in the order the server read them.
+    pub log: Mutex<Vec<SeenRequest>>,
+}
+
+/// One request as the server read it.
+#[derive(Debug, Clone)]
+pub struct SeenRequest {
+    /// The method.
+    pub method: String,
+    /// The path and query.
+    pub target: String,
+    /// The `Authorization` value, if any.
+    pub authorization: Option<String>,
+    /// The `Cookie` value, if any.
+    pub cookie: Option<String>,
+}
+
+impl Seen {
+    /// The targets of every request so far, in the order the server read them.
+    pub fn targets(&self) -> Vec<String> {
+        self.log.lock().expect("lock").iter().map(|r| r.target.clone()).collect()
+    }
+
+    /// Every request so far.
+    pub fn requests(&self) -> Vec<SeenRequest> {
+        self.log.lock().expect("lock").clone()
+    }
 }
 
 /// A running server; it stops when dropped.
@@ -183,6 +210,13 @@ async fn route(
     seen: Arc<Seen>,
 ) -> Result<Response<Body>, Infallible> {
     seen.requests.fetch_add(1, Ordering::SeqCst);
+    let header = |name: &str| request.headers().get(name).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    seen.log.lock().expect("lock").push(SeenRequest {
+        method: request.method().as_str().to_owned(),
+        target: request.uri().path_and_query().map_or_else(|| request.uri().to_string(), |pq| pq.as_str().to_owned()),
+        authorization: header("authorization"),
+        cookie: header("cookie"),
+    });
     let scripted =
         request.uri().path_and_query().and_then(|pq| seen.scripts.lock().expect("lock").get(pq.as_str()).cloned());
     if let Some((status, lines)) = scripted {

@@ -1,4 +1,4 @@
-//! The HTTP caching test suite (`shared/conformance/cache-tests`, RFC 9111) through the real
+//! The HTTP caching test suite (`tests/data/conformance/cache-tests`, RFC 9111) through the real
 //! client with a [`DiskCache`], against [`CacheOrigin`], the suite's server protocol on loopback.
 //!
 //! The checks are the suite's own client checks (`test-engine/client/test.mjs`): response type
@@ -358,7 +358,7 @@ fn kind(test: &Value) -> &str {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cache_test_suite_through_a_disk_cache() {
-    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/cache-tests");
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/conformance/cache-tests");
     let suites: Vec<Value> =
         serde_json::from_str(&std::fs::read_to_string(root.join("cache-tests.json")).expect("suite"))
             .expect("suite json");

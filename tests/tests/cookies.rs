@@ -40,8 +40,7 @@ fn parse_cookie_header(header: &[u8]) -> Vec<(String, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_shared_parser_suite_over_the_network() {
-    let path =
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/conformance/cookies/parser.json");
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/conformance/cookies/parser.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let cases: Vec<Value> = serde_json::from_str(&text).unwrap();
     let server = HttpServer::start().await;

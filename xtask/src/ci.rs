@@ -11,6 +11,7 @@ struct Step {
 
 const STEPS: &[Step] = &[
     Step { name: "disk", action: crate::disk::run },
+    Step { name: "contained", action: crate::contained::run },
     Step { name: "fmt", action: fmt },
     Step { name: "clippy", action: clippy },
     Step { name: "test", action: test },
@@ -44,10 +45,10 @@ pub(crate) fn run() -> Result<(), String> {
 fn print_report(report: &[(&str, bool, f64)]) {
     eprintln!("\nxtask ci steps:");
     for (name, ok, seconds) in report {
-        eprintln!("  {:<8} {:<5} {seconds:>7.1} s", name, if *ok { "ok" } else { "FAIL" });
+        eprintln!("  {:<9} {:<5} {seconds:>7.1} s", name, if *ok { "ok" } else { "FAIL" });
     }
     for step in STEPS.iter().skip(report.len()) {
-        eprintln!("  {:<8} not run", step.name);
+        eprintln!("  {:<9} not run", step.name);
     }
 }
 

@@ -1,6 +1,7 @@
 //! The project's tasks, run as `cargo xtask <task>`:
 //!
 //! - `ci`: the whole test matrix, step by step, stopping at the first red step.
+//! - `contained`: no file of the repository refers to a path outside it (a step of `ci`).
 //! - `demo`: the `netaccess` CLI at work on every scheme it supports, with a summary table.
 //! - `interop`: the library against real servers from Debian (nginx), on loopback.
 //! - `bench [--quick]`: the benchmarks, netaccess next to other clients in one run.
@@ -10,6 +11,7 @@
 
 mod apache;
 mod ci;
+mod contained;
 mod demo;
 mod disk;
 mod ftp;
@@ -29,13 +31,14 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(),
+        Some("contained") => contained::run(),
         Some("demo") => demo::run(),
         Some("interop") => interop::run(),
         Some("bench") => bench(&args[1..]),
         Some("fuzz") => fuzz::run_from_args(&args),
         _ => {
             eprintln!("usage: cargo xtask <ci|demo|interop|bench [--quick] [--only NAME]|fuzz [--minutes N]>");
-            eprintln!("  ci    disk check, fmt, clippy, tests, docs, cargo-deny, interop, demo, fuzz and bench smoke");
+            eprintln!("  ci    disk check, self-containment, fmt, clippy, tests, docs, cargo-deny, interop, demo, fuzz and bench smoke");
             eprintln!("  demo  the netaccess CLI on every scheme, with a summary table");
             eprintln!("  interop  the library against Debian's servers (nginx), installed when missing");
             eprintln!("  bench netaccess next to other clients, in one run (--quick: a short smoke run)");
@@ -53,7 +56,7 @@ fn main() -> ExitCode {
 }
 
 /// Builds the benchmark program in release mode and runs it pinned to CPU 0 (client and server
-/// on one core: see `../shared/design.md`, "Measuring speed on these machines").
+/// on one core: see `ARCHITECTURE.md`, "Measuring speed on these machines").
 /// `args` go to the program: `--quick`, `--only NAME`. Then the criterion benchmarks of the
 /// HTTP/1.1 core run (once each, as a test, with `--quick`).
 pub(crate) fn bench(args: &[String]) -> Result<(), String> {

@@ -7,6 +7,13 @@
 //! body chunks. Everything a backend reports while it works (upload progress, `encrypted`) goes
 //! through the request's [`EventSink`]. Dropping the returned future, or the body stream, aborts
 //! the transfer: backends must release their resources on drop.
+//!
+//! Two things tie a backend to the moment a request is issued and the moment it is sent:
+//! [`BackendRequest::place`], the request's place in its host's line (see [`crate::order`]),
+//! which a backend with a queue drops once the request has its place there; and
+//! [`BackendRequest::send_time`], the decisions that depend on the moment of sending (cookies,
+//! credentials), which a backend that says so ([`Backend::decides_at_send_time`]) makes once the
+//! request holds its connection. For any other backend the manager makes them before `send`.
 
 use std::pin::Pin;
 use std::time::{Duration, Instant};
@@ -23,6 +30,7 @@ use crate::body::Body;
 use crate::error::NetworkError;
 use crate::event::{progress_total, ReplyEvent};
 use crate::operation::Operation;
+use crate::order::Place;
 
 /// The body of a response, as chunks; an `Err` ends it.
 pub type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, NetworkError>> + Send>>;
@@ -52,11 +60,46 @@ pub trait Backend: Send + Sync + 'static {
     fn is_local(&self) -> bool {
         false
     }
+
+    /// Whether this backend calls [`BackendRequest::send_time`] itself: before writing each
+    /// request head on the connection the request holds, and with each response head. When it
+    /// does not (the default), the manager calls them around [`Backend::send`].
+    fn decides_at_send_time(&self) -> bool {
+        false
+    }
+}
+
+/// The decisions that depend on the moment a request is sent (Qt makes them when a request is
+/// sent on a connection): the jar's `Cookie` and the `Authorization` known by then, and the
+/// response's `Set-Cookie` stored before the connection serves the next request.
+///
+/// ```
+/// use http::HeaderMap;
+/// use netaccess_core::SendTime;
+/// use url::Url;
+///
+/// /// Numbers every request as it goes out.
+/// struct Counter(std::sync::atomic::AtomicU64);
+/// impl SendTime for Counter {
+///     fn before_send(&self, _url: &Url, _method: &str, headers: &mut HeaderMap) {
+///         let n = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+///         headers.insert("x-attempt", n.into());
+///     }
+///     fn on_response_head(&self, _url: &Url, _headers: &HeaderMap) {}
+/// }
+/// ```
+pub trait SendTime: Send + Sync + 'static {
+    /// Adds to `headers` what depends on this moment; called once the request holds its
+    /// connection, just before its head is written (again for each try).
+    fn before_send(&self, url: &Url, method: &str, headers: &mut HeaderMap);
+
+    /// Sees a response head while the connection is still the request's, so a request sent
+    /// next on it sees its effects (a `Set-Cookie`).
+    fn on_response_head(&self, url: &Url, headers: &HeaderMap);
 }
 
 /// One hop of a request, as a backend receives it.
 #[non_exhaustive]
-#[derive(Debug)]
 pub struct BackendRequest {
     /// The operation.
     pub operation: Operation,
@@ -70,6 +113,26 @@ pub struct BackendRequest {
     pub attributes: RequestAttributes,
     /// Where to report progress and other events.
     pub events: EventSink,
+    /// The request's place in its host's line (see [`crate::order`]): a backend with a queue
+    /// serves it by [`Place::sequence`] and drops it once the request has its place there;
+    /// `None` for a request issued outside a manager (it takes a sequence number when queued).
+    pub place: Option<Place>,
+    /// The decisions to make when the request is sent (see [`SendTime`]).
+    pub send_time: Option<std::sync::Arc<dyn SendTime>>,
+}
+
+impl std::fmt::Debug for BackendRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackendRequest")
+            .field("operation", &self.operation)
+            .field("url", &self.url.as_str())
+            .field("headers", &self.headers)
+            .field("body", &self.body)
+            .field("attributes", &self.attributes)
+            .field("place", &self.place)
+            .field("send_time", &self.send_time.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl BackendRequest {
@@ -82,6 +145,8 @@ impl BackendRequest {
             body: Body::empty(),
             attributes: RequestAttributes::default(),
             events: EventSink::discard(),
+            place: None,
+            send_time: None,
         }
     }
 

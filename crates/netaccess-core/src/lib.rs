@@ -33,6 +33,7 @@ pub mod event;
 pub mod headers;
 pub mod limit;
 pub mod operation;
+pub mod order;
 pub mod redact;
 pub mod request;
 pub mod ssl;
@@ -40,7 +41,7 @@ pub mod ssl;
 pub use attributes::{
     CacheLoadControl, LoadControl, Priority, RedirectPolicy, ReplyAttributes, RequestAttributes, DEFAULT_MAX_REDIRECTS,
 };
-pub use backend::{Backend, BackendRequest, BackendResponse, BodyStream, EventSink, UploadProgress};
+pub use backend::{Backend, BackendRequest, BackendResponse, BodyStream, EventSink, SendTime, UploadProgress};
 pub use body::Body;
 pub use error::{ErrorGroup, NetworkError, NetworkErrorKind};
 pub use event::{progress_total, ReplyEvent};

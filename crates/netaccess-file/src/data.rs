@@ -5,7 +5,8 @@
 //! `data:[<media type>][;base64],<data>`: the data is percent-decoded, then base64-decoded when
 //! the `;base64` marker ends the header (whitespace inside base64 is skipped and padding is
 //! optional, as browsers accept it). An empty media type is `text/plain;charset=US-ASCII`; a
-//! header of parameters only (`;charset=utf-8`) gets `text/plain` in front. A URL without the
+//! header of parameters only (`;charset=utf-8`, or `charset=utf-8` without the semicolon) gets
+//! `text/plain` in front. A URL without the
 //! comma, or base64 that does not decode, is `ProtocolInvalidOperationError` naming what is
 //! wrong. Only GET and HEAD are possible, as in Qt.
 
@@ -71,6 +72,10 @@ pub fn decode_data_url(url: &str) -> Result<DataUrl, String> {
         DEFAULT_MEDIA_TYPE.to_owned()
     } else if media_type.starts_with(';') {
         format!("text/plain{media_type}")
+    } else if media_type.split(';').next().is_some_and(|first| first.contains('=')) {
+        // Parameters without a type (`data:charset=iso-8859-1,…`): the type is omitted, so
+        // it is `text/plain` (RFC 2397), the parameters kept.
+        format!("text/plain;{media_type}")
     } else {
         media_type.to_owned()
     };
@@ -140,6 +145,7 @@ mod tests {
         let cases: &[(&str, &str, &[u8])] = &[
             ("data:,A%20brief%20note", DEFAULT_MEDIA_TYPE, b"A brief note"),
             ("data:;charset=utf-8,%E2%82%AC", "text/plain;charset=utf-8", "€".as_bytes()),
+            ("data:charset=iso-8859-1,abc", "text/plain;charset=iso-8859-1", b"abc"),
             ("data:text/html;base64,PGI+aGk8L2I+", "text/html", b"<b>hi</b>"),
             ("data:;base64,aGk", DEFAULT_MEDIA_TYPE, b"hi"),
             ("data:image/gif;BASE64,R0lG%0AODlh", "image/gif", b"GIF89a"),

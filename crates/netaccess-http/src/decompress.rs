@@ -127,6 +127,7 @@ impl Decompressor {
                 (Codec::Zstd(Box::new(decoder)), 100, HIGH_RATIO_SLICE)
             }
             other => return Err(format!("unsupported Content-Encoding {other:?}")),
+            // The caller delivers such a body undecoded, the header kept (see `lib.rs`).
         };
         Ok(Some(Self { codec, pending: Bytes::new(), slice, max_ratio, threshold, consumed: 0, produced: 0 }))
     }
@@ -203,8 +204,13 @@ impl Decompressor {
 
     /// The end of the compressed body, once [`Decompressor::next_output`] drained the queue: the
     /// rest of the output, or an error when the stream was cut short.
+    /// A body that carried no byte at all is empty whatever its coding (curl and browsers
+    /// agree): that is a success, not a cut stream.
     pub fn finish(self) -> Result<Bytes, DecodeError> {
         debug_assert!(self.pending.is_empty(), "finish before the queue was drained");
+        if self.consumed == 0 {
+            return Ok(Bytes::new());
+        }
         let mut this = self;
         let codec = std::mem::replace(&mut this.codec, Codec::DeflateUndecided(Vec::new()));
         let output = match codec {

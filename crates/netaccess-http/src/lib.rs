@@ -36,7 +36,8 @@
 //!   Qt 4.8 documentation says (Qt 4.8.3 and later send `application/x-www-form-urlencoded`).
 //! - **Decompression**: see [`decompress`](crate::accept_encoding): only when the caller did not
 //!   set `Accept-Encoding`; the decoded reply loses `Content-Length` and `Content-Encoding` (kept
-//!   as the `original_content_length` attribute).
+//!   as the `original_content_length` attribute). A coding it cannot decode is delivered as it
+//!   came with its header (as Qt does); an empty body is empty whatever its coding.
 //! - **Uploads** are written whole before the response is read; a server that answers early
 //!   without reading the body makes the upload fail with the write error.
 
@@ -244,6 +245,13 @@ impl Backend for HttpBackend {
         let inner = self.inner.clone();
         inner.send(request).boxed()
     }
+
+    /// The request's [`SendTime`](netaccess_core::SendTime) decisions are made once it holds
+    /// a pool slot, before each head is written; the response head is shown to it before the
+    /// slot can serve another request.
+    fn decides_at_send_time(&self) -> bool {
+        true
+    }
 }
 
 pub(crate) fn invalid(url: &Url, message: String) -> NetworkError {
@@ -294,8 +302,13 @@ impl Inner {
         let mut decoder = None;
         if decompress && framing != Framing::Empty {
             if let Some(encoding) = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()) {
-                decoder = Decompressor::for_encoding(encoding, self.config.decompression_threshold)
-                    .map_err(|why| NetworkError::new(NetworkErrorKind::ProtocolFailure, &url, why))?;
+                // A coding we cannot decode is delivered as it came, the header kept (Qt's way;
+                // RFC 9110 §8.4 leaves it to the recipient).
+                decoder =
+                    Decompressor::for_encoding(encoding, self.config.decompression_threshold).unwrap_or_else(|why| {
+                        tracing::debug!(url = %url, "delivering the body undecoded: {why}");
+                        None
+                    });
             }
             if decoder.is_some() {
                 attributes.original_content_length = headers.content_length();

@@ -3,9 +3,12 @@
 //!
 //! # Design
 //!
-//! A request first acquires a [`Slot`] for its key (scheme, host, port; the proxy and TLS
-//! identity join the key in their issues). A key has at most `max_per_host` slots; a request
-//! beyond that waits in a queue ordered by priority, then arrival. With a slot, it takes an idle
+//! A request first acquires a [`Slot`] for its key (scheme, host, port, the proxy and the
+//! accepted certificate problems). A key has at most `max_per_host` slots; a request beyond
+//! that waits in a queue ordered by priority, then by when it was *issued* (its
+//! [`Place`]'s sequence, taken by `get()`, not by when its task reached the pool). The place
+//! is dropped once the request is in the queue (or holds a slot), which lets the next request
+//! issued to the host come: so requests of one priority are served in issue order. With a slot, it takes an idle
 //! connection that passes the liveness check, or opens a new one. Because the idle check and
 //! the decision to connect happen under the same lock, connections in use plus idle ones never
 //! exceed the limit. A finished exchange puts a reusable connection back as idle, then drops its
@@ -20,6 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use futures::FutureExt;
+use netaccess_core::order::Place;
 use netaccess_core::Priority;
 use tokio::io::AsyncReadExt;
 use tokio::sync::oneshot;
@@ -98,7 +102,6 @@ struct Host {
     idle: Vec<Connection>,
     busy: usize,
     waiters: BinaryHeap<Waiter>,
-    next_seq: u64,
 }
 
 /// The pool; shared by every request of one backend.
@@ -141,8 +144,31 @@ impl Pool {
         self.hosts.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Waits for a slot for `key`.
-    pub(crate) async fn acquire(self: &Arc<Self>, key: PoolKey, priority: Priority) -> Slot {
+    /// Waits for a slot for `key`, served by `priority`, then `sequence` (smaller first). The
+    /// `place` is released once the request is queued or holds its slot.
+    pub(crate) async fn acquire(
+        self: &Arc<Self>,
+        key: PoolKey,
+        priority: Priority,
+        sequence: u64,
+        place: Option<Place>,
+    ) -> Slot {
+        let waiting = self.enqueue(key, priority, sequence);
+        drop(place);
+        match waiting {
+            Ok(slot) => slot,
+            // The pool outlives its waiters (they hold an Arc), so the sender is never dropped unsent.
+            Err(granted) => granted.await.expect("the pool grants or returns every slot"),
+        }
+    }
+
+    /// A slot at once, or the promise of one in the queue.
+    fn enqueue(
+        self: &Arc<Self>,
+        key: PoolKey,
+        priority: Priority,
+        sequence: u64,
+    ) -> Result<Slot, oneshot::Receiver<Slot>> {
         let waiting = {
             let mut hosts = self.hosts();
             // Looked up before inserting, so a key already pooled is not copied.
@@ -152,15 +178,13 @@ impl Pool {
             let host = hosts.get_mut(&key).expect("inserted above");
             if host.busy < self.max_per_host {
                 host.busy += 1;
-                return Slot { pool: Some(self.clone()), key };
+                return Ok(Slot { pool: Some(self.clone()), key });
             }
             let (grant, granted) = oneshot::channel();
-            host.next_seq += 1;
-            host.waiters.push(Waiter { priority, seq: host.next_seq, grant });
+            host.waiters.push(Waiter { priority, seq: sequence, grant });
             granted
         };
-        // The pool outlives its waiters (they hold an Arc), so the sender is never dropped unsent.
-        waiting.await.expect("the pool grants or returns every slot")
+        Err(waiting)
     }
 
     fn release(pool: &Arc<Self>, key: &PoolKey) {
@@ -232,6 +256,7 @@ fn is_alive(connection: &mut Connection) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use netaccess_core::order::next_sequence;
 
     fn key() -> PoolKey {
         PoolKey::new(false, "h", 1, String::new(), String::new())
@@ -240,17 +265,28 @@ mod tests {
     #[tokio::test]
     async fn slots_are_limited_and_granted_by_priority_then_arrival() {
         let pool = Pool::new(1, Duration::from_secs(60));
-        let first = pool.acquire(key(), Priority::Normal).await;
+        let first = pool.acquire(key(), Priority::Normal, next_sequence(), None).await;
         let order = Arc::new(Mutex::new(Vec::new()));
         let mut tasks = Vec::new();
         for (name, priority) in [("low", Priority::Low), ("normal", Priority::Normal), ("high", Priority::High)] {
             let (pool, order) = (pool.clone(), order.clone());
             tasks.push(tokio::spawn(async move {
-                let slot = pool.acquire(key(), priority).await;
+                let slot = pool.acquire(key(), priority, next_sequence(), None).await;
                 order.lock().unwrap().push(name);
                 drop(slot);
             }));
             tokio::task::yield_now().await;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        // Waiters issued earlier come before later ones of their priority, whenever they queued.
+        let (late, early) = (next_sequence(), 0);
+        for (name, sequence) in [("normal-late", late), ("normal-early", early)] {
+            let (pool, order) = (pool.clone(), order.clone());
+            tasks.push(tokio::spawn(async move {
+                let slot = pool.acquire(key(), Priority::Normal, sequence, None).await;
+                order.lock().unwrap().push(name);
+                drop(slot);
+            }));
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert!(order.lock().unwrap().is_empty(), "all wait while the only slot is held");
@@ -258,17 +294,23 @@ mod tests {
         for task in tasks {
             task.await.unwrap();
         }
-        assert_eq!(*order.lock().unwrap(), ["high", "normal", "low"]);
+        assert_eq!(*order.lock().unwrap(), ["high", "normal-early", "normal", "normal-late", "low"]);
     }
 
     #[tokio::test]
     async fn a_canceled_waiter_does_not_leak_its_slot() {
         let pool = Pool::new(1, Duration::from_secs(60));
-        let held = pool.acquire(key(), Priority::Normal).await;
-        let canceled = tokio::time::timeout(Duration::from_millis(10), pool.acquire(key(), Priority::Normal)).await;
+        let held = pool.acquire(key(), Priority::Normal, next_sequence(), None).await;
+        let canceled = tokio::time::timeout(
+            Duration::from_millis(10),
+            pool.acquire(key(), Priority::Normal, next_sequence(), None),
+        )
+        .await;
         assert!(canceled.is_err());
         drop(held);
-        let again = tokio::time::timeout(Duration::from_secs(5), pool.acquire(key(), Priority::Normal)).await;
+        let again =
+            tokio::time::timeout(Duration::from_secs(5), pool.acquire(key(), Priority::Normal, next_sequence(), None))
+                .await;
         assert!(again.is_ok(), "the slot came back");
     }
 }

@@ -6,7 +6,7 @@
 //! The proxies come from the manager's proxy if one is set, else from its factory (the
 //! environment by default); an empty answer means direct. Usable for plain http: direct, an HTTP
 //! proxy (the request goes to it in absolute form), SOCKS5; for anything else, only tunnels
-//! (HTTP `CONNECT` carrying the User-Agent, SOCKS5). None usable is `ProxyNotFoundError`. When a
+//! (HTTP `CONNECT` carrying the request's User-Agent and nothing else of its headers, SOCKS5). None usable is `ProxyNotFoundError`. When a
 //! proxy cannot be reached (refused, timed out, not found, closed), the next one is tried with
 //! the body from byte 0. Connections are pooled per proxy: a tunnel through one proxy never serves
 //! a request routed through another.
@@ -22,9 +22,10 @@ use std::time::Duration;
 
 use http::header::{self, HeaderMap, HeaderValue};
 use http::Method;
+use netaccess_core::order::{next_sequence, Place};
 use netaccess_core::{
     within_limit, BackendRequest, BackendResponse, Body, EventSink, IgnoredSslErrors, NetworkError, NetworkErrorKind,
-    ReplyEvent,
+    ReplyEvent, SendTime,
 };
 use netaccess_http1::{apply_default_headers, asks_to_close, encode_request_head, RequestFraming, RequestTarget};
 use netaccess_proxy::{http_connect, socks5_connect, Capabilities, ConnectFailure, Proxy, ProxyKind, Target};
@@ -44,6 +45,9 @@ pub(crate) struct Route<'a> {
     pub(crate) port: u16,
     pub(crate) ignore: &'a IgnoredSslErrors,
     pub(crate) proxy: &'a Proxy,
+    /// The request's `User-Agent` (its own, else the default): a `CONNECT` carries it, and
+    /// nothing else of the request's headers.
+    pub(crate) user_agent: Option<&'a HeaderValue>,
 }
 
 impl Route<'_> {
@@ -55,6 +59,7 @@ impl Route<'_> {
 
 /// What the request sends, prepared once for every route.
 struct Prepared<'a> {
+    url: &'a Url,
     url_text: &'a str,
     method: &'a Method,
     headers: HeaderMap,
@@ -63,6 +68,10 @@ struct Prepared<'a> {
     decompress: bool,
     events: &'a EventSink,
     attributes: &'a netaccess_core::RequestAttributes,
+    /// When the request was issued: its rank in the pool's queue, on every route and try.
+    sequence: u64,
+    /// What to decide once the request holds its connection.
+    send_time: Option<&'a dyn SendTime>,
 }
 
 fn usable(proxy: &Proxy, scheme: &str) -> bool {
@@ -113,7 +122,10 @@ impl Inner {
     }
 
     pub(crate) async fn send(self: Arc<Self>, request: BackendRequest) -> Result<BackendResponse, NetworkError> {
-        let BackendRequest { operation, url, mut headers, body, attributes, events, .. } = request;
+        let BackendRequest { operation, url, mut headers, body, attributes, events, place, send_time, .. } = request;
+        let sequence = place.as_ref().map_or_else(next_sequence, Place::sequence);
+        // Held until the request is queued for a connection (see `Pool::acquire`).
+        let mut place = place;
         let method = Method::from_bytes(operation.verb().as_bytes())
             .map_err(|_| invalid(&url, format!("{:?} is not a valid HTTP method", operation.verb())))?;
         let host =
@@ -134,6 +146,7 @@ impl Inner {
         let mut body = Some(body);
         let routes = self.routes(&url)?;
         let prepared = Prepared {
+            url: &url,
             url_text: url.as_str(),
             method: &method,
             headers,
@@ -142,11 +155,20 @@ impl Inner {
             decompress,
             events: &events,
             attributes: &attributes,
+            sequence,
+            send_time: send_time.as_deref(),
         };
         let mut last_error = None;
         for proxy in &routes {
-            let route = Route { url: &url, host, port, ignore: &attributes.ignore_ssl_errors, proxy };
-            match self.through(&route, &prepared, &mut body, &replay).await {
+            let route = Route {
+                url: &url,
+                host,
+                port,
+                ignore: &attributes.ignore_ssl_errors,
+                proxy,
+                user_agent: prepared.headers.get(header::USER_AGENT),
+            };
+            match self.through(&route, &prepared, &mut place, &mut body, &replay).await {
                 Err(error) if unreachable_proxy(&error) && !proxy.is_direct() => {
                     tracing::debug!(%error, "trying the next proxy");
                     last_error = Some(error);
@@ -164,6 +186,7 @@ impl Inner {
         &self,
         route: &Route<'_>,
         prepared: &Prepared<'_>,
+        place: &mut Option<Place>,
         body: &mut Option<Body>,
         replay: &Option<Body>,
     ) -> Result<BackendResponse, NetworkError> {
@@ -176,16 +199,30 @@ impl Inner {
             None
         };
         loop {
-            // The prepared headers as they are, unless a proxy wants credentials.
-            let with_credentials;
-            let headers = match proxy_authorization.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
-                Some(value) => {
-                    let mut headers = prepared.headers.clone();
-                    headers.insert(header::PROXY_AUTHORIZATION, value);
-                    with_credentials = headers;
-                    &with_credentials
+            let key = PoolKey::new(
+                route.url.scheme() == "https",
+                route.host,
+                route.port,
+                secure::exceptions_key(route.ignore),
+                if route.proxy.is_direct() { String::new() } else { route.proxy.label() },
+            );
+            let slot = self.pool.acquire(key, attributes.priority, prepared.sequence, place.take()).await;
+            // The prepared headers as they are, unless the moment of sending adds to them (the
+            // jar's cookies and the credentials known now) or a proxy wants credentials.
+            let decided;
+            let proxy_credentials = proxy_authorization.as_deref().and_then(|v| HeaderValue::from_str(v).ok());
+            let headers = if prepared.send_time.is_some() || proxy_credentials.is_some() {
+                let mut headers = prepared.headers.clone();
+                if let Some(send_time) = prepared.send_time {
+                    send_time.before_send(prepared.url, prepared.method.as_str(), &mut headers);
                 }
-                None => &prepared.headers,
+                if let Some(value) = proxy_credentials {
+                    headers.insert(header::PROXY_AUTHORIZATION, value);
+                }
+                decided = headers;
+                &decided
+            } else {
+                &prepared.headers
             };
             let target =
                 if route.forwards() { RequestTarget::Absolute(route.url) } else { RequestTarget::Origin(route.url) };
@@ -202,14 +239,6 @@ impl Inner {
                 emit_all_upload_progress: attributes.emit_all_upload_progress,
                 limits: self.config.limits,
             };
-            let key = PoolKey::new(
-                route.url.scheme() == "https",
-                route.host,
-                route.port,
-                secure::exceptions_key(route.ignore),
-                if route.proxy.is_direct() { String::new() } else { route.proxy.label() },
-            );
-            let slot = self.pool.acquire(key, attributes.priority).await;
             let timeout = attributes.transfer_timeout.unwrap_or(Duration::ZERO);
             // Boxed: the exchange's future comes into being once a slot is held, so a request
             // queued for a connection holds only the small future above (10,000 queued
@@ -234,6 +263,9 @@ impl Inner {
                 }
             } else if route.forwards() {
                 rounds.succeeded();
+            }
+            if let Some(send_time) = prepared.send_time {
+                send_time.on_response_head(prepared.url, &incoming.head.headers);
             }
             return self.response(incoming, prepared.decompress, slot, prepared.url_text.to_owned(), route.proxy);
         }
@@ -358,7 +390,7 @@ impl Inner {
                     }
                     None => {
                         let mut headers = HeaderMap::new();
-                        if let Some(agent) = &self.user_agent {
+                        if let Some(agent) = route.user_agent {
                             headers.insert(header::USER_AGENT, agent.clone());
                         }
                         if let Some(value) = proxy_authorization.as_deref().and_then(|v| HeaderValue::from_str(v).ok())

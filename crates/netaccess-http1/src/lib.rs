@@ -16,7 +16,7 @@
 //! Strict where leniency is a request-smuggling risk (framing: `Content-Length`,
 //! `Transfer-Encoding`, chunk sizes and line endings), lenient where real servers differ
 //! harmlessly (leading empty lines, obs-fold, bare LF in the head, whitespace before the first
-//! header). The vectors in `shared/conformance/http1` are the contract: `tests/vectors.rs` runs
+//! header). The vectors in `tests/data/conformance/http1` (copied from the shared conformance data) are the contract: `tests/vectors.rs` runs
 //! each of them, whole and byte by byte.
 
 #![forbid(unsafe_code)]

@@ -187,6 +187,10 @@ pub fn framing(method: &Method, head: &ResponseHead) -> Result<(Framing, Reuse),
     if *method == Method::CONNECT && head.status.is_success() {
         return Ok((Framing::Empty, Reuse::Close(CloseReason::Tunnel)));
     }
+    if head.version == Version::HTTP_10 && head.headers.contains_key(header::TRANSFER_ENCODING) {
+        // RFC 9112 §6.1: faulty framing, even with a Content-Length beside it.
+        return Err(Http1Error::AmbiguousFraming("an HTTP/1.0 response carried Transfer-Encoding".into()));
+    }
     if *method == Method::HEAD || status == 204 || status == 304 {
         return Ok((Framing::Empty, Reuse::Reusable));
     }
@@ -202,6 +206,12 @@ pub fn framing(method: &Method, head: &ResponseHead) -> Result<(Framing, Reuse),
         let last_is_chunked = codings.last().is_some_and(|c| c.eq_ignore_ascii_case("chunked"));
         let reuse = if has_length { Reuse::Close(CloseReason::AmbiguousFraming) } else { Reuse::Reusable };
         return match (chunked, last_is_chunked) {
+            // RFC 9112 §6.3: a transfer coding other than chunked beside a Content-Length is a
+            // smuggling signal, not a body to read until close.
+            (0, _) if has_length => Err(Http1Error::AmbiguousFraming(format!(
+                "Transfer-Encoding {:?} without chunked, beside a Content-Length",
+                codings.join(", ")
+            ))),
             (0, _) => Ok((Framing::CloseDelimited, Reuse::Close(CloseReason::CloseDelimited))),
             (1, true) => Ok((Framing::Chunked, reuse)),
             _ => Err(Http1Error::InvalidTransferEncoding(format!(
@@ -320,5 +330,24 @@ mod tests {
         assert_eq!(keep_alive(&head), Reuse::Reusable);
         let head = parse("HTTP/1.1 200 OK\r\nConnection: x, close\r\n\r\n").unwrap().unwrap();
         assert_eq!(keep_alive(&head), Reuse::Close(CloseReason::ServerClose));
+    }
+
+    #[test]
+    fn transfer_encoding_in_http10_or_beside_a_length_without_chunked_is_refused() {
+        let refused = [
+            "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+            "HTTP/1.0 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 5\r\n\r\n",
+        ];
+        for text in refused {
+            let head = parse(text).unwrap().unwrap();
+            assert!(matches!(framing(&Method::GET, &head), Err(Http1Error::AmbiguousFraming(_))), "{text:?}");
+        }
+        let until_close = parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n").unwrap().unwrap();
+        assert_eq!(
+            framing(&Method::GET, &until_close).unwrap(),
+            (Framing::CloseDelimited, Reuse::Close(CloseReason::CloseDelimited))
+        );
     }
 }

@@ -1,4 +1,4 @@
-//! Every vector of `shared/conformance/http1/response-vectors.json`, fed whole and byte by byte.
+//! Every vector of `tests/data/conformance/http1/response-vectors.json`, fed whole and byte by byte.
 //!
 //! A vector is accepted when the response parses with the expected status and body and, where
 //! the vector says, the expected reuse verdict. A vector is rejected when the reader fails, or,
@@ -56,10 +56,9 @@ fn run(method: &Method, response: &[u8], step: usize) -> Result<Outcome, Http1Er
 
 fn vectors() -> Vec<Value> {
     let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/http1/response-vectors.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!("the shared HTTP/1.1 vectors must be beside the checkout at {}: {e}", path.display())
-    });
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/conformance/http1/response-vectors.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("the HTTP/1.1 vectors are in the repository at {}: {e}", path.display()));
     let document: Value = serde_json::from_str(&text).unwrap();
     let vectors = document["vectors"].as_array().unwrap().clone();
     assert_eq!(vectors.len() as u64, document["count"].as_u64().unwrap());

@@ -13,11 +13,15 @@
 //! came (`AuthenticationRequiredError`, body readable). A Digest `stale=true` is answered with the
 //! same credentials and the new nonce without asking.
 //!
-//! After a success, later requests to the same origin send credentials at once (Basic as is,
-//! Digest with the cached challenge and the next nonce count). Credentials are bound to their
-//! origin: the driver adds them per hop, never carries them over a redirect, and never sends them
-//! to a proxy. `AuthenticationReuse::Manual` uses neither the URL's nor the cache's credentials
-//! and caches nothing.
+//! Once a challenge is answered, requests to the same origin send credentials at once (Basic
+//! as is, Digest with the cached challenge and the next nonce count), decided when each request
+//! is sent on its connection (see [`crate::at_send`]): requests queued behind a 401 carry the
+//! answer, so N requests queued behind one challenge make N + 1 requests in all, as in Qt, and
+//! the nonce counts go out in the order of the wire. The request that met the 401 answers it
+//! from the cache too (its own copy of the challenge serves when the cache dropped the entry, or
+//! when reuse is off). Credentials are bound to their origin: they are added per hop, never
+//! carried over a redirect, and never sent to a proxy. `AuthenticationReuse::Manual` uses
+//! neither the URL's nor the cache's credentials and caches nothing.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -146,33 +150,66 @@ impl AuthCache {
         lock(&self.entries).insert(key, Entry { credentials, client: None });
     }
 
-    /// Records a success: the realm answers at once from now on, with this challenge's client.
-    fn succeeded(&self, key: &Key, client: PasswordClient) {
-        if let Some(entry) = lock(&self.entries).get_mut(key) {
-            entry.client = Some(client);
-        }
+    /// Records an answer: the realm answers at once from now on, with this challenge's client.
+    fn answered(&self, key: &Key, credentials: &Credentials, client: PasswordClient) {
+        lock(&self.entries).insert(key.clone(), Entry { credentials: credentials.clone(), client: Some(client) });
         lock(&self.last_realm).insert(key.0.clone(), key.1.clone());
+    }
+
+    /// The `Authorization` for `url` from the cached answer of `key`, if there is one.
+    fn respond_for(&self, key: &Key, url: &Url, method: &str, body: Option<&[u8]>) -> Option<String> {
+        let mut entries = lock(&self.entries);
+        let entry = entries.get_mut(key)?;
+        let client = entry.client.as_mut()?;
+        respond(client, &entry.credentials.user, &entry.credentials.password, uri_of(url), method, body)
     }
 
     fn asking_lock(&self, key: &Key) -> Arc<tokio::sync::Mutex<()>> {
         lock(&self.asking).entry(key.clone()).or_default().clone()
     }
 
-    /// An `Authorization` value to send at once to `url`, from the last success at its origin.
+    /// An `Authorization` value to send at once to `url`, from the last answer at its origin.
     pub(crate) fn preemptive(&self, url: &Url, method: &str, body: Option<&[u8]>) -> Option<String> {
         let realm = {
             let last_realm = lock(&self.last_realm);
             if last_realm.is_empty() {
-                // Nothing ever succeeded: spare every request the origin's serialization.
+                // Nothing was ever answered: spare every request the origin's serialization.
                 return None;
             }
             last_realm.get(&origin(url))?.clone()
         };
-        let origin = origin(url);
-        let mut entries = lock(&self.entries);
-        let entry = entries.get_mut(&(origin, realm))?;
-        let client = entry.client.as_mut()?;
-        respond(client, &entry.credentials.user, &entry.credentials.password, uri_of(url), method, body)
+        self.respond_for(&(origin(url), realm), url, method, body)
+    }
+}
+
+/// A challenge answered for one hop: what its next try sends.
+pub(crate) struct Answer {
+    key: Key,
+    credentials: Credentials,
+    /// The challenge's client when the cache does not hold it (reuse off). With reuse on the
+    /// cache's client answers, so nonce counts follow the order of sending.
+    own: Option<PasswordClient>,
+    /// The challenge, to answer afresh if the cache dropped its entry meanwhile.
+    challenge: HeaderMap,
+}
+
+impl Answer {
+    /// The `Authorization` for this try of the hop.
+    pub(crate) fn authorization(
+        &mut self,
+        cache: &AuthCache,
+        url: &Url,
+        method: &str,
+        body: Option<&[u8]>,
+    ) -> Option<String> {
+        if self.own.is_none() {
+            if let Some(value) = cache.respond_for(&self.key, url, method, body) {
+                return Some(value);
+            }
+            self.own = strongest_challenge(&self.challenge, WWW_AUTHENTICATE).map(|(client, _, _)| client);
+        }
+        let client = self.own.as_mut()?;
+        respond(client, &self.credentials.user, &self.credentials.password, uri_of(url), method, body)
     }
 }
 
@@ -183,28 +220,21 @@ pub(crate) struct Rounds<'a> {
     pub(crate) reuse: bool,
     url_tried: bool,
     last: Option<Credentials>,
-    pending: Option<(Key, PasswordClient)>,
     pub(crate) rounds: usize,
 }
 
 impl<'a> Rounds<'a> {
     pub(crate) fn new(cache: &'a AuthCache, handler: Option<&'a Arc<dyn AuthenticationHandler>>, reuse: bool) -> Self {
-        Self { cache, handler, reuse, url_tried: false, last: None, pending: None, rounds: 0 }
+        Self { cache, handler, reuse, url_tried: false, last: None, rounds: 0 }
     }
 
-    /// The `Authorization` for the next try after a 401, or `None` to let the 401 stand.
-    pub(crate) async fn answer(
-        &mut self,
-        url: &Url,
-        headers: &HeaderMap,
-        method: &str,
-        body: Option<&[u8]>,
-    ) -> Option<String> {
+    /// The answer the next try after a 401 sends, or `None` to let the 401 stand.
+    pub(crate) async fn answer(&mut self, url: &Url, headers: &HeaderMap) -> Option<Answer> {
         if self.rounds >= MAX_AUTH_ROUNDS {
             return None;
         }
         self.rounds += 1;
-        let (mut client, scheme, realm) = strongest_challenge(headers, WWW_AUTHENTICATE)?;
+        let (client, scheme, realm) = strongest_challenge(headers, WWW_AUTHENTICATE)?;
         let key = (origin(url), realm.clone());
         if let Some(rejected) = &self.last {
             self.cache.forget(&key, rejected);
@@ -217,10 +247,18 @@ impl<'a> Rounds<'a> {
         if credentials.user.is_empty() {
             return None;
         }
-        let authorization = respond(&mut client, &credentials.user, &credentials.password, uri_of(url), method, body)?;
-        self.last = Some(credentials);
-        self.pending = Some((key, client));
-        Some(authorization)
+        let own = if self.reuse {
+            self.cache.answered(&key, &credentials, client);
+            None
+        } else {
+            Some(client)
+        };
+        self.last = Some(credentials.clone());
+        let mut challenge = HeaderMap::new();
+        for value in headers.get_all(WWW_AUTHENTICATE) {
+            challenge.append(WWW_AUTHENTICATE, value.clone());
+        }
+        Some(Answer { key, credentials, own, challenge })
     }
 
     async fn next_credentials(&mut self, url: &Url, key: &Key, scheme: &str) -> Option<Credentials> {
@@ -256,13 +294,6 @@ impl<'a> Rounds<'a> {
             self.cache.store(key.clone(), given.clone());
         }
         Some(given)
-    }
-
-    /// The hop got past authentication: remember how, unless reuse is off.
-    pub(crate) fn succeeded(&mut self) {
-        if let (Some((key, client)), true) = (self.pending.take(), self.reuse) {
-            self.cache.succeeded(&key, client);
-        }
     }
 }
 

@@ -23,10 +23,12 @@
 //! counts).
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
+use netaccess_core::order::{line_key, Place};
+use netaccess_core::SendTime;
 use netaccess_core::{
     progress_total, within_limit, Backend, BackendRequest, Body, EventSink, KnownHeaders, LoadControl, NetworkError,
     NetworkErrorKind, Operation, RedirectPolicy, ReplyEvent, Request, RequestAttributes, DEFAULT_MAX_REDIRECTS,
@@ -34,6 +36,7 @@ use netaccess_core::{
 use tokio::sync::mpsc;
 use url::Url;
 
+use crate::at_send::AtSend;
 use crate::auth;
 use crate::cache;
 use crate::cookies;
@@ -51,9 +54,14 @@ pub const DEFAULT_READ_BUFFER_SIZE: u64 = 1024 * 1024;
 pub(crate) fn start(manager: Arc<ManagerInner>, request: Request, operation: Operation, body: Body) -> Reply {
     let shared = Arc::new(ReplyShared::new(manager.defaults.read_buffer_size));
     let (sender, receiver) = mpsc::channel(EVENT_QUEUE);
+    // The request's place among its host's requests is taken here, before any task runs.
+    let place = request.url().and_then(|url| {
+        let key = line_key(url.scheme(), url.host_str()?, url.port_or_known_default()?);
+        Some(manager.order.issue(key))
+    });
     let request = Arc::new(request);
     let reply = Reply::new(shared.clone(), receiver, request.clone(), operation.clone());
-    let transfer = Transfer { manager, shared, events: sender, request, operation };
+    let transfer = Transfer { manager, shared, events: sender, request, operation, place: Mutex::new(place) };
     tokio::spawn(transfer.run(body));
     reply
 }
@@ -64,6 +72,8 @@ struct Transfer {
     events: mpsc::Sender<ReplyEvent>,
     request: Arc<Request>,
     operation: Operation,
+    /// The place taken when the request was issued, until its first hop goes to the backend.
+    place: Mutex<Option<Place>>,
 }
 
 impl Transfer {
@@ -165,7 +175,8 @@ impl Transfer {
         let cache = self.manager.cache.read().unwrap_or_else(|e| e.into_inner()).clone();
         let reuse_credentials = attributes.authentication_reuse == LoadControl::Automatic;
         let mut auth = auth::Rounds::new(&self.manager.auth, self.manager.auth_handler.as_ref(), reuse_credentials);
-        let mut authorization: Option<String> = None;
+        let mut answer: Option<auth::Answer> = None;
+        let mut sequence = None;
         let response = loop {
             let replay = body.try_clone();
             let in_memory = body.in_memory();
@@ -174,45 +185,68 @@ impl Transfer {
                 .with_events(EventSink::new(self.events.clone()));
             hop.headers = headers.clone();
             let is_http = cookies::applies(&url);
-            if is_http && attributes.cookie_load_control == LoadControl::Automatic {
+            let load_cookies = is_http && attributes.cookie_load_control == LoadControl::Automatic;
+            let save_cookies = is_http && attributes.cookie_save_control == LoadControl::Automatic;
+            if load_cookies && cache.is_some() {
+                // The cache matches `Vary: Cookie` against the jar as it is now; what is sent
+                // is decided again at send time.
                 cookies::load(jar.as_ref(), &url, &mut hop.headers);
             }
-            let verb = operation.verb();
-            let preemptive = match authorization.take() {
-                Some(value) => Some(value),
-                None if is_http && reuse_credentials && !hop.headers.contains_key(http::header::AUTHORIZATION) => {
-                    self.manager.auth.preemptive(&url, verb, in_memory.as_deref())
-                }
-                None => None,
-            };
-            if let Some(value) = preemptive.and_then(|v| http::HeaderValue::from_str(&v).ok()) {
-                hop.headers.insert(http::header::AUTHORIZATION, value);
-            }
+            let caller_authorization = hop.headers.contains_key(http::header::AUTHORIZATION);
+            let at_send = Arc::new(AtSend {
+                jar: jar.clone(),
+                load_cookies,
+                save_cookies,
+                caller_cookie: headers.get(http::header::COOKIE).cloned(),
+                auth: self.manager.auth.clone(),
+                preemptive: is_http && reuse_credentials,
+                caller_authorization,
+                answer: Mutex::new(answer.take()),
+                body: in_memory,
+            });
             hop.attributes = attributes.clone();
             let mut response = match cache::lookup(cache.as_ref(), &operation, &url, &mut hop.headers, &attributes)? {
                 cache::Lookup::Serve(stored) => stored,
                 cache::Lookup::ServeStale(stored, refresh) => {
-                    let saves_cookies = is_http && attributes.cookie_save_control == LoadControl::Automatic;
-                    revalidate_in_background(&backend, refresh, &attributes, saves_cookies.then(|| jar.clone()));
+                    revalidate_in_background(&backend, refresh, &attributes, save_cookies.then(|| jar.clone()));
                     stored
                 }
                 lookup => {
-                    let response = backend.send(hop).await?;
-                    if is_http && attributes.cookie_save_control == LoadControl::Automatic {
-                        cookies::save(jar.as_ref(), &url, &response.headers);
-                    }
+                    // The first hop goes once every request issued earlier to its host is queued;
+                    // a retry after a 401 keeps the rank it was issued with.
+                    let place = self.place.lock().unwrap_or_else(|e| e.into_inner()).take();
+                    hop.place = match (place, sequence) {
+                        (Some(place), _) => {
+                            let place = place.wait_turn().await;
+                            sequence = Some(place.sequence());
+                            Some(place)
+                        }
+                        (None, Some(sequence)) => Some(Place::detached(sequence)),
+                        (None, None) => None,
+                    };
+                    let response = if backend.decides_at_send_time() {
+                        hop.send_time = Some(at_send.clone());
+                        backend.send(hop).await?
+                    } else {
+                        at_send.before_send(&url, operation.verb(), &mut hop.headers);
+                        let response = backend.send(hop).await?;
+                        at_send.on_response_head(&url, &response.headers);
+                        response
+                    };
                     match lookup {
                         cache::Lookup::Network(pending) => pending.after_network(response),
                         _ => response,
                     }
                 }
             };
+            // Whatever happened, nobody waits behind this request any more.
+            drop(self.place.lock().unwrap_or_else(|e| e.into_inner()).take());
 
             let status = response.attributes.http_status_code.unwrap_or(0);
             if status == 401 && is_http {
                 // Boxed, as the redirect check below: rare paths whose futures would otherwise
                 // make every request's state machine larger.
-                if let Some(answer) = Box::pin(auth.answer(&url, &response.headers, verb, in_memory.as_deref())).await {
+                if let Some(answered) = Box::pin(auth.answer(&url, &response.headers)).await {
                     drain(response.body).await;
                     body = replay.ok_or_else(|| {
                         NetworkError::new(
@@ -221,11 +255,9 @@ impl Transfer {
                             "authentication needs the request body again, and it cannot be replayed",
                         )
                     })?;
-                    authorization = Some(answer);
+                    answer = Some(answered);
                     continue;
                 }
-            } else {
-                auth.succeeded();
             }
             let location = response.headers.location().map(str::to_owned);
             let Some(location) = location.filter(|_| redirect::is_redirect(status)) else {

@@ -34,6 +34,7 @@
 
 #![forbid(unsafe_code)]
 
+mod at_send;
 pub mod auth;
 mod cache;
 mod cookies;

@@ -48,7 +48,9 @@ pub(crate) struct Defaults {
 
 pub(crate) struct ManagerInner {
     pub(crate) backends: RwLock<HashMap<String, Arc<dyn Backend>>>,
-    pub(crate) auth: AuthCache,
+    pub(crate) auth: Arc<AuthCache>,
+    /// Each host's line of issued requests (see [`netaccess_core::order`]).
+    pub(crate) order: Arc<netaccess_core::order::IssueOrder>,
     pub(crate) auth_handler: Option<Arc<dyn AuthenticationHandler>>,
     pub(crate) cookie_jar: RwLock<Arc<dyn CookieJar>>,
     pub(crate) cache: RwLock<Option<Arc<dyn NetworkCache>>>,
@@ -515,7 +517,8 @@ impl NetworkAccessManagerBuilder {
             inner: Arc::new(ManagerInner {
                 cookie_jar: RwLock::new(self.cookie_jar.unwrap_or_else(|| Arc::new(DefaultCookieJar::new()))),
                 cache: RwLock::new(self.cache),
-                auth: AuthCache::default(),
+                auth: Arc::new(AuthCache::default()),
+                order: netaccess_core::order::IssueOrder::new(),
                 auth_handler: self.auth_handler,
                 redirect_handler: self.redirect_handler,
                 http,
