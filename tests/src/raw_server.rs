@@ -46,8 +46,12 @@ pub struct RawServer {
     pub addr: SocketAddr,
     connections: Arc<AtomicUsize>,
     written: Arc<AtomicUsize>,
+    heads: Heads,
     task: tokio::task::JoinHandle<()>,
 }
+
+/// The request heads a [`Script::Replies`] server read, exactly as they came.
+type Heads = Arc<std::sync::Mutex<Vec<String>>>;
 
 impl Drop for RawServer {
     fn drop(&mut self) {
@@ -64,6 +68,8 @@ impl RawServer {
         let counter = connections.clone();
         let written = Arc::new(AtomicUsize::new(0));
         let written_by_task = written.clone();
+        let heads = Heads::default();
+        let heads_of_task = heads.clone();
         let task = tokio::spawn(async move {
             let mut held = Vec::new();
             loop {
@@ -76,7 +82,7 @@ impl RawServer {
                     Script::CloseAtOnce => drop(stream),
                     Script::Replies(per_connection) => {
                         let replies = per_connection.get(index).or(per_connection.last()).cloned().unwrap_or_default();
-                        tokio::spawn(serve(stream, replies));
+                        tokio::spawn(serve(stream, replies, heads_of_task.clone()));
                     }
                     Script::Flood { head, filler } => {
                         tokio::spawn(flood(stream, head.clone(), filler.clone(), written_by_task.clone()));
@@ -90,12 +96,17 @@ impl RawServer {
                 }
             }
         });
-        Self { addr, connections, written, task }
+        Self { addr, connections, written, heads, task }
     }
 
     /// The URL of `path` on this server.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// The request heads read so far (by [`Script::Replies`] servers), bytes as sent.
+    pub fn heads(&self) -> Vec<String> {
+        self.heads.lock().expect("lock").clone()
     }
 
     /// Connections accepted so far.
@@ -144,9 +155,11 @@ async fn hold(mut stream: TcpStream) {
     while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
 }
 
-async fn serve(mut stream: TcpStream, replies: Vec<Vec<u8>>) {
+async fn serve(mut stream: TcpStream, replies: Vec<Vec<u8>>, heads: Heads) {
     for reply in replies {
-        if read_request_head(&mut stream).await.is_none() || reply.is_empty() {
+        let Some(head) = read_request_head(&mut stream).await else { return };
+        heads.lock().expect("lock").push(String::from_utf8_lossy(&head).into_owned());
+        if reply.is_empty() {
             return;
         }
         if stream.write_all(&reply).await.is_err() {
@@ -155,8 +168,8 @@ async fn serve(mut stream: TcpStream, replies: Vec<Vec<u8>>) {
     }
 }
 
-/// Reads up to the end of a request head; `None` at EOF.
-async fn read_request_head(stream: &mut TcpStream) -> Option<()> {
+/// Reads up to the end of a request head, which it returns; `None` at EOF.
+async fn read_request_head(stream: &mut TcpStream) -> Option<Vec<u8>> {
     let mut seen = Vec::new();
     let mut byte = [0u8; 1];
     while !seen.ends_with(b"\r\n\r\n") {
@@ -165,5 +178,5 @@ async fn read_request_head(stream: &mut TcpStream) -> Option<()> {
         }
         seen.push(byte[0]);
     }
-    Some(())
+    Some(seen)
 }

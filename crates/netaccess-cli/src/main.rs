@@ -105,12 +105,21 @@ async fn run(args: Args) -> ExitCode {
         insecure: args.insecure,
     };
 
-    let mut transfers: FuturesOrdered<_> = plans
+    // Issued one after the other, in the order given, before any is run.
+    let mut started = Vec::with_capacity(plans.len());
+    for (index, plan) in plans.into_iter().enumerate() {
+        started.push(transfer::start(&manager, index, plan).await);
+    }
+    let mut transfers: FuturesOrdered<_> = started
         .into_iter()
-        .enumerate()
-        .map(|(index, plan)| {
-            let (manager, display) = (&manager, &display);
-            async move { transfer::run(manager, index, plan, display).await }
+        .map(|start| {
+            let display = &display;
+            async move {
+                match start {
+                    Ok(transfer) => transfer::run(transfer, display).await,
+                    Err(failed) => failed,
+                }
+            }
         })
         .collect();
 

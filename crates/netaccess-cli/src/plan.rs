@@ -76,8 +76,9 @@ pub(crate) fn plan(args: &Args) -> Result<Vec<Plan>, UsageError> {
             } else {
                 netaccess::IgnoredSslErrors::Listed(args.ignore_ssl_error.clone())
             };
-            for (name, value) in &headers {
+            for (name, typed, value) in &headers {
                 request.headers_mut().append(name.clone(), value.clone());
+                request.keep_name_as_written(typed);
             }
             if let Some(cookies) = &manual_cookies {
                 if let Ok(value) = HeaderValue::from_str(cookies) {
@@ -120,17 +121,19 @@ fn destination(args: &Args, index: usize, url: Option<&url::Url>) -> Destination
     }
 }
 
-fn parse_headers(raw: &[String]) -> Result<Vec<(HeaderName, HeaderValue)>, UsageError> {
+/// Each `-H` line as its name (parsed, and as typed: it goes out spelled so) and value.
+fn parse_headers(raw: &[String]) -> Result<Vec<(HeaderName, String, HeaderValue)>, UsageError> {
     raw.iter()
         .map(|line| {
             let (name, value) = line
                 .split_once(':')
                 .ok_or_else(|| UsageError(format!("header {line:?} is not of the form \"Name: value\"")))?;
-            let name = HeaderName::from_bytes(name.trim().as_bytes())
-                .map_err(|_| UsageError(format!("{:?} is not a valid header name", name.trim())))?;
+            let typed = name.trim().to_owned();
+            let name = HeaderName::from_bytes(typed.as_bytes())
+                .map_err(|_| UsageError(format!("{typed:?} is not a valid header name")))?;
             let value = HeaderValue::from_str(value.trim())
-                .map_err(|_| UsageError(format!("the value of header {name} is not valid")))?;
-            Ok((name, value))
+                .map_err(|_| UsageError(format!("the value of header {typed} is not valid")))?;
+            Ok((name, typed, value))
         })
         .collect()
 }

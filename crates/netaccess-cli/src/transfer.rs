@@ -34,11 +34,25 @@ pub(crate) struct Display {
     pub(crate) insecure: bool,
 }
 
-pub(crate) async fn run(manager: &NetworkAccessManager, index: usize, plan: Plan, display: &Display) -> Outcome {
+/// A transfer whose request was issued: what [`run`] needs to see it through.
+pub(crate) struct Started {
+    index: usize,
+    started: Instant,
+    url: String,
+    summary: Summary,
+    reply: Reply,
+    sink: Sink,
+    spool: Option<std::fs::File>,
+}
+
+/// Reads the upload, opens the output and issues the request. Called for each URL in turn,
+/// before any is run, so the requests to one host leave in the order of the command line (the
+/// manager keeps the order of issue).
+pub(crate) async fn start(manager: &NetworkAccessManager, index: usize, plan: Plan) -> Result<Started, Outcome> {
     let started = Instant::now();
     // Everything shown (verbose lines, the bar, the summary) goes without the URL's password.
     let url = netaccess::redact_password(plan.request.url_text()).into_owned();
-    let mut summary = Summary::new(&url, plan.operation.verb());
+    let summary = Summary::new(&url, plan.operation.verb());
     let local_failure = |summary: Summary, message: String| Outcome {
         summary: Summary { error_message: Some(message.clone()), ..summary },
         error: None,
@@ -48,13 +62,19 @@ pub(crate) async fn run(manager: &NetworkAccessManager, index: usize, plan: Plan
 
     let body = match plan.upload.body().await {
         Ok(body) => body,
-        Err(err) => return local_failure(summary, format!("cannot read the upload: {err}")),
+        Err(err) => return Err(local_failure(summary, format!("cannot read the upload: {err}"))),
     };
-    let (mut sink, spool) = match open_sink(&plan.destination, index).await {
+    let (sink, spool) = match open_sink(&plan.destination, index).await {
         Ok(pair) => pair,
-        Err(message) => return local_failure(summary, message),
+        Err(message) => return Err(local_failure(summary, message)),
     };
-    let mut reply = manager.send(plan.request, plan.operation, body);
+    let reply = manager.send(plan.request, plan.operation, body);
+    Ok(Started { index, started, url, summary, reply, sink, spool })
+}
+
+/// Sees a started transfer through: writes its body, reports its events, sums it up.
+pub(crate) async fn run(transfer: Started, display: &Display) -> Outcome {
+    let Started { index, started, url, mut summary, mut reply, mut sink, spool } = transfer;
     let tag = if display.numbered { format!("[{}] ", index + 1) } else { String::new() };
     if display.verbose {
         eprintln!("* {tag}{} {url}", reply.operation());

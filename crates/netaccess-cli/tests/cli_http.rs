@@ -326,3 +326,40 @@ async fn cache_dir_and_cache_load_flags() {
     assert_eq!(lines[0]["from_cache"], false);
     assert_eq!(origin.seen("cli").len(), 2, "the origin saw the first fetch and the always-network one");
 }
+
+/// The finding that opened the request's-way redesign: three URLs to one host over one
+/// connection left in another order in 6 of 8 runs. Twenty runs of the command, each must keep
+/// the order of its arguments; and four URLs behind `-u` make five requests, not eight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn urls_to_one_host_leave_in_the_order_given_and_share_an_answered_challenge() {
+    let server = HttpServer::start().await;
+    for run in 0..20 {
+        let urls: Vec<String> = ["a", "b", "c"].iter().map(|p| server.url(&format!("/hello?{run}{p}"))).collect();
+        let mut args = vec!["--max-host-connections".to_owned(), "1".to_owned()];
+        // The helper's `-o` is the first URL's; each other URL gets its own.
+        for (index, url) in urls.into_iter().enumerate() {
+            if index > 0 {
+                args.extend(["-o".to_owned(), "/dev/null".to_owned()]);
+            }
+            args.push(url);
+        }
+        let (output, _) = netaccess(args).await;
+        assert_eq!(output.status.code(), Some(0));
+    }
+    let expected: Vec<String> = (0..20).flat_map(|run| ["a", "b", "c"].map(|p| format!("/hello?{run}{p}"))).collect();
+    assert_eq!(server.seen.targets(), expected);
+
+    let auth = HttpServer::start().await;
+    let mut args =
+        vec!["--max-host-connections".to_owned(), "1".to_owned(), "-u".to_owned(), "alice:secret".to_owned()];
+    for i in 0..4 {
+        if i > 0 {
+            args.extend(["-o".to_owned(), "/dev/null".to_owned()]);
+        }
+        args.push(auth.url(&format!("/basic/office?{i}")));
+    }
+    let (output, lines) = netaccess(args).await;
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(lines.iter().all(|line| line["status"] == 200), "{lines:?}");
+    assert_eq!(auth.seen.requests().len(), 5, "{:#?}", auth.seen.requests());
+}

@@ -119,6 +119,8 @@ pub struct BackendRequest {
     pub place: Option<Place>,
     /// The decisions to make when the request is sent (see [`SendTime`]).
     pub send_time: Option<std::sync::Arc<dyn SendTime>>,
+    /// Header names as the caller spelled them (see [`crate::Request::names_as_written`]).
+    pub names_as_written: Vec<Box<str>>,
 }
 
 impl std::fmt::Debug for BackendRequest {
@@ -147,6 +149,7 @@ impl BackendRequest {
             events: EventSink::discard(),
             place: None,
             send_time: None,
+            names_as_written: Vec::new(),
         }
     }
 

@@ -27,6 +27,9 @@ pub struct Request {
     unparsed_text: String,
     url: Option<Url>,
     headers: HeaderMap,
+    /// Header names as the caller spelled them, for the wire (see
+    /// [`names_as_written`](Self::names_as_written)); empty unless a name was written.
+    names_as_written: Vec<Box<str>>,
     attributes: RequestAttributes,
 }
 
@@ -39,6 +42,7 @@ impl Request {
             unparsed_text: if url.is_some() { String::new() } else { text.to_owned() },
             url,
             headers: HeaderMap::new(),
+            names_as_written: Vec::new(),
             attributes: RequestAttributes::default(),
         }
     }
@@ -49,6 +53,7 @@ impl Request {
             unparsed_text: String::new(),
             url: Some(url),
             headers: HeaderMap::new(),
+            names_as_written: Vec::new(),
             attributes: RequestAttributes::default(),
         }
     }
@@ -79,14 +84,37 @@ impl Request {
         &mut self.headers
     }
 
-    /// Sets a header (replacing any value of that name). An invalid name or value panics: use
-    /// [`headers_mut`](Self::headers_mut) with checked types for untrusted input.
+    /// Sets a header (replacing any value of that name), its name going out on HTTP/1.1 as
+    /// written here. An invalid name or value panics: use [`headers_mut`](Self::headers_mut)
+    /// with checked types for untrusted input.
     #[must_use]
     pub fn with_header(mut self, name: &str, value: &str) -> Self {
-        let name = HeaderName::from_bytes(name.as_bytes()).expect("valid header name");
+        let parsed = HeaderName::from_bytes(name.as_bytes()).expect("valid header name");
         let value = HeaderValue::from_str(value).expect("valid header value");
-        self.headers.insert(name, value);
+        self.headers.insert(parsed, value);
+        self.keep_name_as_written(name);
         self
+    }
+
+    /// Sends the header named `name` (in any case) spelled as `name` is on HTTP/1.1, where
+    /// names are case-insensitive but some devices and proxies are not. A name never written
+    /// goes out in its canonical form (`X-Api-Key`, `User-Agent`).
+    ///
+    /// ```
+    /// use netaccess_core::Request;
+    /// let mut request = Request::new("http://example.com/");
+    /// request.headers_mut().insert("x-api-key", "1".parse().unwrap());
+    /// request.keep_name_as_written("X-API-Key");
+    /// assert_eq!(request.names_as_written(), ["X-API-Key".into()]);
+    /// ```
+    pub fn keep_name_as_written(&mut self, name: &str) {
+        self.names_as_written.retain(|kept| !kept.eq_ignore_ascii_case(name));
+        self.names_as_written.push(name.into());
+    }
+
+    /// The header names whose spelling the caller chose.
+    pub fn names_as_written(&self) -> &[Box<str>] {
+        &self.names_as_written
     }
 
     /// The attributes.

@@ -27,7 +27,9 @@ use netaccess_core::{
     within_limit, BackendRequest, BackendResponse, Body, EventSink, IgnoredSslErrors, NetworkError, NetworkErrorKind,
     ReplyEvent, SendTime,
 };
-use netaccess_http1::{apply_default_headers, asks_to_close, encode_request_head, RequestFraming, RequestTarget};
+use netaccess_http1::{
+    apply_default_headers, asks_to_close, encode_request_head_as_written, RequestFraming, RequestTarget,
+};
 use netaccess_proxy::{http_connect, socks5_connect, Capabilities, ConnectFailure, Proxy, ProxyKind, Target};
 use url::Url;
 
@@ -72,6 +74,8 @@ struct Prepared<'a> {
     sequence: u64,
     /// What to decide once the request holds its connection.
     send_time: Option<&'a dyn SendTime>,
+    /// The caller's spelling of header names.
+    names_as_written: &'a [Box<str>],
 }
 
 fn usable(proxy: &Proxy, scheme: &str) -> bool {
@@ -122,7 +126,18 @@ impl Inner {
     }
 
     pub(crate) async fn send(self: Arc<Self>, request: BackendRequest) -> Result<BackendResponse, NetworkError> {
-        let BackendRequest { operation, url, mut headers, body, attributes, events, place, send_time, .. } = request;
+        let BackendRequest {
+            operation,
+            url,
+            mut headers,
+            body,
+            attributes,
+            events,
+            place,
+            send_time,
+            names_as_written,
+            ..
+        } = request;
         let sequence = place.as_ref().map_or_else(next_sequence, Place::sequence);
         // Held until the request is queued for a connection (see `Pool::acquire`).
         let mut place = place;
@@ -157,6 +172,7 @@ impl Inner {
             attributes: &attributes,
             sequence,
             send_time: send_time.as_deref(),
+            names_as_written: &names_as_written,
         };
         let mut last_error = None;
         for proxy in &routes {
@@ -227,7 +243,14 @@ impl Inner {
             let target =
                 if route.forwards() { RequestTarget::Absolute(route.url) } else { RequestTarget::Origin(route.url) };
             let mut head = Vec::with_capacity(256);
-            encode_request_head(prepared.method, target, headers, prepared.framing, &mut head);
+            encode_request_head_as_written(
+                prepared.method,
+                target,
+                headers,
+                prepared.names_as_written,
+                prepared.framing,
+                &mut head,
+            );
             let out = Outgoing {
                 url: prepared.url_text,
                 method: prepared.method,

@@ -132,7 +132,8 @@ pub fn asks_to_close(headers: &HeaderMap) -> bool {
     crate::parse::has_token(headers, &header::CONNECTION, "close")
 }
 
-/// Writes a request head into `out`.
+/// Writes a request head into `out`, every field name in its canonical form (`Host`,
+/// `User-Agent`, `X-Trace`): see [`encode_request_head_as_written`].
 ///
 /// ```
 /// use http::{HeaderMap, Method};
@@ -140,12 +141,44 @@ pub fn asks_to_close(headers: &HeaderMap) -> bool {
 /// let url = url::Url::parse("http://example.com:8080/a?b=c").unwrap();
 /// let mut out = Vec::new();
 /// encode_request_head(&Method::POST, RequestTarget::Origin(&url), &HeaderMap::new(), RequestFraming::Length(3), &mut out);
-/// assert_eq!(out, b"POST /a?b=c HTTP/1.1\r\nhost: example.com:8080\r\ncontent-length: 3\r\n\r\n");
+/// assert_eq!(out, b"POST /a?b=c HTTP/1.1\r\nHost: example.com:8080\r\nContent-Length: 3\r\n\r\n");
 /// ```
 pub fn encode_request_head(
     method: &Method,
     target: RequestTarget<'_>,
     headers: &HeaderMap,
+    framing: RequestFraming,
+    out: &mut Vec<u8>,
+) {
+    encode_request_head_as_written(method, target, headers, &[], framing, out);
+}
+
+/// Writes a request head into `out`; a field whose name is in `names_as_written` (compared
+/// without case) goes out spelled as written there, every other in its canonical form.
+///
+/// Field names are case-insensitive, but devices, old servers and header-filtering proxies are
+/// not always: a caller's name goes out as the caller wrote it, the ones the client adds in the
+/// form Qt, curl and browsers send (`Host`, `User-Agent`, `Content-Length`, `WWW-Authenticate`),
+/// lookups staying case-insensitive.
+///
+/// ```
+/// use http::{HeaderMap, HeaderValue, Method};
+/// use netaccess_http1::{encode_request_head_as_written, RequestFraming, RequestTarget};
+/// let url = url::Url::parse("http://example.com/").unwrap();
+/// let mut headers = HeaderMap::new();
+/// headers.insert("x-api-key", HeaderValue::from_static("1"));
+/// headers.insert("user-agent", HeaderValue::from_static("t"));
+/// let mut out = Vec::new();
+/// let written = ["X-API-Key".into()];
+/// encode_request_head_as_written(&Method::GET, RequestTarget::Origin(&url), &headers, &written, RequestFraming::None, &mut out);
+/// let text = String::from_utf8(out).unwrap();
+/// assert!(text.contains("\r\nX-API-Key: 1\r\n") && text.contains("\r\nUser-Agent: t\r\n"), "{text}");
+/// ```
+pub fn encode_request_head_as_written(
+    method: &Method,
+    target: RequestTarget<'_>,
+    headers: &HeaderMap,
+    names_as_written: &[Box<str>],
     framing: RequestFraming,
     out: &mut Vec<u8>,
 ) {
@@ -171,7 +204,7 @@ pub fn encode_request_head(
     }
     out.extend_from_slice(b" HTTP/1.1\r\n");
     if !headers.contains_key(header::HOST) {
-        out.extend_from_slice(b"host: ");
+        out.extend_from_slice(b"Host: ");
         write_target_host(target, out);
         out.extend_from_slice(b"\r\n");
     }
@@ -179,7 +212,10 @@ pub fn encode_request_head(
         if name == header::CONTENT_LENGTH || name == header::TRANSFER_ENCODING {
             continue;
         }
-        out.extend_from_slice(name.as_str().as_bytes());
+        match names_as_written.iter().find(|written| written.eq_ignore_ascii_case(name.as_str())) {
+            Some(written) => out.extend_from_slice(written.as_bytes()),
+            None => write_canonical_name(name.as_str(), out),
+        }
         out.extend_from_slice(b": ");
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
@@ -187,11 +223,28 @@ pub fn encode_request_head(
     match framing {
         RequestFraming::None => {}
         RequestFraming::Length(n) => {
-            let _ = write!(line_buffer(out), "content-length: {n}\r\n");
+            let _ = write!(line_buffer(out), "Content-Length: {n}\r\n");
         }
-        RequestFraming::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+        RequestFraming::Chunked => out.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
     }
     out.extend_from_slice(b"\r\n");
+}
+
+/// Names whose canonical form is not plain title case.
+const IRREGULAR_NAMES: &[&str] = &["WWW-Authenticate", "ETag", "TE", "DNT", "Content-MD5", "X-XSS-Protection"];
+
+/// Writes a (lower-case) field name in its canonical form: each dash-separated word
+/// capitalized, with the few irregular ones as they are registered.
+fn write_canonical_name(name: &str, out: &mut Vec<u8>) {
+    if let Some(irregular) = IRREGULAR_NAMES.iter().find(|n| n.eq_ignore_ascii_case(name)) {
+        out.extend_from_slice(irregular.as_bytes());
+        return;
+    }
+    let mut word_start = true;
+    for byte in name.bytes() {
+        out.push(if word_start { byte.to_ascii_uppercase() } else { byte });
+        word_start = byte == b'-';
+    }
 }
 
 struct VecWriter<'a>(&'a mut Vec<u8>);
@@ -223,6 +276,7 @@ pub const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::header::HeaderName;
 
     fn head(method: Method, target: RequestTarget<'_>, headers: &HeaderMap, framing: RequestFraming) -> String {
         let mut out = Vec::new();
@@ -234,21 +288,21 @@ mod tests {
     fn origin_form_without_fragment_and_default_port() {
         let url = Url::parse("http://example.com:80/p%20q?x=1#frag").unwrap();
         let text = head(Method::GET, RequestTarget::Origin(&url), &HeaderMap::new(), RequestFraming::None);
-        assert_eq!(text, "GET /p%20q?x=1 HTTP/1.1\r\nhost: example.com\r\n\r\n");
+        assert_eq!(text, "GET /p%20q?x=1 HTTP/1.1\r\nHost: example.com\r\n\r\n");
     }
 
     #[test]
     fn absolute_form_for_proxies_drops_credentials_and_fragment() {
         let url = Url::parse("http://user:pw@example.com:8080/x#f").unwrap();
         let text = head(Method::GET, RequestTarget::Absolute(&url), &HeaderMap::new(), RequestFraming::None);
-        assert_eq!(text, "GET http://example.com:8080/x HTTP/1.1\r\nhost: example.com:8080\r\n\r\n");
+        assert_eq!(text, "GET http://example.com:8080/x HTTP/1.1\r\nHost: example.com:8080\r\n\r\n");
     }
 
     #[test]
     fn authority_form_for_connect() {
         let target = RequestTarget::Authority { host: "[::1]", port: 443 };
         let text = head(Method::CONNECT, target, &HeaderMap::new(), RequestFraming::None);
-        assert_eq!(text, "CONNECT [::1]:443 HTTP/1.1\r\nhost: [::1]:443\r\n\r\n");
+        assert_eq!(text, "CONNECT [::1]:443 HTTP/1.1\r\nHost: [::1]:443\r\n\r\n");
     }
 
     #[test]
@@ -258,7 +312,33 @@ mod tests {
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("999"));
         headers.insert(header::TRANSFER_ENCODING, HeaderValue::from_static("gzip"));
         let text = head(Method::PUT, RequestTarget::Origin(&url), &headers, RequestFraming::Chunked);
-        assert_eq!(text, "PUT / HTTP/1.1\r\nhost: h\r\ntransfer-encoding: chunked\r\n\r\n");
+        assert_eq!(text, "PUT / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n");
+    }
+
+    #[test]
+    fn names_go_out_canonical_unless_written_otherwise() {
+        let url = Url::parse("http://h/").unwrap();
+        let mut headers = HeaderMap::new();
+        for name in ["user-agent", "www-authenticate", "etag", "x-api-key", "x-trace", "proxy-authorization"] {
+            headers.insert(HeaderName::from_static(name), HeaderValue::from_static("v"));
+        }
+        let written: Vec<Box<str>> = vec!["x-TRACE".into()];
+        let mut out = Vec::new();
+        let target = RequestTarget::Origin(&url);
+        encode_request_head_as_written(&Method::GET, target, &headers, &written, RequestFraming::Length(1), &mut out);
+        let text = String::from_utf8(out).unwrap();
+        for line in [
+            "Host: h",
+            "User-Agent: v",
+            "WWW-Authenticate: v",
+            "ETag: v",
+            "X-Api-Key: v",
+            "x-TRACE: v",
+            "Proxy-Authorization: v",
+            "Content-Length: 1",
+        ] {
+            assert!(text.contains(&format!("\r\n{line}\r\n")), "{line:?} in {text:?}");
+        }
     }
 
     #[test]

@@ -31,8 +31,8 @@ pub mod parse;
 pub use call::{Event, ResponseReader};
 pub use close_reason::{CloseReason, Reuse};
 pub use encode::{
-    apply_default_headers, asks_to_close, encode_chunk_header, encode_request_head, host_header, RequestFraming,
-    RequestTarget, CHUNK_END, DEFAULT_USER_AGENT, LAST_CHUNK,
+    apply_default_headers, asks_to_close, encode_chunk_header, encode_request_head, encode_request_head_as_written,
+    host_header, RequestFraming, RequestTarget, CHUNK_END, DEFAULT_USER_AGENT, LAST_CHUNK,
 };
 pub use error::Http1Error;
 pub use parse::{Framing, Limits, ResponseHead};

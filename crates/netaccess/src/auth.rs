@@ -67,7 +67,9 @@ pub struct AuthenticationChallenge {
     pub realm: String,
     /// The scheme: `Basic` or `Digest`.
     pub scheme: String,
-    /// Whether credentials for this realm were just rejected.
+    /// Whether credentials for this realm were just rejected, other than the URL's: a handler
+    /// asked after the URL's user and password were refused gets `false`, since what it gives
+    /// has not been tried (Qt's order: the URL's, then the handler's).
     pub retry: bool,
 }
 
@@ -220,12 +222,15 @@ pub(crate) struct Rounds<'a> {
     pub(crate) reuse: bool,
     url_tried: bool,
     last: Option<Credentials>,
+    /// Whether `last` came from the URL: their rejection is no retry for the handler, which
+    /// has not answered yet.
+    last_from_url: bool,
     pub(crate) rounds: usize,
 }
 
 impl<'a> Rounds<'a> {
     pub(crate) fn new(cache: &'a AuthCache, handler: Option<&'a Arc<dyn AuthenticationHandler>>, reuse: bool) -> Self {
-        Self { cache, handler, reuse, url_tried: false, last: None, rounds: 0 }
+        Self { cache, handler, reuse, url_tried: false, last: None, last_from_url: false, rounds: 0 }
     }
 
     /// The answer the next try after a 401 sends, or `None` to let the 401 stand.
@@ -262,8 +267,11 @@ impl<'a> Rounds<'a> {
     }
 
     async fn next_credentials(&mut self, url: &Url, key: &Key, scheme: &str) -> Option<Credentials> {
+        let rejected_url = self.last_from_url;
+        self.last_from_url = false;
         if self.reuse && !self.url_tried && !url.username().is_empty() {
             self.url_tried = true;
+            self.last_from_url = true;
             let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
             let credentials = Credentials::new(decode(url.username()), decode(url.password().unwrap_or_default()));
             self.cache.store(key.clone(), credentials.clone());
@@ -287,7 +295,7 @@ impl<'a> Rounds<'a> {
             url: url.clone(),
             realm: key.1.clone(),
             scheme: scheme.to_owned(),
-            retry: self.last.is_some(),
+            retry: self.last.is_some() && !rejected_url,
         };
         let given = handler.credentials(challenge).await?;
         if self.reuse && !given.user.is_empty() {

@@ -184,6 +184,7 @@ impl Transfer {
                 .with_body(body)
                 .with_events(EventSink::new(self.events.clone()));
             hop.headers = headers.clone();
+            hop.names_as_written = self.request.names_as_written().to_vec();
             let is_http = cookies::applies(&url);
             let load_cookies = is_http && attributes.cookie_load_control == LoadControl::Automatic;
             let save_cookies = is_http && attributes.cookie_save_control == LoadControl::Automatic;
