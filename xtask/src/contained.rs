@@ -55,7 +55,8 @@ pub(crate) fn run() -> Result<(), String> {
     }
 }
 
-fn repository_root() -> Result<PathBuf, String> {
+/// The repository's root folder (the parent of `xtask/`).
+pub(crate) fn repository_root() -> Result<PathBuf, String> {
     let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     manifest_dir.parent().map(Path::to_path_buf).ok_or_else(|| "xtask has no parent folder".to_owned())
 }

@@ -2,6 +2,7 @@
 //!
 //! - `ci`: the whole test matrix, step by step, stopping at the first red step.
 //! - `contained`: no file of the repository refers to a path outside it (a step of `ci`).
+//! - `notices`: writes `THIRD-PARTY-NOTICES.md` from the lock file (`ci` checks it is fresh).
 //! - `demo`: the `netaccess` CLI at work on every scheme it supports, with a summary table.
 //! - `interop`: the library against real servers from Debian (nginx), on loopback.
 //! - `bench [--quick]`: the benchmarks, netaccess next to other clients in one run.
@@ -17,6 +18,7 @@ mod disk;
 mod ftp;
 mod fuzz;
 mod interop;
+mod notices;
 mod proxies;
 mod shell;
 
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(),
         Some("contained") => contained::run(),
+        Some("notices") => notices::write(),
         Some("demo") => demo::run(),
         Some("interop") => interop::run(),
         Some("bench") => bench(&args[1..]),

@@ -47,7 +47,7 @@ enum Codec {
     /// `deflate` before its first two bytes told zlib from raw.
     DeflateUndecided(Vec<u8>),
     #[cfg(feature = "br")]
-    Brotli(Box<brotli::DecompressorWriter<Vec<u8>>>),
+    Brotli(Box<brotli_decompressor::DecompressorWriter<Vec<u8>>>),
     #[cfg(feature = "zstd")]
     Zstd(Box<zstd::stream::write::Decoder<'static, Vec<u8>>>),
 }
@@ -118,7 +118,7 @@ impl Decompressor {
             "deflate" => (Codec::DeflateUndecided(Vec::new()), 40, FLATE_SLICE),
             #[cfg(feature = "br")]
             "br" => {
-                let decoder = brotli::DecompressorWriter::new(Vec::new(), 16 * 1024);
+                let decoder = brotli_decompressor::DecompressorWriter::new(Vec::new(), 16 * 1024);
                 (Codec::Brotli(Box::new(decoder)), 100, HIGH_RATIO_SLICE)
             }
             #[cfg(feature = "zstd")]

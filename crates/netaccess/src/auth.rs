@@ -15,7 +15,7 @@
 //!
 //! Once a challenge is answered, requests to the same origin send credentials at once (Basic
 //! as is, Digest with the cached challenge and the next nonce count), decided when each request
-//! is sent on its connection (see [`crate::at_send`]): requests queued behind a 401 carry the
+//! is sent on its connection (the driver's `at_send` module): requests queued behind a 401 carry the
 //! answer, so N requests queued behind one challenge make N + 1 requests in all, as in Qt, and
 //! the nonce counts go out in the order of the wire. The request that met the 401 answers it
 //! from the cache too (its own copy of the challenge serves when the cache dropped the entry, or
@@ -306,8 +306,10 @@ impl<'a> Rounds<'a> {
 }
 
 /// The manager's handler answering FTP logins (scheme `FTP`, the host as the realm).
+#[cfg(feature = "ftp")]
 pub(crate) struct FtpLoginAdapter(pub(crate) Arc<dyn AuthenticationHandler>);
 
+#[cfg(feature = "ftp")]
 impl netaccess_ftp::FtpLogin for FtpLoginAdapter {
     fn credentials(&self, url: &Url, retry: bool) -> BoxFuture<'static, Option<(String, String)>> {
         let challenge = AuthenticationChallenge {

@@ -272,7 +272,7 @@ impl NetworkAccessManager {
 ///
 /// | setting | default |
 /// |---|---|
-/// | backends | `http` and `https` ([`netaccess_http::HttpBackend`]), `ftp` ([`netaccess_ftp::FtpBackend`], logins through the authentication handler), `file` ([`netaccess_file::FileBackend`]), `data` ([`netaccess_file::DataBackend`]) |
+/// | backends | `http` and `https` ([`netaccess_http::HttpBackend`]), `ftp` (`netaccess_ftp::FtpBackend` with the default `ftp` feature, logins through the authentication handler), `file` ([`netaccess_file::FileBackend`]), `data` ([`netaccess_file::DataBackend`]) |
 /// | network accessible | yes |
 /// | redirect policy | [`RedirectPolicy::NoLessSafe`]; user-verified redirects need a [`RedirectHandler`] |
 /// | most redirects | [`DEFAULT_MAX_REDIRECTS`] (50) |
@@ -491,21 +491,24 @@ impl NetworkAccessManagerBuilder {
     /// The manager.
     pub fn build(self) -> NetworkAccessManager {
         let (events, _) = broadcast::channel(MANAGER_EVENT_CAPACITY);
-        let connect_timeout = self.http.connect_timeout;
-        let ftp_tls = self.http.tls.clone();
+        #[cfg(feature = "ftp")]
+        let (connect_timeout, ftp_tls) = (self.http.connect_timeout, self.http.tls.clone());
         let http = HttpBackend::new(self.http);
         let mut backends = self.backends;
         backends.entry("http".into()).or_insert_with(|| Arc::new(http.clone()));
         backends.entry("https".into()).or_insert_with(|| Arc::new(http.clone()));
-        let login = self
-            .auth_handler
-            .clone()
-            .map(|h| Arc::new(crate::auth::FtpLoginAdapter(h)) as Arc<dyn netaccess_ftp::FtpLogin>);
-        let router_http = http.clone();
-        let router: netaccess_ftp::ProxyRouter = Arc::new(move |url: &url::Url| router_http.proxy_candidates(url));
-        backends.entry("ftp".into()).or_insert_with(|| {
-            Arc::new(netaccess_ftp::FtpBackend::with_options(login, connect_timeout, Some(router), ftp_tls))
-        });
+        #[cfg(feature = "ftp")]
+        {
+            let login = self
+                .auth_handler
+                .clone()
+                .map(|h| Arc::new(crate::auth::FtpLoginAdapter(h)) as Arc<dyn netaccess_ftp::FtpLogin>);
+            let router_http = http.clone();
+            let router: netaccess_ftp::ProxyRouter = Arc::new(move |url: &url::Url| router_http.proxy_candidates(url));
+            backends.entry("ftp".into()).or_insert_with(|| {
+                Arc::new(netaccess_ftp::FtpBackend::with_options(login, connect_timeout, Some(router), ftp_tls))
+            });
+        }
         #[cfg(feature = "ftps")]
         {
             let ftp = backends.get("ftp").cloned();
