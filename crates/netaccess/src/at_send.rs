@@ -91,3 +91,71 @@ impl SendTime for AtSend {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netaccess_cookie::DefaultCookieJar;
+
+    fn at_send(jar: Arc<dyn CookieJar>, auth: Arc<AuthCache>, caller_cookie: Option<&'static str>) -> AtSend {
+        AtSend {
+            jar,
+            load_cookies: true,
+            save_cookies: true,
+            caller_cookie: caller_cookie.map(HeaderValue::from_static),
+            auth,
+            preemptive: true,
+            caller_authorization: false,
+            answer: Mutex::new(None),
+            body: None,
+        }
+    }
+
+    fn set_cookie(value: &'static str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(http::header::SET_COOKIE, HeaderValue::from_static(value));
+        headers
+    }
+
+    #[test]
+    fn the_jar_is_read_when_the_head_goes_out_and_a_response_head_writes_it() {
+        let jar: Arc<dyn CookieJar> = Arc::new(DefaultCookieJar::new());
+        let url = Url::parse("http://a.example/x").unwrap();
+        let first = at_send(jar.clone(), Arc::default(), None);
+        let waiting = at_send(jar.clone(), Arc::default(), Some("mine=1"));
+        let mut headers = HeaderMap::new();
+        waiting.before_send(&url, "GET", &mut headers);
+        assert_eq!(headers[COOKIE], "mine=1", "the caller's cookie alone while the jar is empty");
+
+        first.on_response_head(&url, &set_cookie("session=42; Path=/"));
+        waiting.before_send(&url, "GET", &mut headers);
+        assert_eq!(headers[COOKIE], "mine=1; session=42", "decided again at the next send, not added twice");
+
+        first.on_response_head(&url, &set_cookie("session=; Max-Age=0; Path=/"));
+        waiting.before_send(&url, "GET", &mut headers);
+        assert_eq!(headers[COOKIE], "mine=1");
+    }
+
+    #[test]
+    fn credentials_come_from_the_cache_unless_the_caller_set_them() {
+        let url = Url::parse("http://a.example/x").unwrap();
+        let jar: Arc<dyn CookieJar> = Arc::new(DefaultCookieJar::new());
+        let auth = Arc::new(AuthCache::default());
+        let mut headers = HeaderMap::new();
+        at_send(jar.clone(), auth.clone(), None).before_send(&url, "GET", &mut headers);
+        assert!(!headers.contains_key(AUTHORIZATION), "nothing answered yet");
+
+        let mut challenge = HeaderMap::new();
+        challenge.insert(http::header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"r\""));
+        auth.answer_for_test(&url, &challenge, crate::auth::Credentials::new("alice", "secret"));
+        at_send(jar.clone(), auth.clone(), None).before_send(&url, "GET", &mut headers);
+        assert_eq!(headers[AUTHORIZATION], "Basic YWxpY2U6c2VjcmV0");
+
+        let mut own = at_send(jar, auth, None);
+        own.caller_authorization = true;
+        let mut headers = HeaderMap::new();
+        headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer t"));
+        own.before_send(&url, "GET", &mut headers);
+        assert_eq!(headers[AUTHORIZATION], "Bearer t");
+    }
+}

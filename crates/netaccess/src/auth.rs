@@ -158,6 +158,14 @@ impl AuthCache {
         lock(&self.last_realm).insert(key.0.clone(), key.1.clone());
     }
 
+    /// Records `credentials` as the answer to `challenge` at `url`'s origin, as a 401 round
+    /// does (for tests of what depends on it).
+    #[cfg(test)]
+    pub(crate) fn answer_for_test(&self, url: &Url, challenge: &HeaderMap, credentials: Credentials) {
+        let (client, _, realm) = strongest_challenge(challenge, WWW_AUTHENTICATE).expect("a challenge");
+        self.answered(&(origin(url), realm), &credentials, client);
+    }
+
     /// The `Authorization` for `url` from the cached answer of `key`, if there is one.
     fn respond_for(&self, key: &Key, url: &Url, method: &str, body: Option<&[u8]>) -> Option<String> {
         let mut entries = lock(&self.entries);

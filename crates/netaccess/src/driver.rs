@@ -31,7 +31,7 @@ use netaccess_core::order::{line_key, Place};
 use netaccess_core::SendTime;
 use netaccess_core::{
     progress_total, within_limit, Backend, BackendRequest, Body, EventSink, KnownHeaders, LoadControl, NetworkError,
-    NetworkErrorKind, Operation, RedirectPolicy, ReplyEvent, Request, RequestAttributes, DEFAULT_MAX_REDIRECTS,
+    NetworkErrorKind, Operation, ReplyEvent, Request, RequestAttributes, DEFAULT_MAX_REDIRECTS,
 };
 use tokio::sync::mpsc;
 use url::Url;
@@ -39,8 +39,9 @@ use url::Url;
 use crate::at_send::AtSend;
 use crate::auth;
 use crate::cache;
+use crate::context::{ManagerEvent, ManagerInner};
 use crate::cookies;
-use crate::manager::{ManagerEvent, ManagerInner};
+use crate::hop;
 use crate::redirect;
 use crate::reply::{Reply, ReplyShared};
 
@@ -244,35 +245,40 @@ impl Transfer {
             drop(self.place.lock().unwrap_or_else(|e| e.into_inner()).take());
 
             let status = response.attributes.http_status_code.unwrap_or(0);
-            if status == 401 && is_http {
-                // Boxed, as the redirect check below: rare paths whose futures would otherwise
-                // make every request's state machine larger.
-                if let Some(answered) = Box::pin(auth.answer(&url, &response.headers)).await {
-                    drain(response.body).await;
-                    body = replay.ok_or_else(|| {
-                        NetworkError::new(
-                            NetworkErrorKind::ContentReSendError,
-                            url.as_str(),
-                            "authentication needs the request body again, and it cannot be replayed",
-                        )
-                    })?;
-                    answer = Some(answered);
-                    continue;
-                }
-            }
-            let location = response.headers.location().map(str::to_owned);
-            let Some(location) = location.filter(|_| redirect::is_redirect(status)) else {
-                break response;
-            };
-            let next = match redirect::next_url(&url, &location, policy, hops, max_hops)? {
-                Some(next) if Box::pin(self.redirect_allowed(policy, &url, &next)).await => next,
-                _ => {
-                    response.attributes.redirection_target = Some(location);
-                    break response;
-                }
-            };
+            let standing = hop::Standing { url: &url, operation: &operation, is_http, policy, hops, max_hops };
+            let (next, next_operation, keeps_body) =
+                match hop::after_head(&standing, status, response.headers.location())? {
+                    hop::Next::Deliver => break response,
+                    hop::Next::DeliverRedirect { location } => {
+                        response.attributes.redirection_target = Some(location);
+                        break response;
+                    }
+                    hop::Next::Authenticate => {
+                        // Boxed, as the redirect check below: rare paths whose futures would
+                        // otherwise make every request's state machine larger.
+                        let Some(answered) = Box::pin(auth.answer(&url, &response.headers)).await else {
+                            break response;
+                        };
+                        drain(response.body).await;
+                        body = replay.ok_or_else(|| {
+                            NetworkError::new(
+                                NetworkErrorKind::ContentReSendError,
+                                url.as_str(),
+                                "authentication needs the request body again, and it cannot be replayed",
+                            )
+                        })?;
+                        answer = Some(answered);
+                        continue;
+                    }
+                    hop::Next::Follow { url: next, operation, keeps_body, location, verify } => {
+                        if verify && !Box::pin(self.redirect_allowed(&url, &next)).await {
+                            response.attributes.redirection_target = Some(location);
+                            break response;
+                        }
+                        (next, operation, keeps_body)
+                    }
+                };
             drain(response.body).await;
-            let (next_operation, keeps_body) = redirect::next_operation(status, &operation);
             body = if keeps_body {
                 replay.ok_or_else(|| {
                     NetworkError::new(
@@ -329,10 +335,8 @@ impl Transfer {
         status_error.map_or(Ok(()), Err)
     }
 
-    async fn redirect_allowed(&self, policy: RedirectPolicy, from: &Url, to: &Url) -> bool {
-        if policy != RedirectPolicy::UserVerified {
-            return true;
-        }
+    /// Whether the redirect handler allows a `UserVerified` redirect (no handler: no).
+    async fn redirect_allowed(&self, from: &Url, to: &Url) -> bool {
         match &self.manager.redirect_handler {
             Some(handler) => handler.allow(from, to).await,
             None => false,

@@ -37,8 +37,10 @@
 mod at_send;
 pub mod auth;
 mod cache;
+mod context;
 mod cookies;
 mod driver;
+mod hop;
 mod manager;
 mod read_buffer;
 pub mod redirect;

@@ -1,72 +1,22 @@
 //! [`NetworkAccessManager`]: the one object that holds the configuration and sends requests.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use netaccess_core::{Backend, Body, NetworkError, Operation, RedirectPolicy, Request, DEFAULT_MAX_REDIRECTS};
+use netaccess_core::{Backend, Body, Operation, RedirectPolicy, Request, DEFAULT_MAX_REDIRECTS};
 use netaccess_http::{HttpBackend, HttpConfig};
 use tokio::sync::broadcast;
 
 use crate::auth::{AuthCache, AuthenticationHandler};
+use crate::context::{Defaults, ManagerInner};
+pub use crate::context::{ManagerEvent, MANAGER_EVENT_CAPACITY};
 use crate::driver;
 use crate::redirect::RedirectHandler;
 use crate::reply::Reply;
 use netaccess_cache::NetworkCache;
 use netaccess_cookie::{CookieJar, DefaultCookieJar};
-
-/// How many manager events a slow [`NetworkAccessManager::events`] receiver may fall behind
-/// before it misses some (it then gets `RecvError::Lagged`).
-pub const MANAGER_EVENT_CAPACITY: usize = 1024;
-
-/// Something that happened at the manager level (Qt's manager signals).
-#[non_exhaustive]
-#[derive(Debug, Clone)]
-pub enum ManagerEvent {
-    /// A reply finished (sent together with the reply's own `Finished`).
-    Finished {
-        /// The URL the request was made for.
-        url: String,
-        /// The operation.
-        operation: Operation,
-        /// The error the reply finished with, if any.
-        error: Option<NetworkError>,
-    },
-    /// Network access was enabled (`true`) or disabled (`false`); sent once per change.
-    NetworkAccessibleChanged(bool),
-}
-
-/// The defaults a manager applies to requests that do not set their own.
-#[derive(Debug, Clone)]
-pub(crate) struct Defaults {
-    pub(crate) redirect_policy: RedirectPolicy,
-    pub(crate) max_redirects: u32,
-    pub(crate) transfer_timeout: Duration,
-    pub(crate) read_buffer_size: u64,
-}
-
-pub(crate) struct ManagerInner {
-    pub(crate) backends: RwLock<HashMap<String, Arc<dyn Backend>>>,
-    pub(crate) auth: Arc<AuthCache>,
-    /// Each host's line of issued requests (see [`netaccess_core::order`]).
-    pub(crate) order: Arc<netaccess_core::order::IssueOrder>,
-    pub(crate) auth_handler: Option<Arc<dyn AuthenticationHandler>>,
-    pub(crate) cookie_jar: RwLock<Arc<dyn CookieJar>>,
-    pub(crate) cache: RwLock<Option<Arc<dyn NetworkCache>>>,
-    pub(crate) redirect_handler: Option<Arc<dyn RedirectHandler>>,
-    http: HttpBackend,
-    accessible: AtomicBool,
-    accessible_change: Mutex<()>,
-    pub(crate) events: broadcast::Sender<ManagerEvent>,
-    pub(crate) defaults: Defaults,
-}
-
-impl ManagerInner {
-    pub(crate) fn is_accessible(&self) -> bool {
-        self.accessible.load(Ordering::SeqCst)
-    }
-}
 
 /// Sends requests and returns [`Reply`]s; holds what requests share: the backends for each URL
 /// scheme, network accessibility and the defaults.
