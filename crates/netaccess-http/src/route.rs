@@ -49,7 +49,7 @@ pub(crate) struct Route<'a> {
     pub(crate) proxy: &'a Proxy,
     /// The request's `User-Agent` (its own, else the default): a `CONNECT` carries it, and
     /// nothing else of the request's headers.
-    pub(crate) user_agent: Option<&'a HeaderValue>,
+    pub(crate) user_agent: Option<HeaderValue>,
 }
 
 impl Route<'_> {
@@ -64,7 +64,8 @@ struct Prepared<'a> {
     url: &'a Url,
     url_text: &'a str,
     method: &'a Method,
-    headers: HeaderMap,
+    /// A `Proxy-Authorization` the caller set: sent when no proxy asked for other credentials.
+    caller_proxy_authorization: Option<HeaderValue>,
     framing: RequestFraming,
     expect_continue: bool,
     decompress: bool,
@@ -164,7 +165,7 @@ impl Inner {
             url: &url,
             url_text: url.as_str(),
             method: &method,
-            headers,
+            caller_proxy_authorization: headers.get(header::PROXY_AUTHORIZATION).cloned(),
             framing,
             expect_continue,
             decompress,
@@ -182,9 +183,9 @@ impl Inner {
                 port,
                 ignore: &attributes.ignore_ssl_errors,
                 proxy,
-                user_agent: prepared.headers.get(header::USER_AGENT),
+                user_agent: headers.get(header::USER_AGENT).cloned(),
             };
-            match self.through(&route, &prepared, &mut place, &mut body, &replay).await {
+            match self.through(&route, &prepared, &mut headers, &mut place, &mut body, &replay).await {
                 Err(error) if unreachable_proxy(&error) && !proxy.is_direct() => {
                     tracing::debug!(%error, "trying the next proxy");
                     last_error = Some(error);
@@ -202,6 +203,7 @@ impl Inner {
         &self,
         route: &Route<'_>,
         prepared: &Prepared<'_>,
+        headers: &mut HeaderMap,
         place: &mut Option<Place>,
         body: &mut Option<Body>,
         replay: &Option<Body>,
@@ -223,23 +225,26 @@ impl Inner {
                 if route.proxy.is_direct() { String::new() } else { route.proxy.label() },
             );
             let slot = self.pool.acquire(key, attributes.priority, prepared.sequence, place.take()).await;
-            // The prepared headers as they are, unless the moment of sending adds to them (the
-            // jar's cookies and the credentials known now) or a proxy wants credentials.
-            let decided;
-            let proxy_credentials = proxy_authorization.as_deref().and_then(|v| HeaderValue::from_str(v).ok());
-            let headers = if prepared.send_time.is_some() || proxy_credentials.is_some() {
-                let mut headers = prepared.headers.clone();
-                if let Some(send_time) = prepared.send_time {
-                    send_time.before_send(prepared.url, prepared.method.as_str(), &mut headers);
-                }
-                if let Some(value) = proxy_credentials {
+            // The moment of sending decides the jar's cookies and the credentials known now; a
+            // forwarding proxy's credentials are this route's. Edited in place: each edit sets or
+            // removes its own fields, so a second try or route starts from the same state.
+            if let Some(send_time) = prepared.send_time {
+                send_time.before_send(prepared.url, prepared.method.as_str(), headers);
+            }
+            match proxy_authorization.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+                Some(value) => {
                     headers.insert(header::PROXY_AUTHORIZATION, value);
                 }
-                decided = headers;
-                &decided
-            } else {
-                &prepared.headers
-            };
+                None => match &prepared.caller_proxy_authorization {
+                    Some(value) => {
+                        headers.insert(header::PROXY_AUTHORIZATION, value.clone());
+                    }
+                    None => {
+                        headers.remove(header::PROXY_AUTHORIZATION);
+                    }
+                },
+            }
+            let headers = &*headers;
             let target =
                 if route.forwards() { RequestTarget::Absolute(route.url) } else { RequestTarget::Origin(route.url) };
             let mut head = Vec::with_capacity(256);
@@ -413,7 +418,7 @@ impl Inner {
                     }
                     None => {
                         let mut headers = HeaderMap::new();
-                        if let Some(agent) = route.user_agent {
+                        if let Some(agent) = &route.user_agent {
                             headers.insert(header::USER_AGENT, agent.clone());
                         }
                         if let Some(value) = proxy_authorization.as_deref().and_then(|v| HeaderValue::from_str(v).ok())
