@@ -6,6 +6,14 @@
 //! it decodes ([`accept_encoding`]) and decodes what comes. `deflate` is zlib-wrapped by the
 //! RFC, but servers also send raw deflate: the first two bytes decide.
 //!
+//! The decoders: `flate2` (its pure-Rust backend) for gzip and deflate; `brotli-decompressor`
+//! for br (the decoder alone, not the `brotli` encoder crate); the C libzstd through `zstd` for
+//! zstd. The pure-Rust `ruzstd` 0.8 was measured against it on 256 MiB of text compressed at
+//! level 3 (36.6 MB), release build, one pinned core, three rounds: ruzstd 1.16–1.27 s of CPU
+//! (202–219 MiB/s), libzstd 0.44–0.50 s (511–581 MiB/s). 2.4× the CPU per byte is worth a C
+//! compiler at build time; a build without one turns the `zstd` feature off (no zstd in
+//! `Accept-Encoding`, then).
+//!
 //! Memory stays bounded whatever the ratio: what the network delivered is queued
 //! ([`Decompressor::push`]) and fed to the decoder a slice at a time ([`Decompressor::next_output`]),
 //! each slice's output handed on before the next slice is decoded. A slice is 4 KiB for
