@@ -28,6 +28,7 @@
 pub mod attributes;
 pub mod backend;
 pub mod body;
+pub mod credentials;
 pub mod error;
 pub mod event;
 pub mod headers;

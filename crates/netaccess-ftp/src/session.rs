@@ -2,10 +2,11 @@
 //! idle ones per server and user.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
+use netaccess_core::credentials::{lock, CredentialRounds};
 use netaccess_core::{within_limit, NetworkError, NetworkErrorKind};
 use netaccess_proxy::{socks5_connect, Proxy, Target};
 use suppaftp::types::FileType;
@@ -18,6 +19,9 @@ use crate::Ftp;
 
 /// The password sent with an anonymous login.
 pub const ANONYMOUS_PASSWORD: &str = "netaccess@";
+
+/// The most logins one request tries after the URL's credentials were refused.
+pub(crate) const MAX_LOGIN_ROUNDS: usize = 8;
 
 /// Gives FTP login credentials when the server refuses the ones tried (the manager adapts its
 /// authentication handler to this).
@@ -37,10 +41,6 @@ pub(crate) struct Session {
 #[derive(Default)]
 pub(crate) struct Sessions {
     idle: Mutex<HashMap<String, Vec<Ftp>>>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The most idle control connections kept per server and user.
@@ -82,7 +82,9 @@ impl Sessions {
         } else {
             (decode(url.username()), decode(url.password().unwrap_or_default()))
         };
-        let mut retry = false;
+        // The URL's (or anonymous) go first, outside the engine; then the handler, in the order
+        // every other login follows (netaccess_core::credentials), nothing cached.
+        let mut rounds: CredentialRounds<'_, ()> = CredentialRounds::new(None, None, MAX_LOGIN_ROUNDS);
         loop {
             let key = format!("{}://{host}:{port}:{}:{}", url.scheme(), credentials.0, proxy.label());
             if let Some(ftp) = self.take(&key).await {
@@ -105,11 +107,10 @@ impl Sessions {
                         return Err(refused);
                     }
                     let Some(login) = login else { return Err(refused) };
-                    match login.credentials(url, retry).await {
-                        Some(next) if !next.0.is_empty() => credentials = next,
-                        _ => return Err(refused),
+                    match rounds.next(&(), |retry| login.credentials(url, retry)).await {
+                        Some(next) => credentials = next,
+                        None => return Err(refused),
                     }
-                    retry = true;
                 }
             }
         }

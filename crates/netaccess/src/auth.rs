@@ -5,8 +5,9 @@
 //! On a 401 the strongest challenge this crate knows is taken (Digest SHA-512-256, SHA-256,
 //! MD5, then Basic; parsing and hashing by the `http-auth` crate, RFC 7616 with `-sess`, `qop`
 //! auth and auth-int for bodies held in memory, `userhash`; Basic in UTF-8 per RFC 7617). The
-//! credentials, in Qt's order: those in the URL (once), then the cache for that origin and realm
-//! unless they were just rejected, then the manager's [`AuthenticationHandler`]. What the handler
+//! credentials, in Qt's order, chosen by the engine proxies and FTP logins share
+//! ([`netaccess_core::credentials`]): those in the URL (once), then the cache for that origin and
+//! realm unless they were just rejected, then the manager's [`AuthenticationHandler`]. What the handler
 //! gave is cached at once, and asking it is serialized per origin and realm, so parallel requests
 //! meeting the same challenge ask it once. A rejection asks again; a handler that gives nothing,
 //! an unknown scheme, or more than [`MAX_AUTH_ROUNDS`] rounds ends the reply with the 401 as it
@@ -24,11 +25,12 @@
 //! neither the URL's nor the cache's credentials and caches nothing.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
 use http::header::{HeaderMap, WWW_AUTHENTICATE};
 use http_auth::PasswordClient;
+use netaccess_core::credentials::{lock, CredentialCache, CredentialRounds};
 use netaccess_http::challenge::{respond, strongest_challenge};
 use url::Url;
 
@@ -97,23 +99,16 @@ pub trait AuthenticationHandler: Send + Sync + 'static {
 /// The key of the credential cache: the origin and the realm.
 type Key = (String, String);
 
-struct Entry {
-    credentials: Credentials,
-    /// The challenge's client, for answering at once (the Digest nonce and its count).
-    client: Option<PasswordClient>,
-}
-
-/// The manager's credential cache.
+/// The manager's credential cache: the credentials by origin and realm (the engine's, shared
+/// with proxies and FTP: [`netaccess_core::credentials`]), the challenge each was last answered
+/// with, and the realm last answered per origin.
 #[derive(Default)]
 pub(crate) struct AuthCache {
-    entries: Mutex<HashMap<Key, Entry>>,
-    /// The realm of the last success per origin, for answering at once.
+    credentials: CredentialCache<Key>,
+    /// The challenge's client per key, for answering at once (the Digest nonce and its count).
+    clients: Mutex<HashMap<Key, PasswordClient>>,
+    /// The realm of the last answer per origin, for answering at once.
     last_realm: Mutex<HashMap<String, String>>,
-    asking: Mutex<HashMap<Key, Arc<tokio::sync::Mutex<()>>>>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The request-target a Digest response names: path and query.
@@ -132,29 +127,15 @@ fn origin(url: &Url) -> String {
 
 impl AuthCache {
     pub(crate) fn clear(&self) {
-        lock(&self.entries).clear();
+        self.credentials.clear();
+        lock(&self.clients).clear();
         lock(&self.last_realm).clear();
-    }
-
-    fn cached(&self, key: &Key) -> Option<Credentials> {
-        lock(&self.entries).get(key).map(|e| e.credentials.clone())
-    }
-
-    /// Drops the cached credentials for `key` if they are `rejected`.
-    fn forget(&self, key: &Key, rejected: &Credentials) {
-        let mut entries = lock(&self.entries);
-        if entries.get(key).is_some_and(|e| e.credentials == *rejected) {
-            entries.remove(key);
-        }
-    }
-
-    fn store(&self, key: Key, credentials: Credentials) {
-        lock(&self.entries).insert(key, Entry { credentials, client: None });
     }
 
     /// Records an answer: the realm answers at once from now on, with this challenge's client.
     fn answered(&self, key: &Key, credentials: &Credentials, client: PasswordClient) {
-        lock(&self.entries).insert(key.clone(), Entry { credentials: credentials.clone(), client: Some(client) });
+        self.credentials.store(key.clone(), (credentials.user.clone(), credentials.password.clone()));
+        lock(&self.clients).insert(key.clone(), client);
         lock(&self.last_realm).insert(key.0.clone(), key.1.clone());
     }
 
@@ -166,16 +147,12 @@ impl AuthCache {
         self.answered(&(origin(url), realm), &credentials, client);
     }
 
-    /// The `Authorization` for `url` from the cached answer of `key`, if there is one.
+    /// The `Authorization` for `url` from the cached answer of `key`, if there is one (a
+    /// rejection dropped the credentials, and with them the answer).
     fn respond_for(&self, key: &Key, url: &Url, method: &str, body: Option<&[u8]>) -> Option<String> {
-        let mut entries = lock(&self.entries);
-        let entry = entries.get_mut(key)?;
-        let client = entry.client.as_mut()?;
-        respond(client, &entry.credentials.user, &entry.credentials.password, uri_of(url), method, body)
-    }
-
-    fn asking_lock(&self, key: &Key) -> Arc<tokio::sync::Mutex<()>> {
-        lock(&self.asking).entry(key.clone()).or_default().clone()
+        let (user, password) = self.credentials.cached(key)?;
+        let mut clients = lock(&self.clients);
+        respond(clients.get_mut(key)?, &user, &password, uri_of(url), method, body)
     }
 
     /// An `Authorization` value to send at once to `url`, from the last answer at its origin.
@@ -223,22 +200,30 @@ impl Answer {
     }
 }
 
-/// The state of one hop's authentication rounds.
+/// The state of one hop's authentication rounds: the engine's order of credentials, and the
+/// Digest `stale` rule on top.
 pub(crate) struct Rounds<'a> {
-    pub(crate) cache: &'a AuthCache,
-    pub(crate) handler: Option<&'a Arc<dyn AuthenticationHandler>>,
-    pub(crate) reuse: bool,
-    url_tried: bool,
-    last: Option<Credentials>,
-    /// Whether `last` came from the URL: their rejection is no retry for the handler, which
-    /// has not answered yet.
-    last_from_url: bool,
-    pub(crate) rounds: usize,
+    cache: &'a AuthCache,
+    handler: Option<&'a Arc<dyn AuthenticationHandler>>,
+    reuse: bool,
+    engine: CredentialRounds<'a, Key>,
+    rounds: usize,
 }
 
 impl<'a> Rounds<'a> {
-    pub(crate) fn new(cache: &'a AuthCache, handler: Option<&'a Arc<dyn AuthenticationHandler>>, reuse: bool) -> Self {
-        Self { cache, handler, reuse, url_tried: false, last: None, last_from_url: false, rounds: 0 }
+    /// Rounds for a hop to `url`: its own credentials first when reuse is on (Qt uses neither
+    /// the URL's nor the cache's when `AuthenticationReuse` is manual).
+    pub(crate) fn new(
+        cache: &'a AuthCache,
+        handler: Option<&'a Arc<dyn AuthenticationHandler>>,
+        reuse: bool,
+        url: &Url,
+    ) -> Self {
+        let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+        let own = (reuse && !url.username().is_empty())
+            .then(|| (decode(url.username()), decode(url.password().unwrap_or_default())));
+        let engine = CredentialRounds::new(reuse.then_some(&cache.credentials), own, MAX_AUTH_ROUNDS);
+        Self { cache, handler, reuse, engine, rounds: 0 }
     }
 
     /// The answer the next try after a 401 sends, or `None` to let the 401 stand.
@@ -249,67 +234,31 @@ impl<'a> Rounds<'a> {
         self.rounds += 1;
         let (client, scheme, realm) = strongest_challenge(headers, WWW_AUTHENTICATE)?;
         let key = (origin(url), realm.clone());
-        if let Some(rejected) = &self.last {
-            self.cache.forget(&key, rejected);
-        }
         let stale = matches!(&client, PasswordClient::Digest(d) if d.stale());
-        let credentials = match (&self.last, stale) {
-            (Some(last), true) => Some(last.clone()),
-            _ => self.next_credentials(url, &key, &scheme).await,
-        }?;
-        if credentials.user.is_empty() {
-            return None;
-        }
+        let (user, password) = match (self.engine.last(), stale) {
+            // The same credentials with the new nonce, without asking.
+            (Some(last), true) => last.clone(),
+            _ => {
+                let handler = self.handler;
+                let ask = |retry: bool| async move {
+                    let challenge = AuthenticationChallenge { url: url.clone(), realm, scheme, retry };
+                    handler?.credentials(challenge).await.map(|c| (c.user, c.password))
+                };
+                self.engine.next(&key, ask).await?
+            }
+        };
+        let credentials = Credentials::new(user, password);
         let own = if self.reuse {
             self.cache.answered(&key, &credentials, client);
             None
         } else {
             Some(client)
         };
-        self.last = Some(credentials.clone());
         let mut challenge = HeaderMap::new();
         for value in headers.get_all(WWW_AUTHENTICATE) {
             challenge.append(WWW_AUTHENTICATE, value.clone());
         }
         Some(Answer { key, credentials, own, challenge })
-    }
-
-    async fn next_credentials(&mut self, url: &Url, key: &Key, scheme: &str) -> Option<Credentials> {
-        let rejected_url = self.last_from_url;
-        self.last_from_url = false;
-        if self.reuse && !self.url_tried && !url.username().is_empty() {
-            self.url_tried = true;
-            self.last_from_url = true;
-            let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
-            let credentials = Credentials::new(decode(url.username()), decode(url.password().unwrap_or_default()));
-            self.cache.store(key.clone(), credentials.clone());
-            return Some(credentials);
-        }
-        if self.reuse {
-            if let Some(cached) = self.cache.cached(key).filter(|c| Some(c) != self.last.as_ref()) {
-                return Some(cached);
-            }
-        }
-        let handler = self.handler?;
-        let asking = self.cache.asking_lock(key);
-        let _one_at_a_time = asking.lock().await;
-        if self.reuse {
-            // Another request may have been answered while this one waited.
-            if let Some(cached) = self.cache.cached(key).filter(|c| Some(c) != self.last.as_ref()) {
-                return Some(cached);
-            }
-        }
-        let challenge = AuthenticationChallenge {
-            url: url.clone(),
-            realm: key.1.clone(),
-            scheme: scheme.to_owned(),
-            retry: self.last.is_some() && !rejected_url,
-        };
-        let given = handler.credentials(challenge).await?;
-        if self.reuse && !given.user.is_empty() {
-            self.cache.store(key.clone(), given.clone());
-        }
-        Some(given)
     }
 }
 

@@ -175,7 +175,8 @@ impl Transfer {
         let jar = self.manager.cookie_jar.read().unwrap_or_else(|e| e.into_inner()).clone();
         let cache = self.manager.cache.read().unwrap_or_else(|e| e.into_inner()).clone();
         let reuse_credentials = attributes.authentication_reuse == LoadControl::Automatic;
-        let mut auth = auth::Rounds::new(&self.manager.auth, self.manager.auth_handler.as_ref(), reuse_credentials);
+        let mut auth =
+            auth::Rounds::new(&self.manager.auth, self.manager.auth_handler.as_ref(), reuse_credentials, &url);
         let mut answer: Option<auth::Answer> = None;
         let mut sequence = None;
         let response = loop {
@@ -291,7 +292,7 @@ impl Transfer {
                 Body::empty()
             };
             redirect::next_headers(&mut headers, keeps_body, &url, &next);
-            auth = auth::Rounds::new(&self.manager.auth, self.manager.auth_handler.as_ref(), reuse_credentials);
+            auth = auth::Rounds::new(&self.manager.auth, self.manager.auth_handler.as_ref(), reuse_credentials, &next);
             hops += 1;
             operation = next_operation;
             self.shared.state().redirects.push(next.clone());
