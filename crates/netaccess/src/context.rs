@@ -21,7 +21,7 @@ use tokio::sync::broadcast;
 use crate::auth::{AuthCache, AuthenticationHandler};
 use crate::redirect::RedirectHandler;
 
-/// How many manager events a slow [`NetworkAccessManager::events`] receiver may fall behind
+/// How many manager events a slow [`NetworkAccessManager::events`](crate::NetworkAccessManager::events) receiver may fall behind
 /// before it misses some (it then gets `RecvError::Lagged`).
 pub const MANAGER_EVENT_CAPACITY: usize = 1024;
 
