@@ -193,3 +193,20 @@ async fn a_request_queued_behind_a_set_cookie_carries_the_cookie() {
         [None, None, Some("session=42".to_owned()), Some("session=42".to_owned()), Some("session=42".to_owned()), None]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_that_fail_or_are_dropped_before_going_out_hold_nobody_up() {
+    let server = HttpServer::start().await;
+    let manager = one_connection().build();
+    let busy = manager.get(Request::new(server.url("/slow/300")));
+    let refused = manager.send_custom_request(Request::new(server.url("/hello?bad")), "BAD VERB", "");
+    let dropped = manager.get(Request::new(server.url("/hello?dropped")));
+    let last = manager.get(Request::new(server.url("/hello?last")));
+    drop(dropped);
+    let bodies = finish_all(vec![busy, last]).await;
+    assert_eq!(bodies, ["slow", "Hello, world!"]);
+    let mut refused = refused;
+    let error = timeout(LIMIT, refused.finished()).await.expect("no hang").expect_err("not a method");
+    assert_eq!(error.kind(), netaccess::NetworkErrorKind::ProtocolInvalidOperationError);
+    assert_eq!(server.seen.targets(), ["/slow/300", "/hello?last"]);
+}

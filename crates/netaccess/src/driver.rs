@@ -231,6 +231,9 @@ impl Transfer {
                         hop.send_time = Some(at_send.clone());
                         backend.send(hop).await?
                     } else {
+                        // A backend with no queue of ours: the request leaves the line as it
+                        // starts, so a long setup (an FTP login) holds nobody up.
+                        hop.place = None;
                         at_send.before_send(&url, operation.verb(), &mut hop.headers);
                         let response = backend.send(hop).await?;
                         at_send.on_response_head(&url, &response.headers);
