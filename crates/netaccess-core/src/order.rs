@@ -137,8 +137,10 @@ impl IssueOrder {
                 }
             }
         }
+        // Past the bound, a line that empties goes at once (constant time, however many lines
+        // are busy); below it, it stays for the host's next request.
         if line.places.is_empty() && lines.len() > EMPTY_LINES_KEPT {
-            lines.retain(|_, line| !line.places.is_empty());
+            lines.remove(&key);
         }
     }
 }
