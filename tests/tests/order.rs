@@ -11,6 +11,7 @@ use netaccess::{
     AuthenticationChallenge, AuthenticationHandler, Credentials, NetworkAccessManager, Priority, Proxy, Reply, Request,
     TlsConfig, Trust,
 };
+use netaccess_tests::http_server::SeenRequest;
 use netaccess_tests::pki::{Pki, Validity};
 use netaccess_tests::{HttpServer, TestProxy};
 use tokio::time::timeout;
@@ -132,20 +133,26 @@ impl AuthenticationHandler for Alice {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn requests_queued_behind_an_answered_basic_401_carry_the_answer() {
+/// Issues `queued + 1` GETs to `path?n=i` over one connection with alice's handler, checks each
+/// was welcomed, and gives what the server saw and how often the handler was asked.
+async fn welcomed_behind_one_challenge(path: &str, queued: usize) -> (Vec<SeenRequest>, usize) {
     let server = HttpServer::start().await;
     let asked = Arc::new(AtomicUsize::new(0));
     let manager = one_connection().authentication_handler(Alice(asked.clone())).build();
-    let queued = 4;
     let replies: Vec<Reply> =
-        (0..=queued).map(|i| manager.get(Request::new(server.url(&format!("/basic/office?n={i}"))))).collect();
+        (0..=queued).map(|i| manager.get(Request::new(server.url(&format!("{path}?n={i}"))))).collect();
     let bodies = finish_all(replies).await;
     assert!(bodies.iter().all(|b| b == "welcome alice"), "{bodies:?}");
-    let seen = server.seen.requests();
+    (server.seen.requests(), asked.load(Ordering::SeqCst))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_queued_behind_an_answered_basic_401_carry_the_answer() {
+    let queued = 4;
+    let (seen, asked) = welcomed_behind_one_challenge("/basic/office", queued).await;
     assert_eq!(seen.len(), queued + 2, "N URLs behind one challenge make N + 1 requests in all: {seen:#?}");
     assert_eq!(seen.iter().filter(|r| r.authorization.is_none()).count(), 1, "only the first met the challenge");
-    assert_eq!(asked.load(Ordering::SeqCst), 1, "the handler was asked once");
+    assert_eq!(asked, 1, "the handler was asked once");
 }
 
 /// The `nc` parameter of a Digest `Authorization`.
@@ -156,14 +163,8 @@ fn nonce_count(authorization: &str) -> u32 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_queued_behind_a_digest_401_answer_it_with_the_next_nonce_counts() {
-    let server = HttpServer::start().await;
-    let manager = one_connection().authentication_handler(Alice(Arc::new(AtomicUsize::new(0)))).build();
     let queued = 4;
-    let replies: Vec<Reply> =
-        (0..=queued).map(|i| manager.get(Request::new(server.url(&format!("/digest/MD5/auth?n={i}"))))).collect();
-    let bodies = finish_all(replies).await;
-    assert!(bodies.iter().all(|b| b == "welcome alice"), "{bodies:?}");
-    let seen = server.seen.requests();
+    let (seen, _) = welcomed_behind_one_challenge("/digest/MD5/auth", queued).await;
     assert_eq!(seen.len(), queued + 2, "{seen:#?}");
     assert!(seen[0].authorization.is_none());
     let counts: Vec<u32> =

@@ -3,7 +3,7 @@
 //! # Design
 //!
 //! A clone with nothing beside it must pass `cargo xtask ci`, so a test that reads
-//! `../shared/…` is a defect even where the machine it was written on had that folder. The
+//! a sibling folder of the checkout is a defect even where the machine it was written on had it. The
 //! step reads every tracked text file (sources, manifests, documents, scripts; the fuzz corpora
 //! and the third-party data under `tests/data` are data, not references), finds each relative
 //! path that climbs (`../`), and resolves it against the place it is meant from: the package's
@@ -152,11 +152,11 @@ mod tests {
 
     #[test]
     fn a_path_that_climbs_out_of_the_repository_is_reported() {
-        let text = r#"let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance");"#;
+        let text = r#"let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../elsewhere/conformance");"#;
         let found = problems("crates/netaccess-cookie/tests/dates.rs", text);
         assert_eq!(found.len(), 1, "{found:?}");
-        assert!(found[0].contains("../../../shared/conformance"), "{found:?}");
-        assert_eq!(problems("README.md", "The map is `../shared/design.md`.").len(), 1);
+        assert!(found[0].contains("../../../elsewhere/conformance"), "{found:?}");
+        assert_eq!(problems("README.md", "The map is `../notes/design.md`.").len(), 1);
         assert_eq!(problems("xtask/src/x.rs", "see /work/shared/qt-semantics.md").len(), 1);
     }
 

@@ -6,8 +6,8 @@
 //! The proxies come from the manager's proxy if one is set, else from its factory (the
 //! environment by default); an empty answer means direct. Usable for plain http: direct, an HTTP
 //! proxy (the request goes to it in absolute form), SOCKS5; for anything else, only tunnels
-//! (HTTP `CONNECT` carrying the request's User-Agent and nothing else of its headers, SOCKS5). None usable is `ProxyNotFoundError`. When a
-//! proxy cannot be reached (refused, timed out, not found, closed), the next one is tried with
+//! (HTTP `CONNECT` carrying the request's User-Agent and nothing else of its headers, SOCKS5).
+//! None usable is `ProxyNotFoundError`. When a proxy cannot be reached (refused, timed out, not found, closed), the next one is tried with
 //! the body from byte 0. Connections are pooled per proxy: a tunnel through one proxy never serves
 //! a request routed through another.
 //!

@@ -41,7 +41,7 @@ pub(crate) struct AtSend {
     pub(crate) caller_cookie: Option<HeaderValue>,
     pub(crate) auth: Arc<AuthCache>,
     /// Whether cached credentials may be sent unasked (authentication reuse automatic, http or
-    /// https, and no `Authorization` set by the caller).
+    /// https).
     pub(crate) preemptive: bool,
     /// Whether the caller set `Authorization` (then nothing replaces it).
     pub(crate) caller_authorization: bool,

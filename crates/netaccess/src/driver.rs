@@ -62,8 +62,8 @@ pub(crate) fn start(manager: Arc<ManagerInner>, request: Request, operation: Ope
     });
     let request = Arc::new(request);
     let reply = Reply::new(shared.clone(), receiver, request.clone(), operation.clone());
-    let transfer = Transfer { manager, shared, events: sender, request, operation, place: Mutex::new(place) };
-    tokio::spawn(transfer.run(body));
+    let transfer = Transfer { manager, shared, events: sender, request, operation };
+    tokio::spawn(transfer.run(body, place));
     reply
 }
 
@@ -73,19 +73,19 @@ struct Transfer {
     events: mpsc::Sender<ReplyEvent>,
     request: Arc<Request>,
     operation: Operation,
-    /// The place taken when the request was issued, until its first hop goes to the backend.
-    place: Mutex<Option<Place>>,
 }
 
 impl Transfer {
-    async fn run(self, body: Body) {
+    /// Runs the transfer; `place` is the request's place in its host's line, held until its
+    /// first hop goes to the backend (or dropped with the transfer when it is aborted first).
+    async fn run(self, body: Body, place: Option<Place>) {
         let cancel = self.shared.cancel.clone();
         let outcome = tokio::select! {
             biased;
             () = cancel.cancelled() => Err(NetworkError::canceled(self.request.url_text())),
             // Boxed: the task that carries this future is moved several times as tokio spawns,
             // polls and completes it; a small task moves a few hundred bytes, not 2.9 KB.
-            outcome = Box::pin(self.drive(body)) => outcome,
+            outcome = Box::pin(self.drive(body, place)) => outcome,
         };
         self.finish(outcome).await;
     }
@@ -160,7 +160,7 @@ impl Transfer {
         attributes
     }
 
-    async fn drive(&self, body: Body) -> Result<(), NetworkError> {
+    async fn drive(&self, body: Body, mut place: Option<Place>) -> Result<(), NetworkError> {
         let (first_url, mut backend) = self.backend_for()?;
         // Borrowed from the request until a redirect gives the next hop its own.
         let mut url = Cow::Borrowed(first_url);
@@ -217,8 +217,7 @@ impl Transfer {
                 lookup => {
                     // The first hop goes once every request issued earlier to its host is queued;
                     // a retry after a 401 keeps the rank it was issued with.
-                    let place = self.place.lock().unwrap_or_else(|e| e.into_inner()).take();
-                    hop.place = match (place, sequence) {
+                    hop.place = match (place.take(), sequence) {
                         (Some(place), _) => {
                             let place = place.wait_turn().await;
                             sequence = Some(place.sequence());
@@ -246,7 +245,7 @@ impl Transfer {
                 }
             };
             // Whatever happened, nobody waits behind this request any more.
-            drop(self.place.lock().unwrap_or_else(|e| e.into_inner()).take());
+            drop(place.take());
 
             let status = response.attributes.http_status_code.unwrap_or(0);
             let standing = hop::Standing { url: &url, operation: &operation, is_http, policy, hops, max_hops };
