@@ -96,8 +96,16 @@ async fn issue_order_is_kept_through_a_proxy_and_over_tls() {
 async fn a_high_priority_request_issued_last_goes_before_the_waiting_normal_ones() {
     let server = HttpServer::start().await;
     let manager = one_connection().build();
-    // The first holds the only connection while the others queue behind it.
+    // The first holds the only connection while the others queue behind it. Requests issued
+    // together start by priority (as Qt's queue sends them): the blocker must have started.
     let mut replies = vec![manager.get(Request::new(server.url("/slow/300")))];
+    timeout(LIMIT, async {
+        while server.seen.targets().is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the first request reached the server");
     for i in 0..5 {
         replies.push(manager.get(Request::new(server.url(&format!("/hello?normal={i}")))));
     }
@@ -210,4 +218,61 @@ async fn requests_that_fail_or_are_dropped_before_going_out_hold_nobody_up() {
     let error = timeout(LIMIT, refused.finished()).await.expect("no hang").expect_err("not a method");
     assert_eq!(error.kind(), netaccess::NetworkErrorKind::ProtocolInvalidOperationError);
     assert_eq!(server.seen.targets(), ["/slow/300", "/hello?last"]);
+}
+
+/// Issued together, before any has run: they start by priority, then in issue order, as Qt's
+/// queue sends them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_issued_together_start_by_priority_then_issue_order() {
+    let server = HttpServer::start().await;
+    let manager = one_connection().build();
+    let ranked = [
+        ("low", Priority::Low),
+        ("a", Priority::Normal),
+        ("high", Priority::High),
+        ("b", Priority::Normal),
+        ("c", Priority::Normal),
+    ];
+    let replies: Vec<Reply> = ranked
+        .iter()
+        .map(|(name, priority)| {
+            let mut request = Request::new(server.url(&format!("/hello?{name}")));
+            request.attributes_mut().priority = *priority;
+            manager.get(request)
+        })
+        .collect();
+    finish_all(replies).await;
+    assert_eq!(server.seen.targets(), ["/hello?high", "/hello?a", "/hello?b", "/hello?c", "/hello?low"]);
+}
+
+/// Five thousand requests issued at once to one host: each waits as a small record until one
+/// of the six connections can take it, all are served, and nothing opens a seventh.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_thousand_requests_issued_at_once_share_six_connections() {
+    let server = HttpServer::start().await;
+    let manager = NetworkAccessManager::new();
+    let count = 5000;
+    let replies: Vec<Reply> =
+        (0..count).map(|i| manager.get(Request::new(server.url(&format!("/hello?n={i}"))))).collect();
+    let bodies = finish_all(replies).await;
+    assert_eq!(bodies.len(), count);
+    assert!(bodies.iter().all(|b| b == "Hello, world!"));
+    assert_eq!(server.seen.targets().len(), count);
+    assert!(server.connections() <= 6, "{} connections for one host", server.connections());
+}
+
+/// Replies dropped while they wait to start leave nothing behind: the requests never reach
+/// the server, and the host's next request starts at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_dropped_while_waiting_to_start_leave_the_line() {
+    let server = HttpServer::start().await;
+    let manager = one_connection().build();
+    let mut blocker = manager.get(Request::new(server.url("/slow/300")));
+    let waiting: Vec<Reply> =
+        (0..1000).map(|i| manager.get(Request::new(server.url(&format!("/hello?dropped={i}"))))).collect();
+    drop(waiting);
+    timeout(LIMIT, blocker.finished()).await.unwrap().unwrap();
+    let mut after = manager.get(Request::new(server.url("/hello?after")));
+    assert_eq!(timeout(Duration::from_secs(10), after.text()).await.expect("not held up").unwrap(), "Hello, world!");
+    assert_eq!(server.seen.targets(), ["/slow/300", "/hello?after"]);
 }

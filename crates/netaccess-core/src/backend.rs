@@ -22,13 +22,13 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::stream::{self, Stream};
 use http::HeaderMap;
-use tokio::sync::mpsc;
 use url::Url;
 
 use crate::attributes::{ReplyAttributes, RequestAttributes};
 use crate::body::Body;
 use crate::error::NetworkError;
 use crate::event::{progress_total, ReplyEvent};
+use crate::event_queue::EventSender;
 use crate::operation::Operation;
 use crate::order::Place;
 
@@ -215,12 +215,12 @@ impl std::fmt::Debug for BackendResponse {
 /// event queue is full (back-pressure); a reply that is gone discards events.
 #[derive(Debug, Clone)]
 pub struct EventSink {
-    sender: Option<mpsc::Sender<ReplyEvent>>,
+    sender: Option<EventSender>,
 }
 
 impl EventSink {
-    /// A sink that delivers into `sender`.
-    pub fn new(sender: mpsc::Sender<ReplyEvent>) -> Self {
+    /// A sink that delivers into `sender` (see [`crate::event_queue`]).
+    pub fn new(sender: EventSender) -> Self {
         Self { sender: Some(sender) }
     }
 
@@ -232,8 +232,8 @@ impl EventSink {
     /// Delivers an event.
     pub async fn send(&self, event: ReplyEvent) {
         if let Some(sender) = &self.sender {
-            // The reply was dropped: it aborts the transfer on its own, nothing to report to.
-            let _ = sender.send(event).await;
+            // A dropped reply aborts the transfer on its own; its events are discarded.
+            sender.send(event).await;
         }
     }
 }

@@ -31,6 +31,7 @@ pub mod body;
 pub mod credentials;
 pub mod error;
 pub mod event;
+pub mod event_queue;
 pub mod headers;
 pub mod limit;
 pub mod operation;

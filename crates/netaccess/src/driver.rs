@@ -2,8 +2,13 @@
 //!
 //! # Design
 //!
-//! `start` creates the reply's shared state and event channel and spawns the task at once, so
-//! the caller gets the reply while the request is already under way. The task races the
+//! `start` creates the reply's shared state and event queue, takes the request's place in its
+//! host's line and spawns a small task at once, so the caller gets the reply while the request
+//! is already queued. The task first waits for the request's turn to start (see
+//! [`netaccess_core::order`]: at most `max_connections_per_host` run per host), and only then
+//! makes the transfer's state machine: a waiting request holds its task, its shared state, its
+//! request and its place, about 2.3 KB (`cargo xtask bench --only scale`), where a running one
+//! holds 10 KB more. The task races the
 //! transfer against the reply's cancellation token; whichever way it ends, the task alone emits
 //! the closing `Error` and `Finished` events and the manager's `Finished`, so every reply ends
 //! with exactly one `Finished`. The event channel is bounded twice, in events ([`EVENT_QUEUE`])
@@ -27,13 +32,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
-use netaccess_core::order::{line_key, Place};
+use netaccess_core::event_queue::{self, EventSender};
+use netaccess_core::order::{line_key, Place, Running};
 use netaccess_core::SendTime;
 use netaccess_core::{
-    progress_total, within_limit, Backend, BackendRequest, Body, EventSink, KnownHeaders, LoadControl, NetworkError,
-    NetworkErrorKind, Operation, ReplyEvent, Request, RequestAttributes, DEFAULT_MAX_REDIRECTS,
+    progress_total, within_limit, Backend, BackendRequest, Body, CacheLoadControl, EventSink, KnownHeaders,
+    LoadControl, NetworkError, NetworkErrorKind, Operation, ReplyEvent, Request, RequestAttributes,
+    DEFAULT_MAX_REDIRECTS,
 };
-use tokio::sync::mpsc;
 use url::Url;
 
 use crate::at_send::AtSend;
@@ -54,11 +60,11 @@ pub const DEFAULT_READ_BUFFER_SIZE: u64 = 1024 * 1024;
 
 pub(crate) fn start(manager: Arc<ManagerInner>, request: Request, operation: Operation, body: Body) -> Reply {
     let shared = Arc::new(ReplyShared::new(manager.defaults.read_buffer_size));
-    let (sender, receiver) = mpsc::channel(EVENT_QUEUE);
+    let (sender, receiver) = event_queue::channel(EVENT_QUEUE);
     // The request's place among its host's requests is taken here, before any task runs.
     let place = request.url().and_then(|url| {
         let key = line_key(url.scheme(), url.host_str()?, url.port_or_known_default()?);
-        Some(manager.order.issue(key))
+        Some(manager.order.issue(key, request.attributes().priority))
     });
     let request = Arc::new(request);
     let reply = Reply::new(shared.clone(), receiver, request.clone(), operation.clone());
@@ -70,7 +76,7 @@ pub(crate) fn start(manager: Arc<ManagerInner>, request: Request, operation: Ope
 struct Transfer {
     manager: Arc<ManagerInner>,
     shared: Arc<ReplyShared>,
-    events: mpsc::Sender<ReplyEvent>,
+    events: EventSender,
     request: Arc<Request>,
     operation: Operation,
 }
@@ -83,11 +89,32 @@ impl Transfer {
         let outcome = tokio::select! {
             biased;
             () = cancel.cancelled() => Err(NetworkError::canceled(self.request.url_text())),
-            // Boxed: the task that carries this future is moved several times as tokio spawns,
-            // polls and completes it; a small task moves a few hundred bytes, not 2.9 KB.
-            outcome = Box::pin(self.drive(body, place)) => outcome,
+            outcome = self.start_and_drive(body, place) => outcome,
         };
         self.finish(outcome).await;
+    }
+
+    /// Waits for the request's turn to start while it is still a small record (this task and
+    /// the place), then makes its state machine and drives it. A request the cache may answer
+    /// asks the cache first, as Qt does, so it starts inside [`drive`](Self::drive), after the
+    /// lookup: only such a request holds its state machine while it waits.
+    async fn start_and_drive(&self, body: Body, place: Option<Place>) -> Result<(), NetworkError> {
+        let (place, running) = match place {
+            Some(place) if !self.may_use_cache() => {
+                let (place, running) = place.start().await;
+                (Some(place), Some(running))
+            }
+            place => (place, None),
+        };
+        // Boxed: the task that carries this future is moved several times as tokio spawns,
+        // polls and completes it; a small task moves a few hundred bytes, not 2.9 KB. Made
+        // only now, so a waiting request does not hold it.
+        Box::pin(self.drive(body, place, running)).await
+    }
+
+    fn may_use_cache(&self) -> bool {
+        self.request.attributes().cache_load_control != CacheLoadControl::AlwaysNetwork
+            && self.manager.cache.read().unwrap_or_else(|e| e.into_inner()).is_some()
     }
 
     async fn finish(&self, outcome: Result<(), NetworkError>) {
@@ -114,8 +141,8 @@ impl Transfer {
     }
 
     async fn emit(&self, event: ReplyEvent) {
-        // A dropped reply aborts the transfer by itself; its events have nobody to go to.
-        let _ = self.events.send(event).await;
+        // A dropped reply aborts the transfer by itself; its events are discarded.
+        self.events.send(event).await;
     }
 
     fn backend_for(&self) -> Result<(&Url, Arc<dyn Backend>), NetworkError> {
@@ -160,7 +187,15 @@ impl Transfer {
         attributes
     }
 
-    async fn drive(&self, body: Body, mut place: Option<Place>) -> Result<(), NetworkError> {
+    /// Sends the request hop by hop and delivers the last response. `running` counts the
+    /// request against its line's start limit until the transfer ends; when the request has
+    /// not started yet, it starts at its first hop to the network.
+    async fn drive(
+        &self,
+        body: Body,
+        mut place: Option<Place>,
+        mut running: Option<Running>,
+    ) -> Result<(), NetworkError> {
         let (first_url, mut backend) = self.backend_for()?;
         // Borrowed from the request until a redirect gives the next hop its own.
         let mut url = Cow::Borrowed(first_url);
@@ -219,6 +254,13 @@ impl Transfer {
                     // a retry after a 401 keeps the rank it was issued with.
                     hop.place = match (place.take(), sequence) {
                         (Some(place), _) => {
+                            let place = if place.is_started() {
+                                place
+                            } else {
+                                let (place, started) = place.start().await;
+                                running = Some(started);
+                                place
+                            };
                             let place = place.wait_turn().await;
                             sequence = Some(place.sequence());
                             Some(place)
@@ -335,6 +377,8 @@ impl Transfer {
             let received_total = i64::try_from(received).unwrap_or(i64::MAX);
             self.emit(ReplyEvent::DownloadProgress { received, total: received_total }).await;
         }
+        // The body is in: the next request of the line may start.
+        drop(running);
         status_error.map_or(Ok(()), Err)
     }
 

@@ -42,6 +42,13 @@ use netaccess_cookie::{CookieJar, DefaultCookieJar};
 /// replies in its tests. Network accessibility is Qt 4.8's `setNetworkAccessible`: while off,
 /// every request whose backend is not [local](Backend::is_local) fails with
 /// `UnknownNetworkError`, "Network access is disabled.".
+///
+/// Requests to one scheme, host and port start at most
+/// [`max_connections_per_host`](NetworkAccessManagerBuilder::max_connections_per_host) at a time
+/// (see [`netaccess_core::order`]); the others wait as small records, the highest priority
+/// first, then in issue order (Qt's queue per host), so a program may issue a hundred
+/// thousand requests at once. A started request runs until its reply's body is in; one
+/// redirected to another host still counts against the first until then.
 #[derive(Clone)]
 pub struct NetworkAccessManager {
     pub(crate) inner: Arc<ManagerInner>,
@@ -336,7 +343,8 @@ impl NetworkAccessManagerBuilder {
         self
     }
 
-    /// The most HTTP connections per scheme, host and port.
+    /// The most HTTP connections per scheme, host and port, and the most requests to one of
+    /// them that run at once (the others wait, see [`NetworkAccessManager`]).
     pub fn max_connections_per_host(mut self, max: usize) -> Self {
         self.http.max_connections_per_host = max.max(1);
         self
@@ -443,6 +451,7 @@ impl NetworkAccessManagerBuilder {
         let (events, _) = broadcast::channel(MANAGER_EVENT_CAPACITY);
         #[cfg(feature = "ftp")]
         let (connect_timeout, ftp_tls) = (self.http.connect_timeout, self.http.tls.clone());
+        let start_limit = self.http.max_connections_per_host;
         let http = HttpBackend::new(self.http);
         let mut backends = self.backends;
         backends.entry("http".into()).or_insert_with(|| Arc::new(http.clone()));
@@ -471,7 +480,7 @@ impl NetworkAccessManagerBuilder {
                 cookie_jar: RwLock::new(self.cookie_jar.unwrap_or_else(|| Arc::new(DefaultCookieJar::new()))),
                 cache: RwLock::new(self.cache),
                 auth: Arc::new(AuthCache::default()),
-                order: netaccess_core::order::IssueOrder::new(),
+                order: netaccess_core::order::IssueOrder::with_start_limit(start_limit),
                 auth_handler: self.auth_handler,
                 redirect_handler: self.redirect_handler,
                 http,

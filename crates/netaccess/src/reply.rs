@@ -14,8 +14,8 @@ use std::task::{Context, Poll};
 use bytes::{Bytes, BytesMut};
 use futures::Stream;
 use http::HeaderMap;
+use netaccess_core::event_queue::EventReceiver;
 use netaccess_core::{NetworkError, Operation, ReplyAttributes, ReplyEvent, Request};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
@@ -114,7 +114,7 @@ impl ReplyShared {
 #[derive(Debug)]
 pub struct Reply {
     shared: Arc<ReplyShared>,
-    events: mpsc::Receiver<ReplyEvent>,
+    events: EventReceiver,
     /// Shared with the transfer, which reads it as it sends.
     request: Arc<Request>,
     operation: Operation,
@@ -130,7 +130,7 @@ pub struct Reply {
 impl Reply {
     pub(crate) fn new(
         shared: Arc<ReplyShared>,
-        events: mpsc::Receiver<ReplyEvent>,
+        events: EventReceiver,
         request: Arc<Request>,
         operation: Operation,
     ) -> Self {
