@@ -9,8 +9,19 @@ use clap::Parser;
 #[command(name = "netaccess", version, about, max_term_width = 100)]
 pub(crate) struct Args {
     /// The URLs to fetch; several are fetched concurrently through one manager.
-    #[arg(required = true, value_name = "URL")]
+    #[arg(value_name = "URL", required_unless_present = "url")]
     pub(crate) urls: Vec<String>,
+
+    /// A URL to fetch, or @FILE / @- (standard input) for a list: one URL per line, blank lines
+    /// and lines starting with '#' skipped, each body saved under its remote name (as -O does);
+    /// repeatable. The listed URLs come after those given as arguments, in order.
+    #[arg(long = "url", value_name = "URL|@FILE")]
+    pub(crate) url: Vec<String>,
+
+    /// Save each body without an -o under the URL's last path segment, in --output-dir or the
+    /// current directory (curl's --remote-name-all).
+    #[arg(short = 'O', long = "remote-name", visible_alias = "remote-name-all")]
+    pub(crate) remote_name: bool,
 
     /// The request verb (GET, POST, PUT, DELETE, or any other).
     #[arg(short = 'X', long = "request", value_name = "VERB")]

@@ -18,11 +18,12 @@ mod proxies;
 mod summary;
 mod transfer;
 
-use std::io::{IsTerminal, Seek, Write};
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
 use futures::stream::{FuturesOrdered, StreamExt};
+use futures::FutureExt;
 use netaccess::NetworkAccessManager;
 
 use crate::args::Args;
@@ -41,8 +42,8 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> ExitCode {
-    let plans = match plan::plan(&args) {
-        Ok(plans) => plans,
+    let (targets, planner) = match plan::targets(&args).and_then(|targets| Ok((targets, plan::Planner::new(&args)?))) {
+        Ok(pair) => pair,
         Err(plan::UsageError(message)) => {
             eprintln!("netaccess: {message}");
             return ExitCode::from(2);
@@ -101,37 +102,25 @@ async fn run(args: Args) -> ExitCode {
         verbose: args.verbose,
         show_headers: args.include || args.head,
         progress: show_progress.then(indicatif::MultiProgress::new),
-        numbered: plans.len() > 1,
+        numbered: targets.len() > 1,
         insecure: args.insecure,
     };
 
-    // Issued one after the other, in the order given, before any is run.
-    let mut started = Vec::with_capacity(plans.len());
-    for (index, plan) in plans.into_iter().enumerate() {
-        started.push(transfer::start(&manager, index, plan).await);
-    }
-    let mut transfers: FuturesOrdered<_> = started
-        .into_iter()
-        .map(|start| {
-            let display = &display;
-            async move {
-                match start {
-                    Ok(transfer) => transfer::run(transfer, display).await,
-                    Err(failed) => failed,
-                }
-            }
-        })
-        .collect();
-
+    // Issued one after the other, in the order given; each transfer is planned only as its
+    // turn to be issued comes, and what is done already is delivered between two issues, so
+    // finished transfers do not pile up while a long list is issued.
+    let mut transfers = FuturesOrdered::new();
     let mut exit = 0u8;
+    for (index, target) in targets.iter().enumerate() {
+        let start = transfer::start(&manager, index, planner.plan(index, target)).await;
+        transfers.push_back(transfer::run(start, &display));
+        while let Some(Some(outcome)) = transfers.next().now_or_never() {
+            conclude(&outcome, summary_out.as_mut(), &mut exit);
+        }
+    }
+    drop(targets);
     while let Some(outcome) = transfers.next().await {
-        if let Err(err) = deliver(&outcome, summary_out.as_mut()) {
-            eprintln!("netaccess: {err}");
-            exit = if exit == 0 { 1 } else { exit };
-        }
-        if exit == 0 {
-            exit = exit_code(&outcome);
-        }
+        conclude(&outcome, summary_out.as_mut(), &mut exit);
     }
     if let Some(path) = &args.cookie_jar {
         if let Err(err) = jar.save(path, true) {
@@ -180,6 +169,19 @@ impl netaccess::AuthenticationHandler for FixedCredentials {
     }
 }
 
+/// Delivers a transfer's outcome and keeps the exit status of the first failure.
+fn conclude(outcome: &Outcome, summary_out: Option<&mut Box<dyn Write>>, exit: &mut u8) {
+    if let Err(err) = deliver(outcome, summary_out) {
+        eprintln!("netaccess: {err}");
+        if *exit == 0 {
+            *exit = 1;
+        }
+    }
+    if *exit == 0 {
+        *exit = exit_code(outcome);
+    }
+}
+
 fn exit_code(outcome: &Outcome) -> u8 {
     match (&outcome.error, &outcome.local_failure) {
         (Some(error), _) => summary::exit_code_for(error),
@@ -188,11 +190,11 @@ fn exit_code(outcome: &Outcome) -> u8 {
     }
 }
 
-/// Copies a spooled body to stdout, reports the error and writes the summary line.
+/// Copies a spooled body to stdout, reports the error and writes the summary line, whole, in
+/// one write (a line is never torn or interleaved with another).
 fn deliver(outcome: &Outcome, summary_out: Option<&mut Box<dyn Write>>) -> std::io::Result<()> {
     if let Some(spool) = &outcome.spool {
         let mut spool = spool;
-        spool.rewind()?;
         std::io::copy(&mut spool, &mut std::io::stdout().lock())?;
     }
     std::io::stdout().flush()?;
@@ -203,8 +205,9 @@ fn deliver(outcome: &Outcome, summary_out: Option<&mut Box<dyn Write>>) -> std::
         eprintln!("netaccess: {}: {message}", outcome.summary.url);
     }
     if let Some(out) = summary_out {
-        serde_json::to_writer(&mut *out, &outcome.summary)?;
-        out.write_all(b"\n")?;
+        let mut line = serde_json::to_vec(&outcome.summary)?;
+        line.push(b'\n');
+        out.write_all(&line)?;
         out.flush()?;
     }
     Ok(())

@@ -47,78 +47,129 @@ pub(crate) struct Plan {
 #[derive(Debug)]
 pub(crate) struct UsageError(pub(crate) String);
 
-pub(crate) fn plan(args: &Args) -> Result<Vec<Plan>, UsageError> {
-    let headers = parse_headers(&args.headers)?;
-    let (upload, default_operation, form_type) = upload_of(args)?;
-    let operation = match &args.request {
-        Some(verb) => Operation::from_verb(verb),
-        None => default_operation,
-    };
-    let inline: Vec<&str> = args.cookie.iter().filter(|c| c.contains('=')).map(String::as_str).collect();
-    let manual_cookies = (!inline.is_empty()).then(|| inline.join("; "));
-    if args.output.len() > args.urls.len() {
-        return Err(UsageError(format!("{} -o options for {} URLs", args.output.len(), args.urls.len())));
+/// A URL to fetch, as given.
+#[derive(Debug)]
+pub(crate) struct Target {
+    pub(crate) url: String,
+    /// Listed in a `--url @FILE`: saved under its remote name, as `-O` does.
+    pub(crate) listed: bool,
+}
+
+/// Every URL of the command line, in order: the arguments, then each `--url` (a list file's
+/// URLs in their order).
+pub(crate) fn targets(args: &Args) -> Result<Vec<Target>, UsageError> {
+    let mut targets: Vec<Target> = args.urls.iter().map(|url| Target { url: url.clone(), listed: false }).collect();
+    for item in &args.url {
+        match item.strip_prefix('@') {
+            Some(source) => {
+                let text = if source == "-" {
+                    let mut text = String::new();
+                    std::io::stdin()
+                        .read_to_string(&mut text)
+                        .map_err(|e| UsageError(format!("cannot read URLs from stdin: {e}")))?;
+                    text
+                } else {
+                    std::fs::read_to_string(source)
+                        .map_err(|e| UsageError(format!("cannot read the URL list {source}: {e}")))?
+                };
+                targets.extend(listed_urls(&text).map(|url| Target { url: url.to_owned(), listed: true }));
+            }
+            None => targets.push(Target { url: item.clone(), listed: false }),
+        }
     }
-    args.urls
-        .iter()
-        .enumerate()
-        .map(|(index, url)| {
-            let url = match (&args.upload_file, url.ends_with('/')) {
-                (Some(file), true) => format!("{url}{}", file_name(file)),
-                _ => url.clone(),
-            };
-            let mut request = Request::new(&url);
-            request.attributes_mut().cache_load_control = args.cache_load.control();
-            request.attributes_mut().ignore_ssl_errors = if args.insecure {
-                netaccess::IgnoredSslErrors::All
-            } else if args.ignore_ssl_error.is_empty() {
-                netaccess::IgnoredSslErrors::None
-            } else {
-                netaccess::IgnoredSslErrors::Listed(args.ignore_ssl_error.clone())
-            };
-            for (name, typed, value) in &headers {
-                request.headers_mut().append(name.clone(), value.clone());
-                request.keep_name_as_written(typed);
+    if targets.is_empty() {
+        return Err(UsageError("no URL given".into()));
+    }
+    if args.output.len() > targets.len() {
+        return Err(UsageError(format!("{} -o options for {} URLs", args.output.len(), targets.len())));
+    }
+    Ok(targets)
+}
+
+/// The URLs of a list: one per line, surrounding blanks trimmed, blank lines and `#` comments
+/// skipped (curl 8.13's `--url @FILE`).
+fn listed_urls(text: &str) -> impl Iterator<Item = &str> {
+    text.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with('#'))
+}
+
+/// What every transfer shares, worked out once; [`Planner::plan`] makes each URL's transfer when
+/// its turn to be issued comes, so a long list is never held as requests all at once.
+pub(crate) struct Planner<'a> {
+    args: &'a Args,
+    headers: Vec<(HeaderName, String, HeaderValue)>,
+    upload: Upload,
+    operation: Operation,
+    form_type: bool,
+    manual_cookies: Option<String>,
+}
+
+impl<'a> Planner<'a> {
+    pub(crate) fn new(args: &'a Args) -> Result<Self, UsageError> {
+        let headers = parse_headers(&args.headers)?;
+        let (upload, default_operation, form_type) = upload_of(args)?;
+        let operation = match &args.request {
+            Some(verb) => Operation::from_verb(verb),
+            None => default_operation,
+        };
+        let inline: Vec<&str> = args.cookie.iter().filter(|c| c.contains('=')).map(String::as_str).collect();
+        let manual_cookies = (!inline.is_empty()).then(|| inline.join("; "));
+        Ok(Self { args, headers, upload, operation, form_type, manual_cookies })
+    }
+
+    /// The transfer of the `index`th URL.
+    pub(crate) fn plan(&self, index: usize, target: &Target) -> Plan {
+        let args = self.args;
+        let url = match (&args.upload_file, target.url.ends_with('/')) {
+            (Some(file), true) => format!("{}{}", target.url, file_name(file)),
+            _ => target.url.clone(),
+        };
+        let mut request = Request::new(&url);
+        request.attributes_mut().cache_load_control = args.cache_load.control();
+        request.attributes_mut().ignore_ssl_errors = if args.insecure {
+            netaccess::IgnoredSslErrors::All
+        } else if args.ignore_ssl_error.is_empty() {
+            netaccess::IgnoredSslErrors::None
+        } else {
+            netaccess::IgnoredSslErrors::Listed(args.ignore_ssl_error.clone())
+        };
+        for (name, typed, value) in &self.headers {
+            request.headers_mut().append(name.clone(), value.clone());
+            request.keep_name_as_written(typed);
+        }
+        if let Some(cookies) = &self.manual_cookies {
+            if let Ok(value) = HeaderValue::from_str(cookies) {
+                request.headers_mut().insert(http::header::COOKIE, value);
             }
-            if let Some(cookies) = &manual_cookies {
-                if let Ok(value) = HeaderValue::from_str(cookies) {
-                    request.headers_mut().insert(http::header::COOKIE, value);
-                }
-            }
-            if form_type && !request.headers().contains_key(CONTENT_TYPE) {
-                request
-                    .headers_mut()
-                    .insert(CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
-            }
-            Ok(Plan {
-                destination: destination(args, index, request.url()),
-                request,
-                operation: operation.clone(),
-                upload: upload.clone(),
-            })
-        })
-        .collect()
+        }
+        if self.form_type && !request.headers().contains_key(CONTENT_TYPE) {
+            request.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
+        }
+        Plan {
+            destination: destination(args, index, target.listed, request.url()),
+            request,
+            operation: self.operation.clone(),
+            upload: self.upload.clone(),
+        }
+    }
 }
 
 fn file_name(path: &Path) -> String {
     path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
-fn destination(args: &Args, index: usize, url: Option<&url::Url>) -> Destination {
+fn destination(args: &Args, index: usize, listed: bool, url: Option<&url::Url>) -> Destination {
     if let Some(path) = args.output.get(index) {
         return if path.as_os_str() == "-" { Destination::Stdout } else { Destination::File(path.clone()) };
     }
-    match &args.output_dir {
-        Some(dir) => {
-            let name = url
-                .and_then(|u| u.path_segments())
-                .and_then(|mut segments| segments.next_back().map(str::to_owned))
-                .filter(|segment| !segment.is_empty())
-                .unwrap_or_else(|| format!("download-{}", index + 1));
-            Destination::File(dir.join(name))
-        }
-        None => Destination::Stdout,
+    if args.output_dir.is_none() && !args.remote_name && !listed {
+        return Destination::Stdout;
     }
+    let name = url
+        .and_then(|u| u.path_segments())
+        .and_then(|mut segments| segments.next_back().map(str::to_owned))
+        .filter(|segment| !segment.is_empty())
+        .unwrap_or_else(|| format!("download-{}", index + 1));
+    Destination::File(args.output_dir.as_deref().unwrap_or(Path::new("")).join(name))
 }
 
 /// Each `-H` line as its name (parsed, and as typed: it goes out spelled so) and value.

@@ -1,12 +1,12 @@
 //! Runs one planned transfer: sends it, writes its body, reports its events.
 
-use std::io::Write as _;
+use std::io::{Seek as _, Write as _};
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use netaccess::{NetworkAccessManager, NetworkError, Reply, ReplyEvent};
+use netaccess::{NetworkAccessManager, NetworkError, NetworkErrorKind, Reply, ReplyEvent};
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 use crate::plan::{Destination, Plan};
 use crate::summary::Summary;
@@ -22,6 +22,13 @@ pub(crate) struct Outcome {
     pub(crate) spool: Option<std::fs::File>,
 }
 
+impl Outcome {
+    fn local_failure(url: &str, operation: &str, message: String) -> Self {
+        let summary = Summary { error_message: Some(message.clone()), ..Summary::new(url, operation) };
+        Self { summary, error: None, local_failure: Some(message), spool: None }
+    }
+}
+
 /// How the user wants to see what happens.
 #[derive(Clone)]
 pub(crate) struct Display {
@@ -34,57 +41,65 @@ pub(crate) struct Display {
     pub(crate) insecure: bool,
 }
 
-/// A transfer whose request was issued: what [`run`] needs to see it through.
+/// A transfer whose request was issued: what [`run`] needs to see it through, and no more. A
+/// long list's transfers wait as these, a few hundred bytes each; the output, the hash, the
+/// summary are made when the first event comes.
 pub(crate) struct Started {
     index: usize,
     started: Instant,
-    url: String,
-    summary: Summary,
     reply: Reply,
-    sink: Sink,
-    spool: Option<std::fs::File>,
+    destination: Destination,
 }
 
-/// Reads the upload, opens the output and issues the request. Called for each URL in turn,
-/// before any is run, so the requests to one host leave in the order of the command line (the
-/// manager keeps the order of issue).
-pub(crate) async fn start(manager: &NetworkAccessManager, index: usize, plan: Plan) -> Result<Started, Outcome> {
+/// Reads the upload and issues the request. Called for each URL in turn, before any is run, so
+/// the requests to one host leave in the order of the command line (the manager keeps the
+/// order of issue).
+pub(crate) async fn start(
+    manager: &NetworkAccessManager,
+    index: usize,
+    plan: Plan,
+) -> Result<Box<Started>, Box<Outcome>> {
     let started = Instant::now();
-    // Everything shown (verbose lines, the bar, the summary) goes without the URL's password.
-    let url = netaccess::redact_password(plan.request.url_text()).into_owned();
-    let summary = Summary::new(&url, plan.operation.verb());
-    let local_failure = |summary: Summary, message: String| Outcome {
-        summary: Summary { error_message: Some(message.clone()), ..summary },
-        error: None,
-        local_failure: Some(message),
-        spool: None,
-    };
-
     let body = match plan.upload.body().await {
         Ok(body) => body,
-        Err(err) => return Err(local_failure(summary, format!("cannot read the upload: {err}"))),
-    };
-    let (sink, spool) = match open_sink(&plan.destination, index).await {
-        Ok(pair) => pair,
-        Err(message) => return Err(local_failure(summary, message)),
+        Err(err) => {
+            let url = netaccess::redact_password(plan.request.url_text()).into_owned();
+            let message = format!("cannot read the upload: {err}");
+            return Err(Box::new(Outcome::local_failure(&url, plan.operation.verb(), message)));
+        }
     };
     let reply = manager.send(plan.request, plan.operation, body);
-    Ok(Started { index, started, url, summary, reply, sink, spool })
+    Ok(Box::new(Started { index, started, reply, destination: plan.destination }))
 }
 
-/// Sees a started transfer through: writes its body, reports its events, sums it up.
-pub(crate) async fn run(transfer: Started, display: &Display) -> Outcome {
-    let Started { index, started, url, mut summary, mut reply, mut sink, spool } = transfer;
+/// Sees a transfer through: writes its body, reports its events, sums it up. Boxed ends in,
+/// so the future of a transfer that waits holds two pointers and the next event's wait.
+pub(crate) async fn run(start: Result<Box<Started>, Box<Outcome>>, display: &Display) -> Outcome {
+    let mut transfer = match start {
+        Ok(transfer) => transfer,
+        Err(failed) => return *failed,
+    };
+    // Waits small: the rest of the transfer's state is made once it has something to do.
+    let first = transfer.reply.next_event().await;
+    Box::pin(see_through(*transfer, first, display)).await
+}
+
+async fn see_through(transfer: Started, first: Option<ReplyEvent>, display: &Display) -> Outcome {
+    let Started { index, started, mut reply, destination } = transfer;
+    // Everything shown (verbose lines, the bar, the summary) goes without the URL's password.
+    let url = netaccess::redact_password(reply.request().url_text()).into_owned();
     let tag = if display.numbered { format!("[{}] ", index + 1) } else { String::new() };
     if display.verbose {
         eprintln!("* {tag}{} {url}", reply.operation());
     }
     let bar = display.progress.as_ref().map(|multi| multi.add(new_bar(&url)));
 
+    let mut sink = Sink::new(destination, index);
     let mut hasher = Sha256::new();
     let mut ssl_errors = Vec::new();
     let mut write_failure = None;
-    while let Some(event) = reply.next_event().await {
+    let mut next = first;
+    while let Some(event) = next {
         if display.verbose {
             verbose_line(&tag, &event, &reply);
         }
@@ -121,19 +136,31 @@ pub(crate) async fn run(transfer: Started, display: &Display) -> Outcome {
             }
             _ => {}
         }
+        next = reply.next_event().await;
     }
-    if let Err(err) = sink.flush().await {
-        write_failure.get_or_insert(err);
+    let mut error = reply.error();
+    if write_failure.is_some() && error.as_ref().is_some_and(|e| e.kind() == NetworkErrorKind::OperationCanceledError) {
+        // Aborted here, because the output failed: that failure is the one to report.
+        error = None;
     }
+    // A reply that got a response gets its file even when the body is empty (as curl's -o).
+    let answered = reply.status().is_some() || error.is_none();
+    let spool = match sink.finish(answered).await {
+        Ok(spool) => spool,
+        Err(err) => {
+            write_failure.get_or_insert(err);
+            None
+        }
+    };
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
 
+    let mut summary = Summary::new(&url, reply.operation().verb());
     fill_summary(&mut summary, &reply);
     summary.ssl_errors = ssl_errors;
     summary.sha256 = hex(&hasher.finalize());
     summary.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let error = reply.error();
     if let Some(error) = &error {
         summary.set_error(error);
     }
@@ -161,22 +188,71 @@ fn fill_summary(summary: &mut Summary, reply: &Reply) {
         .collect();
 }
 
-type Sink = Box<dyn AsyncWrite + Unpin + Send>;
+/// Where a transfer's body goes, opened when its first byte comes.
+///
+/// # Design
+///
+/// Files are written with blocking calls in the transfer's task: a write to a local file lands
+/// in the page cache and takes microseconds for a chunk, where sending each through Tokio's
+/// blocking pool took a thread per transfer writing at once (514 threads for a thousand small
+/// downloads). Only standard output, which may be a pipe that blocks, goes through Tokio; the
+/// first transfer to it writes straight through, later ones spool to a temporary file so the
+/// output keeps the order of the URLs.
+struct Sink {
+    destination: Destination,
+    index: usize,
+    open: Option<Open>,
+}
 
-/// The writer for a destination; the first transfer to stdout writes straight through, later
-/// ones spool to a temporary file so the output keeps the order of the URLs.
-async fn open_sink(destination: &Destination, index: usize) -> Result<(Sink, Option<std::fs::File>), String> {
-    match destination {
-        Destination::File(path) => {
-            let file =
-                tokio::fs::File::create(path).await.map_err(|e| format!("cannot create {}: {e}", path.display()))?;
-            Ok((Box::new(file), None))
+enum Open {
+    File(std::fs::File),
+    Stdout(tokio::io::Stdout),
+    Spool(std::fs::File),
+}
+
+impl Sink {
+    fn new(destination: Destination, index: usize) -> Self {
+        Self { destination, index, open: None }
+    }
+
+    fn open(&mut self) -> std::io::Result<&mut Open> {
+        let open = match self.open.take() {
+            Some(open) => open,
+            None => match &self.destination {
+                Destination::File(path) => Open::File(
+                    std::fs::File::create(path)
+                        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot create {}: {e}", path.display())))?,
+                ),
+                Destination::Stdout if self.index == 0 => Open::Stdout(tokio::io::stdout()),
+                Destination::Stdout => Open::Spool(
+                    tempfile::tempfile()
+                        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot create a spool file: {e}")))?,
+                ),
+            },
+        };
+        Ok(self.open.insert(open))
+    }
+
+    async fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match self.open()? {
+            Open::File(file) | Open::Spool(file) => file.write_all(bytes),
+            Open::Stdout(stdout) => stdout.write_all(bytes).await,
         }
-        Destination::Stdout if index == 0 => Ok((Box::new(tokio::io::stdout()), None)),
-        Destination::Stdout => {
-            let spool = tempfile::tempfile().map_err(|e| format!("cannot create a spool file: {e}"))?;
-            let writer = spool.try_clone().map_err(|e| format!("cannot open the spool file: {e}"))?;
-            Ok((Box::new(tokio::fs::File::from_std(writer)), Some(spool)))
+    }
+
+    /// Flushes what was written; creates the file of a destination that got no byte when
+    /// `create_empty`. Returns the spool to copy to stdout, rewound.
+    async fn finish(mut self, create_empty: bool) -> std::io::Result<Option<std::fs::File>> {
+        if self.open.is_none() && create_empty {
+            self.open()?;
+        }
+        match self.open {
+            None | Some(Open::File(_)) => Ok(None),
+            Some(Open::Stdout(mut stdout)) => stdout.flush().await.map(|()| None),
+            Some(Open::Spool(mut spool)) => {
+                spool.rewind()?;
+                Ok(Some(spool))
+            }
         }
     }
 }

@@ -203,3 +203,78 @@ fn unreadable_file_is_access_denied() {
     assert_eq!(output.status.code(), Some(5), "{stderr}");
     assert_eq!(summaries(&output)[0]["error"], "ContentAccessDenied", "{stderr}");
 }
+
+#[test]
+fn a_url_list_saves_each_body_under_its_remote_name_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let sources = dir.path().join("sources");
+    std::fs::create_dir(&sources).unwrap();
+    let mut list = String::from("# three files and a comment\n\n");
+    for name in ["one.txt", "two.txt", "three.txt"] {
+        std::fs::write(sources.join(name), format!("body of {name}")).unwrap();
+        list.push_str(&format!("  {}  \n", file_url(&sources.join(name))));
+    }
+    let list_path = dir.path().join("urls.txt");
+    std::fs::write(&list_path, &list).unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let output = run(netaccess()
+        .arg("--url")
+        .arg(format!("@{}", list_path.display()))
+        .arg("--output-dir")
+        .arg(&out)
+        .args(["--summary", "-"]));
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let lines = summaries(&output);
+    let names: Vec<&str> = lines.iter().map(|l| l["url"].as_str().unwrap().rsplit('/').next().unwrap()).collect();
+    assert_eq!(names, ["one.txt", "two.txt", "three.txt"], "in the list's order");
+    for name in ["one.txt", "two.txt", "three.txt"] {
+        assert_eq!(std::fs::read_to_string(out.join(name)).unwrap(), format!("body of {name}"));
+    }
+
+    // From standard input, into the current directory, after a URL given as an argument.
+    let here = dir.path().join("here");
+    std::fs::create_dir(&here).unwrap();
+    let mut child = netaccess()
+        .current_dir(&here)
+        .arg("data:,first")
+        .args(["-o", "first.out", "--url", "@-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), list.as_bytes()).unwrap();
+    drop(child.stdin.take());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(std::fs::read_to_string(here.join("first.out")).unwrap(), "first");
+    assert_eq!(std::fs::read_to_string(here.join("two.txt")).unwrap(), "body of two.txt");
+
+    let missing = run(netaccess().args(["--url", "@/no/such/list"]));
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/no/such/list"));
+}
+
+#[test]
+fn remote_name_and_when_a_file_is_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.txt");
+    std::fs::write(&empty, "").unwrap();
+    let here = dir.path().join("here");
+    std::fs::create_dir(&here).unwrap();
+    let output =
+        run(netaccess().current_dir(&here).arg("-O").arg(file_url(&empty)).arg(file_url(&dir.path().join("gone.txt"))));
+    assert_eq!(output.status.code(), Some(5), "the second is not found");
+    assert_eq!(std::fs::read(here.join("empty.txt")).unwrap(), b"", "an empty body still gets its file");
+    assert!(!here.join("gone.txt").exists(), "a failed transfer creates no file");
+
+    // An output that cannot be created is a local failure (exit 1), not a canceled transfer.
+    let source = dir.path().join("a.txt");
+    std::fs::write(&source, "a").unwrap();
+    let output = run(netaccess().arg(file_url(&source)).args(["-o", "/no/such/dir/a.out", "--summary", "-"]));
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot create /no/such/dir/a.out"), "{stderr}");
+    assert!(!stderr.contains("canceled"), "{stderr}");
+    assert!(summaries(&output)[0]["error_message"].as_str().unwrap().contains("cannot create"));
+}

@@ -363,3 +363,43 @@ async fn urls_to_one_host_leave_in_the_order_given_and_share_an_answered_challen
     assert!(lines.iter().all(|line| line["status"] == 200), "{lines:?}");
     assert_eq!(auth.seen.requests().len(), 5, "{:#?}", auth.seen.requests());
 }
+
+/// A list of a thousand URLs through two connections: every body saved under its own name,
+/// the summary lines in the list's order and each a whole JSON object, and the server saw
+/// them in that order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_urls_from_a_list_keep_their_order_and_whole_summary_lines() {
+    let server = HttpServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let count = 1000;
+    let list: String = (0..count).map(|i| format!("{}\n", server.url(&format!("/hello/{i}")))).collect();
+    let list_path = dir.path().join("urls.txt");
+    std::fs::write(&list_path, list).unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let summary = dir.path().join("summary.jsonl");
+    let output = Command::new(env!("CARGO_BIN_EXE_netaccess"))
+        .args(["--no-progress", "--max-host-connections", "1", "--url"])
+        .arg(format!("@{}", list_path.display()))
+        .arg("--output-dir")
+        .arg(&out)
+        .arg("--summary")
+        .arg(&summary)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let lines: Vec<Value> = std::fs::read_to_string(&summary)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("a torn line? {e}: {line:?}")))
+        .collect();
+    assert_eq!(lines.len(), count);
+    for (i, line) in lines.iter().enumerate() {
+        assert_eq!(line["url"], server.url(&format!("/hello/{i}")));
+        assert_eq!(line["status"], 200);
+    }
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), count);
+    assert_eq!(std::fs::read_to_string(out.join("999")).unwrap(), "Hello, world!");
+    let expected: Vec<String> = (0..count).map(|i| format!("/hello/{i}")).collect();
+    assert_eq!(server.seen.targets(), expected);
+}

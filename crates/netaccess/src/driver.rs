@@ -84,32 +84,31 @@ struct Transfer {
 impl Transfer {
     /// Runs the transfer; `place` is the request's place in its host's line, held until its
     /// first hop goes to the backend (or dropped with the transfer when it is aborted first).
+    ///
+    /// While the request waits for its turn to start, this future holds only its arguments and
+    /// the wait (about 400 bytes with the task's own); the transfer's state machine and the
+    /// closing events are boxed, made when they are needed. A request the cache may answer asks
+    /// the cache first, as Qt does, so it starts inside [`drive`](Self::drive), after the
+    /// lookup: only such a request holds its state machine while it waits.
     async fn run(self, body: Body, place: Option<Place>) {
         let cancel = self.shared.cancel.clone();
-        let outcome = tokio::select! {
-            biased;
-            () = cancel.cancelled() => Err(NetworkError::canceled(self.request.url_text())),
-            outcome = self.start_and_drive(body, place) => outcome,
+        let started = match place {
+            Some(place) if !self.may_use_cache() => tokio::select! {
+                biased;
+                () = cancel.cancelled() => None,
+                (place, running) = place.start() => Some((Some(place), Some(running))),
+            },
+            place => Some((place, None)),
         };
-        self.finish(outcome).await;
-    }
-
-    /// Waits for the request's turn to start while it is still a small record (this task and
-    /// the place), then makes its state machine and drives it. A request the cache may answer
-    /// asks the cache first, as Qt does, so it starts inside [`drive`](Self::drive), after the
-    /// lookup: only such a request holds its state machine while it waits.
-    async fn start_and_drive(&self, body: Body, place: Option<Place>) -> Result<(), NetworkError> {
-        let (place, running) = match place {
-            Some(place) if !self.may_use_cache() => {
-                let (place, running) = place.start().await;
-                (Some(place), Some(running))
-            }
-            place => (place, None),
+        let outcome = match started {
+            None => Err(NetworkError::canceled(self.request.url_text())),
+            Some((place, running)) => tokio::select! {
+                biased;
+                () = cancel.cancelled() => Err(NetworkError::canceled(self.request.url_text())),
+                outcome = Box::pin(self.drive(body, place, running)) => outcome,
+            },
         };
-        // Boxed: the task that carries this future is moved several times as tokio spawns,
-        // polls and completes it; a small task moves a few hundred bytes, not 2.9 KB. Made
-        // only now, so a waiting request does not hold it.
-        Box::pin(self.drive(body, place, running)).await
+        Box::pin(self.finish(outcome)).await;
     }
 
     fn may_use_cache(&self) -> bool {
