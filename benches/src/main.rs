@@ -10,12 +10,15 @@
 //! - 2 GiB downloaded as 8 x 256 MiB, with Content-Length and chunked; the same over TLS;
 //! - 1 GiB uploaded;
 //! - 10,000 GETs issued at once to one host (time and peak memory);
+//! - scale: 1,000, 10,000 and 100,000 GETs issued at once through the library (CPU per
+//!   request and RSS per queued reply, which should stay flat), and the `netaccess` command
+//!   fetching a list of 10,000 URLs beside `curl -Z` (see `scale.rs`);
 //! - the peak memory of a fresh process per contender: 1,000 small GETs, then 256 MiB;
 //! - a file download from the page cache (`file:`, `tokio::fs`, `std::fs`) and an ftp download.
 //!
 //! `--quick` runs a short version (CI runs it to keep the harness from rotting; the numbers then
 //! mean nothing). `--only A,B` runs the named scenarios (`sequential`, `sequential-tls`,
-//! `concurrent`, `download`, `download-chunked`, `download-tls`, `upload`, `burst`,
+//! `concurrent`, `download`, `download-chunked`, `download-tls`, `upload`, `burst`, `scale`,
 //! `footprint`, `file`, `ftp`); `BENCH_CONTENDER=NAME` keeps the contenders whose name contains NAME (to profile one
 //! alone). Run it pinned
 //! to one CPU (`taskset -c 0`, as `cargo xtask bench` does) so the small-request figures measure
@@ -28,6 +31,7 @@ mod footprint;
 mod local;
 mod measure;
 mod requests;
+mod scale;
 mod server;
 mod transfers;
 
@@ -75,6 +79,10 @@ fn main() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     if let Some(at) = args.iter().position(|a| a == "--burst-child") {
         requests::burst_child(&args[at + 1..]);
+        return;
+    }
+    if let Some(at) = args.iter().position(|a| a == "--command-child") {
+        scale::command_child(&args[at + 1..]);
         return;
     }
     if let Some(at) = args.iter().position(|a| a == "--footprint-child") {
@@ -130,6 +138,12 @@ fn main() {
     }
     if wanted("burst") {
         requests::burst(&plain, burst, runs);
+    }
+    if wanted("scale") {
+        let (sizes, listed): (&[u32], u32) =
+            if quick { (&[200, 2_000], 300) } else { (&[1_000, 10_000, 100_000], 10_000) };
+        scale::library(&plain, sizes, runs);
+        scale::command(&plain, listed, runs);
     }
     if wanted("footprint") {
         let (requests, mib) = if quick { (50, 4) } else { (1_000, 256) };

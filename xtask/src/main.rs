@@ -63,7 +63,16 @@ fn main() -> ExitCode {
 /// `args` go to the program: `--quick`, `--only NAME`. Then the criterion benchmarks of the
 /// HTTP/1.1 core run (once each, as a test, with `--quick`).
 pub(crate) fn bench(args: &[String]) -> Result<(), String> {
-    shell::run(&mut shell::cargo(&["build", "--release", "--quiet", "-p", "netaccess-benches"]))?;
+    // The command too: the scale scenario runs it beside curl.
+    shell::run(&mut shell::cargo(&[
+        "build",
+        "--release",
+        "--quiet",
+        "-p",
+        "netaccess-benches",
+        "-p",
+        "netaccess-cli",
+    ]))?;
     let program = shell::target_dir().join("release").join("netaccess-bench");
     let mut command = if shell::have("taskset") {
         let mut command = std::process::Command::new("taskset");
