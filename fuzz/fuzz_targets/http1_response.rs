@@ -1,4 +1,4 @@
-//! The HTTP/1.1 response reader, fed what a server sends. The first byte picks the request
+//! The HTTP/1.1 call (its response side), fed what a server sends. The first byte picks the request
 //! method and how the input is cut into reads; the rest is the server's bytes (the dictionary
 //! `dict/http1.dict` holds the header vocabulary that drives framing).
 //!
@@ -9,7 +9,7 @@
 use bytes::BytesMut;
 use http::Method;
 use libfuzzer_sys::fuzz_target;
-use netaccess_http1::{Event, ResponseReader};
+use netaccess_http1::{Call, Event, RequestFraming};
 
 /// What a run produced, comparable across cuttings.
 #[derive(Debug, PartialEq)]
@@ -21,7 +21,9 @@ struct Outcome {
 }
 
 fn run(method: &Method, input: &[u8], cut: usize) -> Outcome {
-    let mut reader = ResponseReader::new(method.clone());
+    // The whole call, as the backend drives it: the head handed out, then the server's bytes.
+    let mut reader = Call::new(method.clone(), Vec::new(), RequestFraming::None);
+    reader.transmit_head(std::time::Instant::now()).expect("a fresh call hands out its head");
     let mut buffer = BytesMut::new();
     let mut outcome = Outcome { statuses: Vec::new(), body: Vec::new(), ended: false, failed: false };
     let record = |event: Event, outcome: &mut Outcome| match event {

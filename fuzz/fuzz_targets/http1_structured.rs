@@ -19,7 +19,7 @@ use bytes::BytesMut;
 use http::Method;
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
-use netaccess_http1::{Event, ResponseReader};
+use netaccess_http1::{Call, Event, RequestFraming};
 
 #[derive(Arbitrary, Debug)]
 struct Case {
@@ -334,7 +334,9 @@ fn record(step: Result<Option<Event>, netaccess_http1::Http1Error>, outcome: &mu
 }
 
 fn run(method: &Method, input: &[u8], cut: usize) -> Outcome {
-    let mut reader = ResponseReader::new(method.clone());
+    // The whole call, as the backend drives it: the head handed out, then the server's bytes.
+    let mut reader = Call::new(method.clone(), Vec::new(), RequestFraming::None);
+    reader.transmit_head(std::time::Instant::now()).expect("a fresh call hands out its head");
     let mut buffer = BytesMut::new();
     let mut outcome = Outcome {
         interims: Vec::new(),

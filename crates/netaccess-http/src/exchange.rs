@@ -1,17 +1,20 @@
-//! One request on one connection: write the head and the body, read the response head, then
-//! stream the body and give the connection back.
+//! One request on one connection: a pump for [`Call`], the HTTP/1.1 core's state machine.
+//!
+//! # Design
+//!
+//! Every rule of the exchange is the call's: the upload's framing and announced length, the
+//! wait for `100 Continue` and its deadline, interim responses, the response's framing and the
+//! verdict on the connection. This module moves bytes between the socket and the call, and
+//! turns the call's deadline into a timer: it holds no HTTP/1.1 rule of its own.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::StreamExt;
 use http::Method;
 use netaccess_core::{Body, BodyStream, EventSink, NetworkError, NetworkErrorKind, UploadProgress};
-use netaccess_http1::{
-    encode_chunk_header, CloseReason, Event, Framing, Http1Error, RequestFraming, ResponseHead, ResponseReader,
-    CHUNK_END, LAST_CHUNK,
-};
+use netaccess_http1::{Call, CallState, CloseReason, Event, Framing, Http1Error, RequestFraming, ResponseHead};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::connection::{Connection, READ_BUFFER};
@@ -54,7 +57,7 @@ impl From<NetworkError> for Failed {
 pub(crate) struct Incoming {
     pub(crate) head: ResponseHead,
     connection: Connection,
-    reader: ResponseReader,
+    call: Call,
 }
 
 impl Incoming {
@@ -63,88 +66,88 @@ impl Incoming {
         self.connection.tls.as_ref()
     }
 
-    /// How the body is delimited, as the reader decided from the head.
+    /// How the body is delimited, as the call decided from the head.
     pub(crate) fn framing(&self) -> Framing {
-        self.reader.body_framing().unwrap_or(Framing::CloseDelimited)
+        self.call.body_framing().unwrap_or(Framing::CloseDelimited)
     }
 }
 
+/// Sends the request on `connection` and reads until the final response head.
 pub(crate) async fn exchange(mut connection: Connection, out: Outgoing<'_>, body: Body) -> Result<Incoming, Failed> {
-    let mut reader = ResponseReader::with_limits(out.method.clone(), out.limits);
-    if out.close_after {
-        reader.close_after(CloseReason::ClientClose);
+    let mut call = Call::new(out.method.clone(), out.head.to_vec(), out.framing).with_limits(out.limits);
+    if out.expect_continue {
+        call = call.expect_continue(EXPECT_CONTINUE_WAIT);
     }
-    let connection_failed =
-        |error: NetworkError, reader: &ResponseReader| Failed { error, before_response: !reader.saw_response_bytes() };
+    if out.close_after {
+        call.close_after(CloseReason::ClientClose);
+    }
+    // The connection is dropped with a failed exchange: say why, as the pool does.
+    let failed = |error: NetworkError, call: &Call| {
+        tracing::debug!(url = out.url, reasons = ?call.close_reasons(), %error, "closing a connection");
+        Failed { error, before_response: !call.saw_response_bytes() }
+    };
+    let sending = |e| transfer_error(out.url, "sending the request", e);
 
-    connection
-        .io
-        .write_all(out.head)
-        .await
-        .map_err(|e| connection_failed(transfer_error(out.url, "sending the request", e), &reader))?;
+    let head = call.transmit_head(Instant::now()).map_err(|e| Failed::from(protocol_error(out.url, e)))?;
+    connection.io.write_all(&head).await.map_err(|e| failed(sending(e), &call))?;
     let mut early_head = None;
-    if out.framing != RequestFraming::None {
-        let send_body = if out.expect_continue {
-            connection
-                .io
-                .flush()
-                .await
-                .map_err(|e| connection_failed(transfer_error(out.url, "sending the request", e), &reader))?;
-            match tokio::time::timeout(EXPECT_CONTINUE_WAIT, read_head(&mut connection, &mut reader, out.url, true))
-                .await
-            {
-                Err(_elapsed) => true,
-                Ok(Ok(None)) => true,
-                Ok(Ok(Some(head))) => {
-                    early_head = Some(head);
-                    false
-                }
-                Ok(Err(error)) => return Err(connection_failed(error, &reader)),
-            }
-        } else {
-            true
-        };
-        if send_body {
-            upload(&mut connection, &out, body).await.map_err(|failed| Failed {
-                before_response: failed.before_response && !reader.saw_response_bytes(),
-                ..failed
-            })?;
-        } else {
-            reader.close_after(CloseReason::RequestBodyUnfinished);
+    if call.state() == CallState::AwaitContinue {
+        connection.io.flush().await.map_err(|e| failed(sending(e), &call))?;
+        early_head = await_continue(&mut connection, &mut call, out.url).await.map_err(|e| failed(e, &call))?;
+    }
+    if call.state() == CallState::SendBody {
+        if let Err(failure) = upload(&mut connection, &mut call, &out, body).await {
+            let before_response = failure.before_response && !call.saw_response_bytes();
+            return Err(Failed { before_response, ..failed(failure.error, &call) });
         }
     }
-    connection
-        .io
-        .flush()
-        .await
-        .map_err(|e| connection_failed(transfer_error(out.url, "sending the request", e), &reader))?;
+    connection.io.flush().await.map_err(|e| failed(sending(e), &call))?;
     let head = match early_head {
         Some(head) => head,
-        None => match read_head(&mut connection, &mut reader, out.url, false).await {
-            Ok(Some(head)) => head,
-            Ok(None) => unreachable!("read_head without stop_at_continue returns a head or fails"),
-            Err(error) => return Err(connection_failed(error, &reader)),
-        },
+        None => read_head(&mut connection, &mut call, out.url).await.map_err(|e| failed(e, &call))?,
     };
-    Ok(Incoming { head, connection, reader })
+    Ok(Incoming { head, connection, call })
 }
 
-/// Reads until the final response head; with `stop_at_continue`, a `100 Continue` ends the wait
-/// with `None`.
-async fn read_head(
+/// Reads while the call waits for `100 Continue`, until its deadline: returns the final head
+/// when the server answered at once (the body is then not sent), else `None`.
+async fn await_continue(
     connection: &mut Connection,
-    reader: &mut ResponseReader,
+    call: &mut Call,
     url: &str,
-    stop_at_continue: bool,
 ) -> Result<Option<ResponseHead>, NetworkError> {
+    while call.state() == CallState::AwaitContinue {
+        if let Some(event) = call.read(&mut connection.buffer).map_err(|e| protocol_error(url, e))? {
+            if let Event::Head(head) = event {
+                return Ok(Some(head));
+            }
+            continue;
+        }
+        let Some(deadline) = call.poll_timeout() else { break };
+        match tokio::time::timeout_at(deadline.into(), fill(connection)).await {
+            Err(_elapsed) => {
+                call.handle_timeout(Instant::now());
+            }
+            Ok(read) => {
+                if read.map_err(|e| transfer_error(url, "reading the response", e))? == 0 {
+                    let error = call.end_of_input(&mut connection.buffer).err().unwrap_or(Http1Error::IncompleteHead);
+                    return Err(protocol_error(url, error));
+                }
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Reads until the final response head.
+async fn read_head(connection: &mut Connection, call: &mut Call, url: &str) -> Result<ResponseHead, NetworkError> {
     loop {
-        match reader.read(&mut connection.buffer).map_err(|e| protocol_error(url, e))? {
-            Some(Event::Head(head)) => return Ok(Some(head)),
-            Some(Event::Continue) if stop_at_continue => return Ok(None),
+        match call.read(&mut connection.buffer).map_err(|e| protocol_error(url, e))? {
+            Some(Event::Head(head)) => return Ok(head),
             Some(_) => {}
             None => {
                 if fill(connection).await.map_err(|e| transfer_error(url, "reading the response", e))? == 0 {
-                    let error = reader.end_of_input(&mut connection.buffer).err().unwrap_or(Http1Error::IncompleteHead);
+                    let error = call.end_of_input(&mut connection.buffer).err().unwrap_or(Http1Error::IncompleteHead);
                     return Err(protocol_error(url, error));
                 }
             }
@@ -165,11 +168,8 @@ async fn fill(connection: &mut Connection) -> std::io::Result<usize> {
     Ok(read)
 }
 
-async fn upload(connection: &mut Connection, out: &Outgoing<'_>, body: Body) -> Result<(), Failed> {
-    let announced = match out.framing {
-        RequestFraming::Length(n) => Some(n),
-        _ => None,
-    };
+/// Writes the body as the call frames it.
+async fn upload(connection: &mut Connection, call: &mut Call, out: &Outgoing<'_>, body: Body) -> Result<(), Failed> {
     let mut progress = UploadProgress::new(out.events.clone(), body.len(), out.emit_all_upload_progress);
     let mut chunks = body.into_stream();
     let write_failed =
@@ -180,36 +180,28 @@ async fn upload(connection: &mut Connection, out: &Outgoing<'_>, body: Body) -> 
         if chunk.is_empty() {
             continue;
         }
-        if announced.is_some_and(|n| progress.sent() + chunk.len() as u64 > n) {
-            return Err(length_mismatch(out.url, announced, "more"));
-        }
-        if out.framing == RequestFraming::Chunked {
-            frame.clear();
-            encode_chunk_header(chunk.len(), &mut frame);
+        frame.clear();
+        let suffix = call.frame_body_chunk(chunk.len(), &mut frame).map_err(|e| upload_error(out.url, e))?;
+        if !frame.is_empty() {
             connection.io.write_all(&frame).await.map_err(write_failed)?;
-            connection.io.write_all(&chunk).await.map_err(write_failed)?;
-            connection.io.write_all(CHUNK_END).await.map_err(write_failed)?;
-        } else {
-            connection.io.write_all(&chunk).await.map_err(write_failed)?;
+        }
+        connection.io.write_all(&chunk).await.map_err(write_failed)?;
+        if !suffix.is_empty() {
+            connection.io.write_all(suffix).await.map_err(write_failed)?;
         }
         progress.advance(chunk.len() as u64).await;
     }
-    if announced.is_some_and(|n| progress.sent() != n) {
-        return Err(length_mismatch(out.url, announced, "fewer"));
-    }
-    if out.framing == RequestFraming::Chunked {
-        connection.io.write_all(LAST_CHUNK).await.map_err(write_failed)?;
+    frame.clear();
+    call.finish_body(&mut frame).map_err(|e| upload_error(out.url, e))?;
+    if !frame.is_empty() {
+        connection.io.write_all(&frame).await.map_err(write_failed)?;
     }
     progress.finish().await;
     Ok(())
 }
 
-fn length_mismatch(url: &str, announced: Option<u64>, which: &str) -> Failed {
-    Failed::from(NetworkError::new(
-        NetworkErrorKind::UnknownContentError,
-        url,
-        format!("the upload body produced {which} bytes than its announced length {}", announced.unwrap_or(0)),
-    ))
+fn upload_error(url: &str, error: Http1Error) -> Failed {
+    Failed::from(NetworkError::new(NetworkErrorKind::UnknownContentError, url, error.to_string()))
 }
 
 /// Streams the body of `incoming`, decoding it when asked, and returns the connection to the
@@ -223,7 +215,7 @@ pub(crate) fn body_stream(
 ) -> BodyStream {
     let state = BodyState {
         connection: Some(incoming.connection),
-        reader: incoming.reader,
+        call: incoming.call,
         decompressor,
         pool,
         slot: Some(slot),
@@ -237,7 +229,7 @@ pub(crate) fn body_stream(
 
 struct BodyState {
     connection: Option<Connection>,
-    reader: ResponseReader,
+    call: Call,
     decompressor: Option<Decompressor>,
     pool: Arc<Pool>,
     slot: Option<Slot>,
@@ -264,18 +256,11 @@ impl BodyState {
                     None => return Some(Ok(data)),
                     Some(decoder) => decoder.push(data),
                 },
-                Event::End { reuse, .. } => {
+                Event::End { .. } => {
                     let tail = self.decompressor.take().map(Decompressor::finish);
-                    let connection = self.connection.take();
-                    let slot = self.slot.take();
-                    let poolable = connection.as_ref().is_some_and(|c| c.poolable);
-                    if let (Some(mut connection), Some(slot), true) =
-                        (connection, slot.as_ref(), reuse.is_reusable() && poolable)
-                    {
-                        connection.reused = true;
-                        self.pool.put_idle(slot, connection);
+                    if let (Some(connection), Some(slot)) = (self.connection.take(), self.slot.take()) {
+                        self.pool.give_back(slot, connection, &self.call.close_reasons(), Instant::now());
                     }
-                    drop(slot);
                     return match tail {
                         Some(Ok(out)) if !out.is_empty() => Some(Ok(out)),
                         Some(Err(err)) => Some(Err(decode_failure(&self.url, &err))),
@@ -292,21 +277,32 @@ impl BodyState {
             let Some(connection) = self.connection.as_mut() else {
                 return Ok(None);
             };
-            if let Some(event) = self.reader.read(&mut connection.buffer).map_err(|e| protocol_error(&self.url, e))? {
+            if let Some(event) = self.call.read(&mut connection.buffer).map_err(|e| protocol_error(&self.url, e))? {
                 return Ok(Some(event));
             }
             let read = fill(connection).await.map_err(|e| transfer_error(&self.url, "reading the response body", e))?;
             if read == 0 {
-                return self.reader.end_of_input(&mut connection.buffer).map_err(|e| protocol_error(&self.url, e));
+                return self.call.end_of_input(&mut connection.buffer).map_err(|e| protocol_error(&self.url, e));
             }
         }
     }
 
-    /// Drops the connection (its framing is in doubt) and the slot.
+    /// Closes the connection (its framing is in doubt) and frees the slot.
     fn fail(&mut self, error: NetworkError) -> NetworkError {
-        self.connection = None;
-        self.slot = None;
+        if let (Some(connection), Some(slot)) = (self.connection.take(), self.slot.take()) {
+            self.pool.give_back(slot, connection, &[CloseReason::Failed], Instant::now());
+        }
         error
+    }
+}
+
+impl Drop for BodyState {
+    /// A body dropped before its end (the reply was aborted): the connection is closed, with
+    /// the reason logged ([`CloseReason::Unfinished`] among the call's).
+    fn drop(&mut self) {
+        if let (Some(connection), Some(slot)) = (self.connection.take(), self.slot.take()) {
+            self.pool.give_back(slot, connection, &self.call.close_reasons(), Instant::now());
+        }
     }
 }
 

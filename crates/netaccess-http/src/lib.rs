@@ -63,11 +63,15 @@ use netaccess_core::{
     Backend, BackendRequest, BackendResponse, KnownHeaders, NetworkError, NetworkErrorKind, ReplyAttributes,
     SslErrorHandler,
 };
-use netaccess_http1::{Framing, Limits, DEFAULT_USER_AGENT};
+use netaccess_http1::{Framing, Limits};
 use netaccess_tls::TlsConnector;
 use url::Url;
 
 pub use connection::Transport;
+
+/// The `User-Agent` sent when the caller sets none (Qt sends `Mozilla/5.0`; this names us). A
+/// product default: the backend's, not the HTTP/1.1 core's (which knows HTTP, not netaccess).
+pub const DEFAULT_USER_AGENT: &str = concat!("netaccess/", env!("CARGO_PKG_VERSION"));
 pub use decompress::{accept_encoding, DEFAULT_BOMB_THRESHOLD};
 pub use exchange::EXPECT_CONTINUE_WAIT;
 pub use proxy_auth::MAX_PROXY_AUTH_ROUNDS;

@@ -15,6 +15,11 @@
 //! slot, which goes to the best waiter (a slot is a value with a `Drop`: one lost in a channel
 //! whose receiver was dropped is returned, never leaked). Idle connections expire after
 //! `idle_timeout`.
+//!
+//! The pool reads no clock: [`Pool::take_idle`] and [`Pool::give_back`] take the time, so idle
+//! expiry is tested with made-up instants. Every connection it closes is logged (`tracing`,
+//! debug) with the reason: the exchange's [`CloseReason`]s, or the pool's own
+//! ([`PoolCloseReason`]).
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, HashMap};
@@ -27,6 +32,8 @@ use netaccess_core::order::Place;
 use netaccess_core::Priority;
 use tokio::io::AsyncReadExt;
 use tokio::sync::oneshot;
+
+use netaccess_http1::CloseReason;
 
 use crate::connection::Connection;
 
@@ -202,38 +209,57 @@ impl Pool {
         }
     }
 
-    /// An idle connection for the slot's key that is still usable, if any.
-    pub(crate) fn take_idle(&self, slot: &Slot) -> Option<Connection> {
+    /// An idle connection for the slot's key that is still usable at `now`, if any. Expired
+    /// ones and ones that fail the liveness check are closed, each with its reason logged.
+    pub(crate) fn take_idle(&self, slot: &Slot, now: Instant) -> Option<Connection> {
         loop {
             let mut connection = {
                 let mut hosts = self.hosts();
                 let host = hosts.get_mut(slot.key())?;
-                let now = Instant::now();
-                host.idle.retain(|c| now.duration_since(c.idle_since) < self.idle_timeout);
+                let timeout = self.idle_timeout;
+                host.idle.retain(|c| {
+                    let fresh = now.saturating_duration_since(c.idle_since) < timeout;
+                    if !fresh {
+                        log_close(slot.key(), PoolCloseReason::IdleExpired);
+                    }
+                    fresh
+                });
                 host.idle.pop()?
             };
-            if is_alive(&mut connection) {
-                return Some(connection);
+            match liveness(&mut connection) {
+                None => return Some(connection),
+                Some(reason) => log_close(slot.key(), reason),
             }
-            tracing::debug!(key = ?slot.key(), "dropping a pooled connection that closed or sent unsolicited bytes");
         }
     }
 
-    /// Puts a connection back for reuse.
-    pub(crate) fn put_idle(&self, slot: &Slot, mut connection: Connection) {
-        connection.idle_since = Instant::now();
-        let mut hosts = self.hosts();
-        if let Some(host) = hosts.get_mut(slot.key()) {
-            if host.idle.len() < self.max_per_host {
-                host.idle.push(connection);
+    /// Gives a connection back when its exchange ended: kept idle from `now` for the next
+    /// request when nothing forbids it, else closed; `reasons` are the exchange's (see
+    /// [`CloseReason`]), and the pool adds its own. Every close is logged (`tracing`, debug,
+    /// with the reason). The slot is freed after, so its next holder finds the connection.
+    pub(crate) fn give_back(&self, slot: Slot, mut connection: Connection, reasons: &[CloseReason], now: Instant) {
+        if let Some(reason) = reasons.first() {
+            tracing::debug!(key = ?slot.key(), reason = %reason, all = ?reasons, "closing a connection");
+        } else if !connection.poolable {
+            log_close(slot.key(), PoolCloseReason::NotPoolable);
+        } else {
+            connection.reused = true;
+            connection.idle_since = now;
+            let mut hosts = self.hosts();
+            match hosts.get_mut(slot.key()) {
+                Some(host) if host.idle.len() < self.max_per_host => host.idle.push(connection),
+                _ => log_close(slot.key(), PoolCloseReason::PoolFull),
             }
         }
+        drop(slot);
     }
 
     /// Closes every idle connection (`clear_connection_cache`).
     pub(crate) fn clear_idle(&self) {
-        for host in self.hosts().values_mut() {
-            host.idle.clear();
+        for (key, host) in self.hosts().iter_mut() {
+            for _ in host.idle.drain(..) {
+                log_close(key, PoolCloseReason::Cleared);
+            }
         }
     }
 
@@ -243,14 +269,52 @@ impl Pool {
     }
 }
 
+/// Why the pool itself closes a connection (the exchange's reasons are [`CloseReason`]s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PoolCloseReason {
+    /// It sat idle longer than the idle timeout.
+    IdleExpired,
+    /// The host already has as many idle connections as it may have.
+    PoolFull,
+    /// The peer closed it while it was idle (the liveness check read the end).
+    PeerClosedWhileIdle,
+    /// The peer sent bytes while it was idle: no request asked for them (the check failed).
+    UnsolicitedWhileIdle,
+    /// Its certificate problems were accepted by a handler for one request only.
+    NotPoolable,
+    /// `clear_connection_cache`.
+    Cleared,
+}
+
+impl std::fmt::Display for PoolCloseReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PoolCloseReason::IdleExpired => "idle longer than the idle timeout",
+            PoolCloseReason::PoolFull => "the host's idle connections are at their limit",
+            PoolCloseReason::PeerClosedWhileIdle => "the peer closed it while it was idle",
+            PoolCloseReason::UnsolicitedWhileIdle => "the peer sent unsolicited bytes while it was idle",
+            PoolCloseReason::NotPoolable => "its certificate problems were accepted for one request only",
+            PoolCloseReason::Cleared => "the connection cache was cleared",
+        })
+    }
+}
+
+fn log_close(key: &PoolKey, reason: PoolCloseReason) {
+    tracing::debug!(key = ?key, reason = %reason, "closing a pooled connection");
+}
+
 /// The liveness check: an idle connection must have nothing to read. A closed one reads EOF;
-/// one with bytes waiting was sent something no request asked for.
-fn is_alive(connection: &mut Connection) -> bool {
+/// one with bytes waiting was sent something no request asked for. `None`: alive.
+fn liveness(connection: &mut Connection) -> Option<PoolCloseReason> {
     if !connection.buffer.is_empty() {
-        return false;
+        return Some(PoolCloseReason::UnsolicitedWhileIdle);
     }
     let mut probe = [0u8; 1];
-    connection.io.read(&mut probe).now_or_never().is_none()
+    match connection.io.read(&mut probe).now_or_never() {
+        None => None,
+        Some(Ok(0) | Err(_)) => Some(PoolCloseReason::PeerClosedWhileIdle),
+        Some(Ok(_)) => Some(PoolCloseReason::UnsolicitedWhileIdle),
+    }
 }
 
 #[cfg(test)]
@@ -312,5 +376,78 @@ mod tests {
             tokio::time::timeout(Duration::from_secs(5), pool.acquire(key(), Priority::Normal, next_sequence(), None))
                 .await;
         assert!(again.is_ok(), "the slot came back");
+    }
+
+    /// A connection over an in-memory pipe, and the peer's end.
+    fn connection() -> (Connection, tokio::io::DuplexStream) {
+        let (ours, theirs) = tokio::io::duplex(64);
+        (Connection::new(Box::new(ours)), theirs)
+    }
+
+    #[tokio::test]
+    async fn idle_connections_expire_by_the_time_given_not_the_clock() {
+        let pool = Pool::new(2, Duration::from_secs(30));
+        let slot = pool.acquire(key(), Priority::Normal, next_sequence(), None).await;
+        let (conn, _peer) = connection();
+        let t0 = Instant::now();
+        pool.give_back(slot, conn, &[], t0);
+        assert_eq!(pool.idle_count(), 1);
+        let slot = pool.acquire(key(), Priority::Normal, next_sequence(), None).await;
+        let taken = pool.take_idle(&slot, t0 + Duration::from_secs(29)).expect("29 s idle: still fresh");
+        assert!(taken.reused);
+        pool.give_back(slot, taken, &[], t0 + Duration::from_secs(29));
+        let slot = pool.acquire(key(), Priority::Normal, next_sequence(), None).await;
+        assert!(pool.take_idle(&slot, t0 + Duration::from_secs(59)).is_none(), "30 s idle: expired, closed");
+        assert_eq!(pool.idle_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_connection_with_a_close_reason_is_not_kept() {
+        let pool = Pool::new(2, Duration::from_secs(30));
+        let slot = pool.acquire(key(), Priority::Normal, next_sequence(), None).await;
+        let (conn, _peer) = connection();
+        pool.give_back(slot, conn, &[CloseReason::ServerClose], Instant::now());
+        assert_eq!(pool.idle_count(), 0);
+        let slot = pool.acquire(key(), Priority::Normal, next_sequence(), None).await;
+        let (mut conn, _peer) = connection();
+        conn.poolable = false;
+        pool.give_back(slot, conn, &[], Instant::now());
+        assert_eq!(pool.idle_count(), 0, "a connection whose certificate was accepted once is not kept");
+    }
+
+    #[tokio::test]
+    async fn the_pool_keeps_at_most_its_limit_idle() {
+        let pool = Pool::new(1, Duration::from_secs(30));
+        let slot = pool.acquire(key(), Priority::Normal, next_sequence(), None).await;
+        let (first, _a) = connection();
+        let (second, _b) = connection();
+        let now = Instant::now();
+        // The limit counts slots, so a second slot of the key is not to be had: give the same
+        // slot's key two connections in turn.
+        pool.give_back(slot, first, &[], now);
+        let slot = pool.acquire(key(), Priority::Normal, next_sequence(), None).await;
+        pool.give_back(slot, second, &[], now);
+        assert_eq!(pool.idle_count(), 1, "the second is closed: pool full");
+    }
+
+    #[tokio::test]
+    async fn an_idle_connection_the_peer_closed_or_wrote_to_is_not_handed_out() {
+        let pool = Pool::new(2, Duration::from_secs(30));
+        let now = Instant::now();
+        let slot = pool.acquire(key(), Priority::Normal, next_sequence(), None).await;
+        let (closed, peer) = connection();
+        pool.give_back(slot, closed, &[], now);
+        drop(peer);
+        let slot = pool.acquire(key(), Priority::Normal, next_sequence(), None).await;
+        assert!(pool.take_idle(&slot, now).is_none(), "the peer closed it");
+        drop(slot);
+
+        let slot = pool.acquire(key(), Priority::Normal, next_sequence(), None).await;
+        let (chatty, mut peer) = connection();
+        pool.give_back(slot, chatty, &[], now);
+        tokio::io::AsyncWriteExt::write_all(&mut peer, b"HTTP/1.1 200 OK\r\n").await.unwrap();
+        let slot = pool.acquire(key(), Priority::Normal, next_sequence(), None).await;
+        assert!(pool.take_idle(&slot, now).is_none(), "it sent bytes nobody asked for");
+        assert_eq!(liveness(&mut connection().0), None, "a quiet open connection is alive");
     }
 }

@@ -311,7 +311,7 @@ impl Inner {
     ) -> Result<Incoming, NetworkError> {
         let mut fresh_only = false;
         loop {
-            let idle = if fresh_only { None } else { self.pool.take_idle(slot) };
+            let idle = if fresh_only { None } else { self.pool.take_idle(slot, std::time::Instant::now()) };
             let connection = match idle {
                 Some(connection) => connection,
                 // Boxed: opening (TCP, proxies, TLS) is a large future that a pooled request

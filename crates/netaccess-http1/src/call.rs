@@ -1,212 +1,324 @@
-//! [`ResponseReader`]: the response side of one request on a connection, as a state machine
-//! over bytes.
+//! [`Call`]: one request and its response on one connection, as a state machine over bytes.
 //!
 //! ```text
-//!                  1xx head: Continue (100) or Informational event, headers dropped
-//!                 ┌─────┐
-//!                 ▼     │
-//!   new ──▶ ┌──────────────┐  final head   ┌──────────┐  Data events
-//!           │ AwaitingHead │ ────────────▶ │   Body   │ ──────┐
-//!           └──────────────┘  Head event   └──────────┘ ◀─────┘
-//!                 │ malformed                   │ end of framing (or of input,
-//!                 ▼                             ▼ for a close-delimited body)
-//!           ┌──────────────┐              ┌──────────┐
-//!           │    Failed    │ ◀─────────── │   Done   │  End event: trailers + Reuse
-//!           └──────────────┘  malformed   └──────────┘
+//!             transmit_head(now)
+//!   SendHead ─────────────────────┬──────────────────────────────────────▶ RecvHead
+//!                 no body         │                                          ▲   │ 1xx: Continue /
+//!                                 │ Expect: 100-continue                     │   │ Informational
+//!                                 ├──────────▶ AwaitContinue                 │   ▼ final head
+//!                                 │             │  │ final head first:       │ RecvBody ──▶ Done
+//!                                 │  100, or    │  └─ body not sent ─────────┼──▶ (Head)   End:
+//!                                 │  deadline   ▼    (RequestBodyUnfinished) │            Reuse +
+//!                                 └──────────▶ SendBody ── finish_body ──────┘            reasons
+//!                                                frame_body_chunk (length checked)
+//!   any state ── a peer's violation, or the caller's body breaking its length ──▶ Failed
 //! ```
 //!
-//! The caller owns the socket and the buffer: it appends what it reads to a `BytesMut`, calls
-//! [`ResponseReader::read`] until it returns `Ok(None)` (more bytes needed), and calls
-//! [`ResponseReader::end_of_input`] when the peer closed. There is no clock: timeouts are the
-//! caller's.
+//! The caller owns the socket, the buffers and the clock; the call owns every HTTP/1.1 rule of
+//! the exchange: the head as prepared, the upload's framing and its announced length, the wait
+//! for `100 Continue` and its deadline, interim responses, the response's framing, and the
+//! verdict on the connection with every [`CloseReason`] found on the way. An I/O layer is a
+//! pump: it writes what the call gives, reads into the buffer the call parses, and tells the
+//! call what time it is.
+//!
+//! Time is an input, as in quinn-proto: [`Call::transmit_head`] takes `now`, [`Call::poll_timeout`]
+//! says when the call next needs attention, [`Call::handle_timeout`] tells it the time came. So
+//! the 100-continue fallback is tested with made-up instants, never with sleeps.
 //!
 //! ```
+//! use std::time::{Duration, Instant};
 //! use bytes::BytesMut;
 //! use http::Method;
-//! use netaccess_http1::{Event, ResponseReader};
+//! use netaccess_http1::{Call, CallState, Event, RequestFraming};
 //!
-//! let mut reader = ResponseReader::new(Method::GET);
-//! let mut input = BytesMut::from(&b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"[..]);
-//! assert!(matches!(reader.read(&mut input), Ok(Some(Event::Continue))));
-//! let Ok(Some(Event::Head(head))) = reader.read(&mut input) else { panic!() };
-//! assert_eq!(head.status, 200);
-//! let Ok(Some(Event::Data(data))) = reader.read(&mut input) else { panic!() };
-//! assert_eq!(&data[..], b"hi");
-//! let Ok(Some(Event::End { reuse, .. })) = reader.read(&mut input) else { panic!() };
-//! assert!(reuse.is_reusable());
+//! let head = b"PUT /f HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n".to_vec();
+//! let mut call = Call::new(Method::PUT, head, RequestFraming::Length(2))
+//!     .expect_continue(Duration::from_secs(1));
+//! let start = Instant::now();
+//! let _head_bytes = call.transmit_head(start).unwrap();
+//! assert_eq!(call.state(), CallState::AwaitContinue);
+//! // The server says nothing for a second: the body goes anyway.
+//! call.handle_timeout(start + Duration::from_secs(1));
+//! assert_eq!(call.state(), CallState::SendBody);
+//! let mut frame = Vec::new();
+//! let suffix = call.frame_body_chunk(2, &mut frame).unwrap(); // nothing around a sized body
+//! assert!(frame.is_empty() && suffix.is_empty());
+//! call.finish_body(&mut frame).unwrap();
+//! let mut input = BytesMut::from(&b"HTTP/1.1 204 No Content\r\n\r\n"[..]);
+//! assert!(matches!(call.read(&mut input), Ok(Some(Event::Head(_)))));
+//! assert!(matches!(call.read(&mut input), Ok(Some(Event::End { .. }))));
+//! assert!(call.reuse().is_reusable());
 //! ```
 
-use bytes::{Bytes, BytesMut};
-use http::{HeaderMap, Method, StatusCode};
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use http::Method;
 
 use crate::close_reason::{CloseReason, Reuse};
-use crate::decode::{BodyDecoder, Decoded};
+use crate::encode::{encode_chunk_header, RequestFraming, CHUNK_END, LAST_CHUNK};
 use crate::error::Http1Error;
-use crate::parse::{framing, keep_alive, parse_head, Framing, Limits, ResponseHead};
+use crate::parse::{Framing, Limits};
+pub use crate::response::{Event, ResponseReader};
 
-/// Something the reader found in the input.
+/// Where a [`Call`] is (see the [module docs](self)).
 #[non_exhaustive]
-#[derive(Debug)]
-pub enum Event {
-    /// `100 Continue`: the request body may be sent.
-    Continue,
-    /// Another 1xx response (102, 103, ...): skipped; its headers are not exposed.
-    Informational(StatusCode),
-    /// The final response head.
-    Head(ResponseHead),
-    /// A piece of the body (after transfer decoding).
-    Data(Bytes),
-    /// The response is complete.
-    End {
-        /// The chunked trailers, if any.
-        trailers: HeaderMap,
-        /// Whether the connection may carry another request.
-        reuse: Reuse,
-    },
-}
-
-#[derive(Debug)]
-enum Phase {
-    AwaitingHead,
-    Body(Option<BodyDecoder>),
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallState {
+    /// The head is prepared and not yet handed out.
+    SendHead,
+    /// The head went with `Expect: 100-continue`; the body waits for `100 Continue` or the
+    /// deadline ([`Call::poll_timeout`]).
+    AwaitContinue,
+    /// The body may be sent, chunk by chunk.
+    SendBody,
+    /// The request is sent; the response head is awaited (interim responses pass).
+    RecvHead,
+    /// The final head arrived; the body is read.
+    RecvBody,
+    /// The response is complete: see [`Call::reuse`].
     Done,
+    /// The exchange failed; the connection must be closed.
     Failed,
 }
 
-/// Reads one response: see the [module docs](self).
+/// One request and its response: see the [module docs](self).
 #[derive(Debug)]
-pub struct ResponseReader {
-    method: Method,
-    limits: Limits,
-    phase: Phase,
-    reuse: Reuse,
-    saw_bytes: bool,
-    body_framing: Option<Framing>,
+pub struct Call {
+    state: CallState,
+    head: Vec<u8>,
+    framing: RequestFraming,
+    continue_wait: Option<Duration>,
+    deadline: Option<Instant>,
+    sent: u64,
+    reader: ResponseReader,
 }
 
-impl ResponseReader {
-    /// A reader for the response to a request with `method`, with default [`Limits`].
-    pub fn new(method: Method) -> Self {
-        Self::with_limits(method, Limits::default())
+impl Call {
+    /// A call for a request with `method` whose head is `head` (written by
+    /// [`encode_request_head`](crate::encode_request_head) or its `_as_written` form, with the
+    /// framing header for `framing`).
+    pub fn new(method: Method, head: Vec<u8>, framing: RequestFraming) -> Self {
+        // A CONNECT answered 2xx makes the connection a tunnel ([`CloseReason::Tunnel`]): the
+        // response framing says so.
+        let reader = ResponseReader::new(method);
+        Self { state: CallState::SendHead, head, framing, continue_wait: None, deadline: None, sent: 0, reader }
     }
 
-    /// A reader with the given limits.
-    pub fn with_limits(method: Method, limits: Limits) -> Self {
-        Self {
-            method,
-            limits,
-            phase: Phase::AwaitingHead,
-            reuse: Reuse::Reusable,
-            saw_bytes: false,
-            body_framing: None,
+    /// The limits on the response (default [`Limits`]); set before anything else.
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.reader = ResponseReader::with_limits(self.reader.method().clone(), limits);
+        self
+    }
+
+    /// The head carries `Expect: 100-continue`: after it, the body waits for `100 Continue`, at
+    /// most `wait` (then it goes anyway, as curl does after 1 s). Ignored for a request without
+    /// a body.
+    #[must_use]
+    pub fn expect_continue(mut self, wait: Duration) -> Self {
+        if self.framing != RequestFraming::None {
+            self.continue_wait = Some(wait);
+        }
+        self
+    }
+
+    /// The connection will be closed after this call whatever the response says: the request
+    /// said `Connection: close` ([`CloseReason::ClientClose`]).
+    pub fn close_after(&mut self, reason: CloseReason) {
+        self.reader.close_after(reason);
+    }
+
+    /// Where the call is.
+    pub fn state(&self) -> CallState {
+        self.state
+    }
+
+    /// The request head to write, handed out once; `now` starts the 100-continue wait.
+    ///
+    /// # Errors
+    /// [`Http1Error::OutOfOrder`] when the head was already handed out.
+    pub fn transmit_head(&mut self, now: Instant) -> Result<Vec<u8>, Http1Error> {
+        if self.state != CallState::SendHead {
+            return Err(self.out_of_order("transmit_head"));
+        }
+        self.state = match (self.framing, self.continue_wait) {
+            (RequestFraming::None, _) => CallState::RecvHead,
+            (_, Some(wait)) => {
+                self.deadline = Some(now + wait);
+                CallState::AwaitContinue
+            }
+            (_, None) => CallState::SendBody,
+        };
+        Ok(std::mem::take(&mut self.head))
+    }
+
+    /// When the call next needs [`handle_timeout`](Self::handle_timeout): the 100-continue
+    /// deadline while it waits, else never.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match self.state {
+            CallState::AwaitContinue => self.deadline,
+            _ => None,
         }
     }
 
-    /// Records that the request said `Connection: close` (or could not be sent whole): the
-    /// connection will not be reused whatever the response says.
-    pub fn close_after(&mut self, reason: CloseReason) {
-        self.reuse = self.reuse.and(Reuse::Close(reason));
+    /// Tells the call the time is `now`. Returns whether that changed its state (the
+    /// 100-continue wait ended: the body goes without the server's word).
+    pub fn handle_timeout(&mut self, now: Instant) -> bool {
+        if self.state == CallState::AwaitContinue && self.deadline.is_some_and(|deadline| now >= deadline) {
+            self.state = CallState::SendBody;
+            self.deadline = None;
+            return true;
+        }
+        false
     }
 
-    /// Whether any byte of a response arrived. A request that failed before any did may be
-    /// retried on a fresh connection when it is replayable.
+    /// Frames the next `len` bytes of the body: appends what goes before them to `prefix` (a
+    /// chunk-size line when chunked) and returns what goes after them. The bytes themselves are
+    /// the caller's to write, uncopied. An empty chunk is skipped (a zero-size chunk would end
+    /// a chunked body).
+    ///
+    /// # Errors
+    /// [`Http1Error::UploadLengthMismatch`] when the body grows past its announced length;
+    /// [`Http1Error::OutOfOrder`] outside [`CallState::SendBody`].
+    pub fn frame_body_chunk(&mut self, len: usize, prefix: &mut Vec<u8>) -> Result<&'static [u8], Http1Error> {
+        if self.state != CallState::SendBody {
+            return Err(self.out_of_order("frame_body_chunk"));
+        }
+        if len == 0 {
+            return Ok(b"");
+        }
+        let sent = self.sent + len as u64;
+        match self.framing {
+            RequestFraming::Length(announced) if sent > announced => {
+                self.state = CallState::Failed;
+                Err(Http1Error::UploadLengthMismatch { announced, sent })
+            }
+            RequestFraming::Chunked => {
+                self.sent = sent;
+                encode_chunk_header(len, prefix);
+                Ok(CHUNK_END)
+            }
+            _ => {
+                self.sent = sent;
+                Ok(b"")
+            }
+        }
+    }
+
+    /// Ends the body: appends the last chunk when chunked, checks the announced length, and
+    /// goes on to the response.
+    ///
+    /// # Errors
+    /// [`Http1Error::UploadLengthMismatch`] when the body fell short of its announced length;
+    /// [`Http1Error::OutOfOrder`] outside [`CallState::SendBody`].
+    pub fn finish_body(&mut self, out: &mut Vec<u8>) -> Result<(), Http1Error> {
+        if self.state != CallState::SendBody {
+            return Err(self.out_of_order("finish_body"));
+        }
+        match self.framing {
+            RequestFraming::Length(announced) if self.sent != announced => {
+                self.state = CallState::Failed;
+                return Err(Http1Error::UploadLengthMismatch { announced, sent: self.sent });
+            }
+            RequestFraming::Chunked => out.extend_from_slice(LAST_CHUNK),
+            _ => {}
+        }
+        self.state = CallState::RecvHead;
+        Ok(())
+    }
+
+    /// Body bytes framed so far.
+    pub fn body_sent(&self) -> u64 {
+        self.sent
+    }
+
+    /// The next event from `input`, consuming what it used; `Ok(None)` when more bytes are
+    /// needed (or the response is done). Readable from the moment the head is out: a server
+    /// may answer before the body is sent, and then the body is not sent at all
+    /// ([`CloseReason::RequestBodyUnfinished`]).
+    ///
+    /// # Errors
+    /// The response violates HTTP/1.1 (the call fails; close the connection), or
+    /// [`Http1Error::OutOfOrder`] before the head was handed out.
+    pub fn read(&mut self, input: &mut BytesMut) -> Result<Option<Event>, Http1Error> {
+        match self.state {
+            CallState::SendHead => return Err(self.out_of_order("read")),
+            CallState::Done | CallState::Failed => return Ok(None),
+            _ => {}
+        }
+        let event = self.reader.read(input);
+        self.after(event)
+    }
+
+    /// The peer closed the connection; see [`ResponseReader::end_of_input`].
+    ///
+    /// # Errors
+    /// The response was cut short.
+    pub fn end_of_input(&mut self, input: &mut BytesMut) -> Result<Option<Event>, Http1Error> {
+        if self.state == CallState::SendHead {
+            return Err(self.out_of_order("end_of_input"));
+        }
+        let event = self.reader.end_of_input(input);
+        self.after(event)
+    }
+
+    fn after(&mut self, event: Result<Option<Event>, Http1Error>) -> Result<Option<Event>, Http1Error> {
+        match &event {
+            Err(_) => self.state = CallState::Failed,
+            Ok(Some(Event::Continue)) if self.state == CallState::AwaitContinue => {
+                self.state = CallState::SendBody;
+                self.deadline = None;
+            }
+            Ok(Some(Event::Head(_))) => {
+                if matches!(self.state, CallState::AwaitContinue | CallState::SendBody) {
+                    // The final answer came before the body went: the server will not read it,
+                    // and the connection cannot be trusted with another request.
+                    self.reader.close_after(CloseReason::RequestBodyUnfinished);
+                }
+                self.state = CallState::RecvBody;
+            }
+            Ok(Some(Event::End { .. })) => self.state = CallState::Done,
+            Ok(_) => {}
+        }
+        event
+    }
+
+    /// Whether any byte of a response arrived (a request that failed before any did may be
+    /// retried on a fresh connection when it is replayable).
     pub fn saw_response_bytes(&self) -> bool {
-        self.saw_bytes
+        self.reader.saw_response_bytes()
     }
 
     /// How the final response's body is delimited, once its head was read.
     pub fn body_framing(&self) -> Option<Framing> {
-        self.body_framing
+        self.reader.body_framing()
     }
 
-    /// Whether the response is complete.
-    pub fn is_done(&self) -> bool {
-        matches!(self.phase, Phase::Done)
-    }
-
-    /// Whether the connection may carry another request now: only once the response is complete
-    /// and nothing forbids it.
+    /// Whether the connection may carry another request: only once the call is done and no
+    /// reason forbids it.
     pub fn reuse(&self) -> Reuse {
-        match self.phase {
-            Phase::Done => self.reuse,
+        match self.state {
+            CallState::Done => self.reader.reuse(),
+            CallState::Failed => Reuse::Close(CloseReason::Failed),
             _ => Reuse::Close(CloseReason::Unfinished),
         }
     }
 
-    /// The next event from `input`, consuming what it used; `Ok(None)` when more bytes are
-    /// needed (or the response is done).
-    ///
-    /// # Errors
-    /// The response violates HTTP/1.1; the connection must be closed.
-    pub fn read(&mut self, input: &mut BytesMut) -> Result<Option<Event>, Http1Error> {
-        let result = self.step(input);
-        if result.is_err() {
-            self.phase = Phase::Failed;
+    /// Every reason found why the connection may not carry another request, first found
+    /// first, with [`CloseReason::Unfinished`] or [`CloseReason::Failed`] at the end when the
+    /// call did not complete.
+    pub fn close_reasons(&self) -> Vec<CloseReason> {
+        let mut reasons = self.reader.close_reasons().to_vec();
+        match self.state {
+            CallState::Done => {}
+            CallState::Failed => reasons.push(CloseReason::Failed),
+            _ => reasons.push(CloseReason::Unfinished),
         }
-        result
+        reasons
     }
 
-    fn step(&mut self, input: &mut BytesMut) -> Result<Option<Event>, Http1Error> {
-        match &mut self.phase {
-            Phase::AwaitingHead => {
-                self.saw_bytes |= !input.is_empty();
-                let Some(head) = parse_head(input, &self.limits)? else {
-                    return Ok(None);
-                };
-                match head.status.as_u16() {
-                    101 => Err(Http1Error::UnexpectedSwitchingProtocols),
-                    100 => Ok(Some(Event::Continue)),
-                    102..=199 => Ok(Some(Event::Informational(head.status))),
-                    _ => {
-                        let (framing, framing_reuse) = framing(&self.method, &head)?;
-                        self.reuse = self.reuse.and(framing_reuse).and(keep_alive(&head));
-                        self.body_framing = Some(framing);
-                        self.phase = Phase::Body(BodyDecoder::new(framing));
-                        Ok(Some(Event::Head(head)))
-                    }
-                }
-            }
-            Phase::Body(decoder) => {
-                let Some(body) = decoder.as_mut().filter(|d| !d.is_complete()) else {
-                    return Ok(Some(self.finish(input, HeaderMap::new())));
-                };
-                match body.decode(input, &self.limits)? {
-                    Decoded::Data(data) => Ok(Some(Event::Data(data))),
-                    Decoded::End(trailers) => Ok(Some(self.finish(input, trailers))),
-                    Decoded::NeedMore => Ok(None),
-                }
-            }
-            Phase::Done | Phase::Failed => Ok(None),
-        }
-    }
-
-    fn finish(&mut self, input: &BytesMut, trailers: HeaderMap) -> Event {
-        if !input.is_empty() {
-            self.reuse = self.reuse.and(Reuse::Close(CloseReason::UnsolicitedData));
-        }
-        self.phase = Phase::Done;
-        Event::End { trailers, reuse: self.reuse }
-    }
-
-    /// The peer closed the connection. Call [`read`](Self::read) until it returns `Ok(None)`
-    /// first. Returns the `End` of a close-delimited body, or `None` when the response was
-    /// already complete.
-    ///
-    /// # Errors
-    /// The response was cut short (`IncompleteHead`, `IncompleteBody`).
-    pub fn end_of_input(&mut self, input: &mut BytesMut) -> Result<Option<Event>, Http1Error> {
-        let result = match &self.phase {
-            Phase::AwaitingHead => Err(Http1Error::IncompleteHead),
-            Phase::Body(None) => Ok(Some(self.finish(input, HeaderMap::new()))),
-            Phase::Body(Some(decoder)) => match decoder.eof() {
-                Ok(()) => Ok(Some(self.finish(input, HeaderMap::new()))),
-                Err(err) => Err(err),
-            },
-            Phase::Done | Phase::Failed => Ok(None),
-        };
-        if result.is_err() {
-            self.phase = Phase::Failed;
-        }
-        result
+    fn out_of_order(&self, action: &'static str) -> Http1Error {
+        Http1Error::OutOfOrder { action, state: format!("{:?}", self.state) }
     }
 }

@@ -25,6 +25,8 @@ pub enum CloseReason {
     Unfinished,
     /// The request body was not sent completely (the server answered early).
     RequestBodyUnfinished,
+    /// The exchange failed: the peer broke HTTP/1.1, or the upload broke its announced length.
+    Failed,
 }
 
 impl fmt::Display for CloseReason {
@@ -39,6 +41,7 @@ impl fmt::Display for CloseReason {
             CloseReason::Tunnel => "the connection became a tunnel",
             CloseReason::Unfinished => "the response was not read to its end",
             CloseReason::RequestBodyUnfinished => "the request body was not sent completely",
+            CloseReason::Failed => "the exchange failed",
         })
     }
 }

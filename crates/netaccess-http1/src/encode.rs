@@ -14,9 +14,6 @@ use http::header::{self, HeaderMap, HeaderValue};
 use http::Method;
 use url::Url;
 
-/// The `User-Agent` sent when the caller sets none (Qt sends `Mozilla/5.0`; this names us).
-pub const DEFAULT_USER_AGENT: &str = concat!("netaccess/", env!("CARGO_PKG_VERSION"));
-
 /// How the request line names the resource.
 #[derive(Debug, Clone, Copy)]
 pub enum RequestTarget<'a> {
@@ -352,7 +349,7 @@ mod tests {
     fn defaults_do_not_override_the_caller() {
         let mut headers = HeaderMap::new();
         headers.insert(header::USER_AGENT, HeaderValue::from_static("mine"));
-        let agent = HeaderValue::from_static(DEFAULT_USER_AGENT);
+        let agent = HeaderValue::from_static("a product/1.0");
         apply_default_headers(&mut headers, Some(&agent), Some(&HeaderValue::from_static("gzip, deflate")));
         assert_eq!(headers[header::USER_AGENT], "mine");
         assert_eq!(headers[header::ACCEPT_ENCODING], "gzip, deflate");

@@ -38,6 +38,22 @@ pub enum Http1Error {
     UnexpectedSwitchingProtocols,
     /// The response cannot be framed safely for the request it answers.
     AmbiguousFraming(String),
+    /// The caller's upload body broke its announced `Content-Length` (the caller's fault, not
+    /// the peer's; the connection is closed all the same).
+    UploadLengthMismatch {
+        /// The announced length.
+        announced: u64,
+        /// The bytes the body produced (so far, when it grew past the length).
+        sent: u64,
+    },
+    /// A [`Call`](crate::Call) was asked for something its state does not allow (a caller's
+    /// bug).
+    OutOfOrder {
+        /// What was asked.
+        action: &'static str,
+        /// The call's state.
+        state: String,
+    },
 }
 
 impl fmt::Display for Http1Error {
@@ -57,6 +73,15 @@ impl fmt::Display for Http1Error {
             Http1Error::IncompleteHead => write!(f, "the connection closed before the response head was complete"),
             Http1Error::UnexpectedSwitchingProtocols => write!(f, "the server switched protocols unasked (101)"),
             Http1Error::AmbiguousFraming(why) => write!(f, "ambiguous response framing: {why}"),
+            Http1Error::UploadLengthMismatch { announced, sent } if sent > announced => {
+                write!(f, "the upload body produced more bytes than its announced length {announced}")
+            }
+            Http1Error::UploadLengthMismatch { announced, sent } => {
+                write!(f, "the upload body produced fewer bytes ({sent}) than its announced length {announced}")
+            }
+            Http1Error::OutOfOrder { action, state } => {
+                write!(f, "{action} is not allowed while the call is in {state}")
+            }
         }
     }
 }

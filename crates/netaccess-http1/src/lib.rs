@@ -4,10 +4,12 @@
 //! runtime and no clock, so every rule can be tested on byte vectors and any transport can
 //! drive it.
 //!
-//! - [`encode_request_head`] writes a request head in origin, absolute (proxy) or authority
-//!   (CONNECT) form, with the framing header for its body; [`encode_chunk_header`],
-//!   [`CHUNK_END`] and [`LAST_CHUNK`] frame a chunked upload.
-//! - [`ResponseReader`] parses the response: see its module for the state graph.
+//! - [`encode_request_head`] prepares a request head in origin, absolute (proxy) or authority
+//!   (CONNECT) form, with the framing header for its body ([`RequestFraming::for_body`]).
+//! - [`Call`] is one request and its response as a state machine: the head, the upload's
+//!   framing and length, the wait for `100 Continue` (time is an input), interim responses,
+//!   the response, and the connection's verdict with its [`CloseReason`]s. See its module for
+//!   the state graph. [`ResponseReader`] is its response side, usable alone.
 //! - [`Reuse`] and [`CloseReason`] tell the connection pool whether a connection may carry
 //!   another request, and why not.
 //!
@@ -27,12 +29,14 @@ mod decode;
 pub mod encode;
 pub mod error;
 pub mod parse;
+pub mod response;
 
-pub use call::{Event, ResponseReader};
+pub use call::{Call, CallState};
 pub use close_reason::{CloseReason, Reuse};
 pub use encode::{
     apply_default_headers, asks_to_close, encode_chunk_header, encode_request_head, encode_request_head_as_written,
-    host_header, RequestFraming, RequestTarget, CHUNK_END, DEFAULT_USER_AGENT, LAST_CHUNK,
+    host_header, RequestFraming, RequestTarget, CHUNK_END, LAST_CHUNK,
 };
 pub use error::Http1Error;
 pub use parse::{Framing, Limits, ResponseHead};
+pub use response::{Event, ResponseReader};

@@ -6,10 +6,11 @@
 //! the connection is refused for reuse and those bytes do not parse as a response either.
 
 use std::path::PathBuf;
+use std::time::Instant;
 
 use bytes::BytesMut;
 use http::Method;
-use netaccess_http1::{CloseReason, Event, Http1Error, ResponseReader, Reuse};
+use netaccess_http1::{Call, CloseReason, Event, Http1Error, RequestFraming, Reuse};
 use serde_json::Value;
 
 #[derive(Debug)]
@@ -22,7 +23,9 @@ struct Outcome {
 
 /// Feeds `response` in pieces of `step` bytes, as a socket would deliver them.
 fn run(method: &Method, response: &[u8], step: usize) -> Result<Outcome, Http1Error> {
-    let mut reader = ResponseReader::new(method.clone());
+    // Through the whole call, as the backend drives it: the head handed out, then the response.
+    let mut reader = Call::new(method.clone(), b"(head)".to_vec(), RequestFraming::None);
+    reader.transmit_head(Instant::now()).expect("a fresh call hands out its head");
     let mut input = BytesMut::new();
     let mut fed = 0;
     let (mut status, mut body) = (0, Vec::new());

@@ -22,7 +22,7 @@ use bytes::BytesMut;
 use http::header::HeaderMap;
 use http::Method;
 use netaccess_core::{NetworkError, NetworkErrorKind};
-use netaccess_http1::{encode_request_head, Event, RequestFraming, RequestTarget, ResponseReader};
+use netaccess_http1::{encode_request_head, Call, Event, RequestFraming, RequestTarget};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// The most bytes of a 407 body drained before giving up on the connection.
@@ -101,13 +101,15 @@ where
     let mut head = Vec::new();
     let target = RequestTarget::Authority { host: &bracketed, port };
     encode_request_head(&Method::CONNECT, target, headers, RequestFraming::None, &mut head);
-    stream.write_all(&head).await?;
+    // The HTTP/1.1 core's call owns the exchange's rules; this moves its bytes.
+    let mut call = Call::new(Method::CONNECT, head, RequestFraming::None);
+    let protocol = |e: netaccess_http1::Http1Error| ConnectFailure::Protocol(e.to_string());
+    stream.write_all(&call.transmit_head(std::time::Instant::now()).map_err(protocol)?).await?;
     stream.flush().await?;
 
-    let mut reader = ResponseReader::new(Method::CONNECT);
     let mut buffer = BytesMut::with_capacity(4096);
     let head = loop {
-        match reader.read(&mut buffer).map_err(|e| ConnectFailure::Protocol(e.to_string()))? {
+        match call.read(&mut buffer).map_err(protocol)? {
             Some(Event::Head(head)) => break head,
             Some(_) => {}
             None => {
@@ -122,13 +124,18 @@ where
     };
     let status = head.status.as_u16();
     if head.status.is_success() {
-        return if buffer.is_empty() {
-            Ok(())
-        } else {
-            Err(ConnectFailure::Protocol("bytes followed the CONNECT answer before the tunnel was used".into()))
+        // The call ends here: the connection is the tunnel now (CloseReason::Tunnel), and a
+        // byte already past the answer belongs to no one.
+        return match call.read(&mut buffer).map_err(protocol)? {
+            Some(Event::End { reuse, .. }) if buffer.is_empty() => {
+                tracing::debug!(proxy_answer = status, reuse = ?reuse, "CONNECT answered: the connection is a tunnel");
+                Ok(())
+            }
+            _ => Err(ConnectFailure::Protocol("bytes followed the CONNECT answer before the tunnel was used".into())),
         };
     }
-    drain(stream, &mut reader, &mut buffer).await?;
+    drain(stream, &mut call, &mut buffer).await?;
+    tracing::debug!(proxy_answer = status, reasons = ?call.close_reasons(), "CONNECT refused");
     match status {
         407 => Err(ConnectFailure::AuthenticationRequired(head.headers)),
         _ => Err(ConnectFailure::Refused(format!("CONNECT {bracketed}:{port} answered {status} {}", head.reason))),
@@ -137,12 +144,12 @@ where
 
 async fn drain<S: AsyncRead + Unpin>(
     stream: &mut S,
-    reader: &mut ResponseReader,
+    call: &mut Call,
     buffer: &mut BytesMut,
 ) -> Result<(), ConnectFailure> {
     let mut drained = 0;
     loop {
-        match reader.read(buffer).map_err(|e| ConnectFailure::Protocol(e.to_string()))? {
+        match call.read(buffer).map_err(|e| ConnectFailure::Protocol(e.to_string()))? {
             Some(Event::Data(data)) => drained += data.len(),
             Some(Event::End { .. }) => return Ok(()),
             Some(_) => {}

@@ -239,7 +239,7 @@ impl NetworkAccessManager {
 /// | idle connection kept | [`netaccess_http::DEFAULT_IDLE_TIMEOUT`] (120 s) |
 /// | connect timeout | [`netaccess_http::DEFAULT_CONNECT_TIMEOUT`] (30 s) |
 /// | automatic decompression | on (gzip, deflate, br, zstd), bomb guard at [`netaccess_http::DEFAULT_BOMB_THRESHOLD`] (10 MiB, 40:1 / 100:1) |
-/// | `User-Agent` | [`netaccess_http1::DEFAULT_USER_AGENT`] |
+/// | `User-Agent` | [`netaccess_http::DEFAULT_USER_AGENT`] |
 /// | proxies | the environment's (`http_proxy`, `https_proxy`, `all_proxy`, `no_proxy`, as curl reads them) |
 /// | cookie jar | an empty in-memory [`DefaultCookieJar`] |
 /// | TLS trust | the system's store ([`netaccess_tls::Trust::System`]); certificate problems fail the request unless the request or an [`SslErrorHandler`](netaccess_core::SslErrorHandler) accepts them |
