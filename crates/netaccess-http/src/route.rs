@@ -28,7 +28,8 @@ use netaccess_core::{
     ReplyEvent, SendTime,
 };
 use netaccess_http1::{
-    apply_default_headers, asks_to_close, encode_request_head_as_written, RequestFraming, RequestTarget,
+    apply_default_headers, asks_to_close, encode_request_head_as_written, expects_continue, RequestFraming,
+    RequestTarget,
 };
 use netaccess_proxy::{http_connect, socks5_connect, Capabilities, ConnectFailure, Proxy, ProxyKind, Target};
 use url::Url;
@@ -156,8 +157,7 @@ impl Inner {
             headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(DEFAULT_POST_CONTENT_TYPE));
         }
         let framing = RequestFraming::for_body(&method, body.len());
-        let expect_continue =
-            headers.get(header::EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        let expect_continue = expects_continue(&headers);
         let replay = body.try_clone();
         let mut body = Some(body);
         let routes = self.routes(&url)?;

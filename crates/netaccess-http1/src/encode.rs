@@ -124,6 +124,12 @@ pub fn apply_default_headers(
     }
 }
 
+/// Whether the headers ask the server for `100 Continue` before the body (see
+/// [`Call::expect_continue`](crate::Call::expect_continue)).
+pub fn expects_continue(headers: &HeaderMap) -> bool {
+    headers.get(header::EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
+}
+
 /// Whether the headers ask to close the connection after this request.
 pub fn asks_to_close(headers: &HeaderMap) -> bool {
     crate::parse::has_token(headers, &header::CONNECTION, "close")

@@ -35,8 +35,13 @@ pub use call::{Call, CallState};
 pub use close_reason::{CloseReason, Reuse};
 pub use encode::{
     apply_default_headers, asks_to_close, encode_chunk_header, encode_request_head, encode_request_head_as_written,
-    host_header, RequestFraming, RequestTarget, CHUNK_END, LAST_CHUNK,
+    expects_continue, host_header, RequestFraming, RequestTarget, CHUNK_END, LAST_CHUNK,
 };
 pub use error::Http1Error;
 pub use parse::{Framing, Limits, ResponseHead};
 pub use response::{Event, ResponseReader};
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;
