@@ -59,6 +59,9 @@ async fn log_of(capture: &Capture, answer: &[u8], request: impl FnOnce(&RawServe
     capture.take()
 }
 
+/// The reason expected in the log, the server's answer, and the request.
+type Case = (&'static str, &'static [u8], fn(&RawServer) -> Request);
+
 fn plain(server: &RawServer) -> Request {
     Request::new(server.url("/"))
 }
@@ -67,7 +70,7 @@ fn plain(server: &RawServer) -> Request {
 async fn every_close_reason_shows_in_the_debug_log() {
     let capture = Capture::default();
     let _guard = tracing::subscriber::set_default(capture.clone());
-    let cases: [(&str, &[u8], fn(&RawServer) -> Request); 7] = [
+    let cases: [Case; 7] = [
         ("the server asked to close", b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi", plain),
         ("the request asked to close", b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi", |server| {
             Request::new(server.url("/")).with_header("Connection", "close")
