@@ -114,10 +114,9 @@ pub(crate) fn command(base: &str, count: u32, runs: usize) {
     let mut contenders: Vec<Measured<'_>> = vec![("netaccess (command)", Box::new(netaccess_run))];
     if have_curl() {
         contenders.push(("curl -Z (command)", Box::new(curl_run)));
-    } else if std::env::var_os("CI").is_some_and(|v| v == "true") {
-        panic!("curl is missing: the command's scale table compares against it (apt-get install curl)");
     } else {
-        println!("\nNOTE: curl is not installed: the command's scale table has netaccess alone");
+        // As the other tables with curl: a comparison contender, not a server the tests need.
+        println!("\nNOTE: curl is not installed: the command's scale table has netaccess ALONE, no comparison");
     }
     let title = format!(
         "{count} URLs from a list file, each body saved to its own file, one command run per sample \
