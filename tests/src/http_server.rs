@@ -327,6 +327,8 @@ async fn echo(request: Request<Incoming>) -> Response<Body> {
         "cookie",
         "transfer-encoding",
         "content-length",
+        "accept",
+        "x-api-key",
     ] {
         if let Some(value) = parts.headers.get(name) {
             headers.insert(format!("x-echo-{name}").parse::<hyper::header::HeaderName>().expect("name"), value.clone());

@@ -133,6 +133,9 @@ pub struct ReplyAttributes {
     pub http_status_code: Option<u16>,
     /// The HTTP reason phrase.
     pub http_reason_phrase: Option<String>,
+    /// The HTTP version of the response (`None` for schemes without one; a cached response
+    /// reports HTTP/1.1).
+    pub http_version: Option<http::Version>,
     /// The `Location` of a redirect that was not followed, as sent (it may be relative).
     pub redirection_target: Option<String>,
     /// Whether the connection was encrypted.

@@ -32,6 +32,9 @@ pub type UploadStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
 /// ```
 pub struct Body {
     source: Source,
+    /// The `Content-Type` the body implies ([`Body::from_form`], [`Body::json`]); sent when
+    /// the request sets none.
+    content_type: Option<http::HeaderValue>,
 }
 
 enum Source {
@@ -51,12 +54,12 @@ enum Source {
 impl Body {
     /// No body.
     pub fn empty() -> Self {
-        Self { source: Source::Empty }
+        Self { source: Source::Empty, content_type: None }
     }
 
     /// A body held in memory.
     pub fn from_bytes(bytes: impl Into<Bytes>) -> Self {
-        Self { source: Source::Bytes(bytes.into()) }
+        Self { source: Source::Bytes(bytes.into()), content_type: None }
     }
 
     /// A body read from a file, in chunks, when it is sent. The length is taken now.
@@ -72,7 +75,7 @@ impl Body {
                 format!("{} is not a regular file", path.display()),
             ));
         }
-        Ok(Self { source: Source::File { path, len: metadata.len() } })
+        Ok(Self { source: Source::File { path, len: metadata.len() }, content_type: None })
     }
 
     /// A body produced by a stream, sent once. `len` is its length when known (it becomes the
@@ -81,7 +84,53 @@ impl Body {
     where
         S: Stream<Item = io::Result<Bytes>> + Send + 'static,
     {
-        Self { source: Source::Stream { stream: std::sync::Mutex::new(stream.boxed()), len } }
+        Self { source: Source::Stream { stream: std::sync::Mutex::new(stream.boxed()), len }, content_type: None }
+    }
+
+    /// A form, `application/x-www-form-urlencoded`, from name and value pairs (an array of
+    /// tuples works); the request gets that `Content-Type` unless it sets one.
+    ///
+    /// ```
+    /// use netaccess_core::Body;
+    /// let body = Body::from_form([("name", "Ada Lovelace"), ("lang", "en&fr")]);
+    /// assert_eq!(body.in_memory().unwrap(), "name=Ada+Lovelace&lang=en%26fr");
+    /// assert_eq!(body.content_type().unwrap(), "application/x-www-form-urlencoded");
+    /// ```
+    pub fn from_form<I, K, V>(pairs: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        for (name, value) in pairs {
+            form.append_pair(name.as_ref(), value.as_ref());
+        }
+        Self::from_bytes(form.finish())
+            .with_content_type(http::HeaderValue::from_static("application/x-www-form-urlencoded"))
+    }
+
+    /// `value` as JSON (`serde_json`), `Content-Type: application/json` unless the request sets
+    /// one. Feature `json`.
+    ///
+    /// # Errors
+    /// `value` cannot be serialized.
+    #[cfg(feature = "json")]
+    pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
+        Ok(Self::from_bytes(serde_json::to_vec(value)?)
+            .with_content_type(http::HeaderValue::from_static("application/json")))
+    }
+
+    /// The same body, implying `content_type` (sent when the request sets none).
+    #[must_use]
+    pub fn with_content_type(mut self, content_type: http::HeaderValue) -> Self {
+        self.content_type = Some(content_type);
+        self
+    }
+
+    /// The `Content-Type` this body implies, if any.
+    pub fn content_type(&self) -> Option<&http::HeaderValue> {
+        self.content_type.as_ref()
     }
 
     /// The length in bytes, when known.
@@ -122,7 +171,7 @@ impl Body {
             Source::File { path, len } => Source::File { path: path.clone(), len: *len },
             Source::Stream { .. } => return None,
         };
-        Some(Body { source })
+        Some(Body { source, content_type: self.content_type.clone() })
     }
 
     /// The body as a stream of chunks. A file is opened now and read in

@@ -74,6 +74,41 @@ impl Request {
         self.url = Some(url);
     }
 
+    /// Adds `pairs` to the URL's query, form-encoded (an array of tuples works). A URL that did
+    /// not parse (a relative one, for the manager's base URL) gets them appended to its text.
+    ///
+    /// ```
+    /// use netaccess_core::Request;
+    /// let request = Request::new("http://example.com/search?page=2").with_query([("q", "rust & qt")]);
+    /// assert_eq!(request.url_text(), "http://example.com/search?page=2&q=rust+%26+qt");
+    /// let relative = Request::new("items").with_query([("id", "1")]);
+    /// assert_eq!(relative.url_text(), "items?id=1");
+    /// ```
+    #[must_use]
+    pub fn with_query<I, K, V>(mut self, pairs: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        match &mut self.url {
+            Some(url) => {
+                url.query_pairs_mut().extend_pairs(pairs);
+            }
+            None => {
+                let mut query = url::form_urlencoded::Serializer::new(String::new());
+                query.extend_pairs(pairs);
+                let query = query.finish();
+                if !query.is_empty() {
+                    let separator = if self.unparsed_text.contains('?') { '&' } else { '?' };
+                    self.unparsed_text.push(separator);
+                    self.unparsed_text.push_str(&query);
+                }
+            }
+        }
+        self
+    }
+
     /// The headers the caller set.
     pub fn headers(&self) -> &HeaderMap {
         &self.headers

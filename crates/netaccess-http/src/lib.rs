@@ -292,6 +292,7 @@ impl Inner {
         let mut attributes = ReplyAttributes::default();
         attributes.http_status_code = Some(incoming.head.status.as_u16());
         attributes.http_reason_phrase = Some(std::mem::take(&mut incoming.head.reason));
+        attributes.http_version = Some(incoming.head.version);
         attributes.proxy = (!proxy.is_direct()).then(|| proxy.label());
         if let Some(tls) = incoming.tls() {
             attributes.connection_encrypted = true;

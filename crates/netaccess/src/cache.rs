@@ -249,6 +249,7 @@ fn serve(
     response.headers = headers;
     response.attributes.http_status_code = Some(status);
     response.attributes.http_reason_phrase = Some(reason);
+    response.attributes.http_version = Some(http::Version::HTTP_11);
     response.attributes.source_is_from_cache = true;
     Some(response)
 }

@@ -49,6 +49,8 @@ pub(crate) struct Defaults {
     pub(crate) max_redirects: u32,
     pub(crate) transfer_timeout: Duration,
     pub(crate) read_buffer_size: u64,
+    /// The base URL and the headers of every request (see [`crate::request_defaults`]).
+    pub(crate) requests: crate::request_defaults::RequestDefaults,
 }
 
 pub(crate) struct ManagerInner {

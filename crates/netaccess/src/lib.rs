@@ -45,6 +45,8 @@ mod manager;
 mod read_buffer;
 pub mod redirect;
 mod reply;
+mod reply_body;
+mod request_defaults;
 
 pub use auth::{AuthenticationChallenge, AuthenticationHandler, Credentials};
 pub use driver::{DEFAULT_READ_BUFFER_SIZE, EVENT_QUEUE};
@@ -65,6 +67,7 @@ pub use netaccess_proxy::{
 };
 pub use netaccess_tls::{TlsConfig, Trust};
 pub use redirect::RedirectHandler;
+pub use url::Url;
 
 /// The HTTP defaults as plain numbers, for command lines and configuration files.
 pub mod http_defaults {
@@ -74,6 +77,7 @@ pub mod http_defaults {
     pub const CONNECT_TIMEOUT_SECS: f64 = netaccess_http::DEFAULT_CONNECT_TIMEOUT.as_secs_f64();
 }
 pub use reply::Reply;
+pub use reply_body::ResponseHead;
 
 /// The workspace README's example, compiled and run as a doctest.
 #[cfg(doctest)]

@@ -114,6 +114,8 @@ impl NetworkAccessManager {
 
     /// Sends a request with the given operation and body.
     pub fn send(&self, request: Request, operation: Operation, body: Body) -> Reply {
+        let mut request = request;
+        self.inner.defaults.requests.apply(&mut request, &body);
         driver::start(self.inner.clone(), request, operation, body)
     }
 
@@ -280,6 +282,7 @@ impl Default for NetworkAccessManagerBuilder {
                 max_redirects: DEFAULT_MAX_REDIRECTS,
                 transfer_timeout: Duration::ZERO,
                 read_buffer_size: crate::DEFAULT_READ_BUFFER_SIZE,
+                requests: crate::request_defaults::RequestDefaults::default(),
             },
             http: HttpConfig::default(),
             redirect_handler: None,
@@ -340,6 +343,48 @@ impl NetworkAccessManagerBuilder {
     /// Who decides [`RedirectPolicy::UserVerified`] redirects.
     pub fn redirect_handler(mut self, handler: impl RedirectHandler) -> Self {
         self.redirect_handler = Some(Arc::new(handler));
+        self
+    }
+
+    /// The URL relative requests resolve against, as a browser resolves a link: keep the
+    /// trailing slash of a base path (`https://api.example.com/v1/` and `items/1` give
+    /// `…/v1/items/1`). Qt 6.7's `QNetworkRequestFactory::setBaseUrl`.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use netaccess::{NetworkAccessManager, Request, Url};
+    /// let manager = NetworkAccessManager::builder()
+    ///     .base_url(Url::parse("data:text/plain,").unwrap())
+    ///     .build();
+    /// // `data:` URLs cannot be a base: the relative text stays unresolved and fails clearly.
+    /// let error = manager.get(Request::new("hello")).text().await.unwrap_err();
+    /// assert_eq!(error.kind(), netaccess::NetworkErrorKind::ProtocolUnknownError);
+    /// # });
+    /// ```
+    pub fn base_url(mut self, url: url::Url) -> Self {
+        self.defaults.requests.base_url = Some(url);
+        self
+    }
+
+    /// A header sent with every request that does not set its own (replacing an earlier
+    /// default of that name).
+    pub fn default_header(mut self, name: http::HeaderName, value: http::HeaderValue) -> Self {
+        self.defaults.requests.set_header(name, value);
+        self
+    }
+
+    /// `Authorization: Bearer TOKEN` with every request that sets no `Authorization` (marked
+    /// sensitive: never logged).
+    pub fn bearer_token(mut self, token: &str) -> Self {
+        self.defaults.requests.set_bearer_token(token);
+        self
+    }
+
+    /// `Authorization: Basic …` from `user` and `password` with every request that sets no
+    /// `Authorization`, sent at once (preemptively, as curl's `-u` with `--basic`); the
+    /// authentication handler is for credentials asked for by a challenge.
+    pub fn basic_auth(mut self, user: &str, password: &str) -> Self {
+        self.defaults.requests.set_basic_auth(user, password);
         self
     }
 

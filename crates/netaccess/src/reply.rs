@@ -7,6 +7,7 @@
 //! [`Reply::read_all`], [`Reply::finished`]) are not: the data they gathered before being dropped is
 //! gone, though the reply itself goes on.
 
+use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
@@ -125,6 +126,10 @@ pub struct Reply {
     progress_total: i64,
     /// The `DownloadProgress` that follows the `ReadyRead` just handed out.
     pending_progress: Option<ReplyEvent>,
+    /// Events read ahead by [`head`](Self::head), handed out again, in order, before the rest.
+    read_ahead: VecDeque<ReplyEvent>,
+    /// Whether `MetaDataChanged` was handed out.
+    head_in: bool,
 }
 
 impl Reply {
@@ -143,6 +148,8 @@ impl Reply {
             delivered: 0,
             progress_total: -1,
             pending_progress: None,
+            read_ahead: VecDeque::new(),
+            head_in: false,
         }
     }
 
@@ -258,12 +265,30 @@ impl Reply {
         if let Some(progress) = self.pending_progress.take() {
             return Some(progress);
         }
-        if self.saw_finished {
-            return None;
-        }
-        let event = self.events.recv().await;
+        let event = match self.read_ahead.pop_front() {
+            Some(event) => Some(event),
+            None if self.saw_finished => return None,
+            None => self.events.recv().await,
+        };
         self.note(&event);
         event
+    }
+
+    /// Reads events ahead, keeping them to be handed out again, until `MetaDataChanged` is
+    /// among them or was handed out; `false` when the reply ended without it. Cancel-safe.
+    pub(crate) async fn read_ahead_to_head(&mut self) -> bool {
+        loop {
+            if self.head_in || self.read_ahead.iter().any(|e| matches!(e, ReplyEvent::MetaDataChanged)) {
+                return true;
+            }
+            if self.saw_finished || self.read_ahead.iter().any(|e| matches!(e, ReplyEvent::Finished)) {
+                return false;
+            }
+            match self.events.recv().await {
+                Some(event) => self.read_ahead.push_back(event),
+                None => return false,
+            }
+        }
     }
 
     /// Keeps track of the end, and of the progress each chunk brings: the driver sends the
@@ -273,7 +298,10 @@ impl Reply {
         match event {
             None | Some(ReplyEvent::Finished) => self.saw_finished = true,
             // The total is in the state before MetaDataChanged is sent: read once, not per chunk.
-            Some(ReplyEvent::MetaDataChanged) => self.progress_total = self.shared.state().progress_total,
+            Some(ReplyEvent::MetaDataChanged) => {
+                self.head_in = true;
+                self.progress_total = self.shared.state().progress_total;
+            }
             Some(ReplyEvent::ReadyRead(chunk)) => {
                 self.shared.read_buffer.taken(chunk.len() as u64);
                 self.delivered += chunk.len() as u64;
@@ -339,6 +367,11 @@ impl Stream for Reply {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<ReplyEvent>> {
         if let Some(progress) = self.pending_progress.take() {
             return Poll::Ready(Some(progress));
+        }
+        if let Some(event) = self.read_ahead.pop_front() {
+            let event = Some(event);
+            self.note(&event);
+            return Poll::Ready(event);
         }
         if self.saw_finished {
             return Poll::Ready(None);
