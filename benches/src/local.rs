@@ -90,7 +90,7 @@ pub(crate) fn ftp_download(runtime: &Runtime, quick: bool) {
     let url = server.url("", "/large.bin");
     let expected = u64::from(size_mib) * 1024 * 1024;
     let manager = NetworkAccessManager::new();
-    let have_curl = std::process::Command::new("curl").arg("--version").output().is_ok_and(|o| o.status.success());
+    let have_curl = crate::transfers::have_curl();
     let mut contenders: Vec<Contender<'_>> = vec![(
         "netaccess ftp:",
         Box::new(|| {

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use nix::sys::resource::{getrusage, UsageWho};
 
 use crate::measure::{median, sample_in_child, Sample, Units};
+use crate::transfers::have_curl;
 use crate::{compare_measured, Measured};
 
 /// The library's table: one row per N.
@@ -52,11 +53,6 @@ pub(crate) fn library(base: &str, sizes: &[u32], runs: usize) {
             rss / (1024.0 * 1024.0)
         );
     }
-}
-
-/// Whether the curl command can be run.
-fn have_curl() -> bool {
-    Command::new("curl").arg("--version").output().is_ok_and(|o| o.status.success())
 }
 
 /// The command's table: netaccess and curl fetching the same list of `count` URLs.

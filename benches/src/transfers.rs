@@ -11,7 +11,8 @@ fn per_gib(mib: u64) -> Units<'static> {
     Units { rate: "MiB/s", per: "s/GiB", per_run: mib as f64, cpu_scale: 1024.0 }
 }
 
-fn have_curl() -> bool {
+/// Whether the curl command can be run (the tables that compare with it leave it out when not).
+pub(crate) fn have_curl() -> bool {
     std::process::Command::new("curl").arg("--version").output().is_ok_and(|o| o.status.success())
 }
 

@@ -130,8 +130,7 @@ async fn await_continue(
             }
             Ok(read) => {
                 if read.map_err(|e| transfer_error(url, "reading the response", e))? == 0 {
-                    let error = call.end_of_input(&mut connection.buffer).err().unwrap_or(Http1Error::IncompleteHead);
-                    return Err(protocol_error(url, error));
+                    return Err(closed_before_head(connection, call, url));
                 }
             }
         }
@@ -147,12 +146,17 @@ async fn read_head(connection: &mut Connection, call: &mut Call, url: &str) -> R
             Some(_) => {}
             None => {
                 if fill(connection).await.map_err(|e| transfer_error(url, "reading the response", e))? == 0 {
-                    let error = call.end_of_input(&mut connection.buffer).err().unwrap_or(Http1Error::IncompleteHead);
-                    return Err(protocol_error(url, error));
+                    return Err(closed_before_head(connection, call, url));
                 }
             }
         }
     }
+}
+
+/// The peer closed before the final head: what the call makes of the end.
+fn closed_before_head(connection: &mut Connection, call: &mut Call, url: &str) -> NetworkError {
+    let error = call.end_of_input(&mut connection.buffer).err().unwrap_or(Http1Error::IncompleteHead);
+    protocol_error(url, error)
 }
 
 async fn fill(connection: &mut Connection) -> std::io::Result<usize> {

@@ -253,13 +253,11 @@ impl Transfer {
                     // a retry after a 401 keeps the rank it was issued with.
                     hop.place = match (place.take(), sequence) {
                         (Some(place), _) => {
-                            let place = if place.is_started() {
-                                place
-                            } else {
-                                let (place, started) = place.start().await;
-                                running = Some(started);
-                                place
-                            };
+                            // Started already unless the cache was asked first: then it
+                            // starts here (an already started place gets a guard that counts
+                            // nothing, and the one from `run` is kept).
+                            let (place, started) = place.start().await;
+                            running.get_or_insert(started);
                             let place = place.wait_turn().await;
                             sequence = Some(place.sequence());
                             Some(place)
