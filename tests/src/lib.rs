@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth_server;
+pub mod black_hole;
 pub mod cache_origin;
 pub mod ftp_server;
 pub mod http_server;
@@ -13,6 +14,7 @@ pub mod proxy_server;
 pub mod raw_ftp;
 pub mod raw_server;
 
+pub use black_hole::BlackHole;
 pub use cache_origin::CacheOrigin;
 pub use ftp_server::FtpServer;
 pub use http_server::{sha256_hex, tls_acceptor, HttpServer};

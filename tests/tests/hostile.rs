@@ -233,11 +233,14 @@ async fn a_reset_in_the_middle_of_a_body_keeps_what_arrived() {
     assert_eq!(error.kind(), NetworkErrorKind::RemoteHostClosedError, "{error}");
 }
 
-/// The error a `scheme` request to a peer that accepts and never says a word ends with, under a
-/// 300 ms connect timeout, and how long it took.
+/// The error a `scheme` request to a peer that accepts and never says a word ends with, under
+/// 300 ms connect and TLS handshake timeouts, and how long it took.
 async fn error_from_a_silent_peer(scheme: &str, path: &str) -> (NetworkError, Duration) {
     let server = RawServer::start(Script::Silent).await;
-    let manager = NetworkAccessManager::builder().connect_timeout(Duration::from_millis(300)).build();
+    let manager = NetworkAccessManager::builder()
+        .connect_timeout(Duration::from_millis(300))
+        .tls_handshake_timeout(Duration::from_millis(300))
+        .build();
     let started = Instant::now();
     let url = server.url(path).replacen("http://", &format!("{scheme}://"), 1);
     let error = timeout(LIMIT, manager.get(Request::new(url)).finished()).await.unwrap().unwrap_err();
@@ -245,11 +248,11 @@ async fn error_from_a_silent_peer(scheme: &str, path: &str) -> (NetworkError, Du
 }
 
 #[tokio::test]
-async fn a_tls_peer_that_accepts_and_says_nothing_meets_the_connect_timeout() {
+async fn a_tls_peer_that_accepts_and_says_nothing_meets_the_tls_handshake_timeout() {
     let (error, took) = error_from_a_silent_peer("https", "/").await;
     assert_eq!(error.kind(), NetworkErrorKind::TimeoutError, "{error}");
-    assert!(error.message().contains("TLS handshake"), "says what took too long: {error}");
-    assert!(took < Duration::from_secs(5), "ended by the connect timeout: {took:?}");
+    assert!(error.message().contains("TLS handshake timeout"), "names the limit that fired: {error}");
+    assert!(took < Duration::from_secs(5), "ended by the TLS handshake timeout: {took:?}");
 }
 
 #[tokio::test]

@@ -148,9 +148,31 @@ pub(crate) struct Args {
     #[arg(short = 'b', long = "cookie", value_name = "DATA|FILE")]
     pub(crate) cookie: Vec<String>,
 
-    /// Connect to ADDRESS for HOST:PORT instead of resolving HOST ("example.com:443:127.0.0.1").
-    #[arg(long = "resolve", value_name = "HOST:PORT:ADDRESS", value_parser = parse_resolve)]
-    pub(crate) resolve: Vec<(String, u16, std::net::IpAddr)>,
+    /// Connect to ADDRESS for HOST:PORT instead of resolving HOST ("example.com:443:127.0.0.1";
+    /// several addresses, IPv6 in brackets, are raced in their order: "h:443:[::1],127.0.0.1").
+    #[arg(long = "resolve", value_name = "HOST:PORT:ADDR[,ADDR...]", value_parser = netaccess::ResolveOverrides::parse)]
+    pub(crate) resolve: Vec<(String, u16, Vec<std::net::IpAddr>)>,
+
+    /// Use IPv4 addresses only.
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    pub(crate) ipv4: bool,
+
+    /// Use IPv6 addresses only.
+    #[arg(short = '6', long = "ipv6")]
+    pub(crate) ipv6: bool,
+
+    /// Fail a transfer that takes longer than SECS seconds in all, queued, connecting,
+    /// redirected and read to its end (0: never).
+    #[arg(short = 'm', long = "max-time", value_name = "SECS", default_value_t = 0.0)]
+    pub(crate) max_time: f64,
+
+    /// After each transfer print FORMAT on stdout, with curl's variables: %{http_code},
+    /// %{time_namelookup}, %{time_connect}, %{time_appconnect}, %{time_pretransfer},
+    /// %{time_starttransfer}, %{time_total}, %{remote_ip}, %{remote_port}, %{size_download},
+    /// %{url_effective}, %{num_redirects}, %{http_version}, %{json}; \n for a line break.
+    /// @FILE reads the format from FILE (@- from stdin).
+    #[arg(short = 'w', long = "write-out", value_name = "FORMAT")]
+    pub(crate) write_out: Option<String>,
 
     /// Keep an HTTP cache (RFC 9111, private) in DIR, shared with other runs.
     #[arg(long = "cache-dir", value_name = "DIR")]
@@ -167,17 +189,6 @@ pub(crate) struct Args {
 
 fn parse_proxy(text: &str) -> Result<netaccess::Proxy, String> {
     netaccess::Proxy::from_url(text).ok_or_else(|| format!("{text:?} is not an http://, socks5:// or socks5h:// proxy"))
-}
-
-fn parse_resolve(text: &str) -> Result<(String, u16, std::net::IpAddr), String> {
-    let mut parts = text.splitn(3, ':');
-    let (Some(host), Some(port), Some(address)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(format!("{text:?} is not HOST:PORT:ADDRESS"));
-    };
-    let port = port.parse().map_err(|_| format!("{port:?} is not a port"))?;
-    let address = address.trim_start_matches('[').trim_end_matches(']');
-    let address = address.parse().map_err(|_| format!("{address:?} is not an IP address"))?;
-    Ok((host.to_owned(), port, address))
 }
 
 fn parse_ssl_error(name: &str) -> Result<netaccess::SslErrorKind, String> {

@@ -17,6 +17,7 @@ mod plan;
 mod proxies;
 mod summary;
 mod transfer;
+mod write_out;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -49,7 +50,7 @@ async fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let mut summary_out = match open_summary(args.summary.as_deref()) {
+    let summary_out = match open_summary(args.summary.as_deref()) {
         Ok(out) => out,
         Err(message) => {
             eprintln!("netaccess: {message}");
@@ -73,9 +74,21 @@ async fn run(args: Args) -> ExitCode {
             }
         }
     }
-    for (host, port, address) in &args.resolve {
-        builder = builder.resolve(host, *port, std::net::SocketAddr::new(*address, *port));
+    for (host, port, addresses) in &args.resolve {
+        builder = builder.resolve_addresses(host, *port, addresses.iter().copied());
     }
+    if args.ipv4 {
+        builder = builder.ip_family(netaccess::IpFamily::V4Only);
+    } else if args.ipv6 {
+        builder = builder.ip_family(netaccess::IpFamily::V6Only);
+    }
+    let write_out = match write_out_format(args.write_out.as_deref()) {
+        Ok(format) => format,
+        Err(message) => {
+            eprintln!("netaccess: {message}");
+            return ExitCode::from(2);
+        }
+    };
     builder = builder.proxy_factory(std::sync::Arc::new(proxies::CliProxies::new(&args)));
     if let Some(user) = &args.proxy_user {
         let (name, password) = user.split_once(':').unwrap_or((user, ""));
@@ -93,6 +106,7 @@ async fn run(args: Args) -> ExitCode {
         .max_redirects(args.max_redirs)
         .transfer_timeout(args::seconds(args.timeout))
         .connect_timeout(args::seconds(args.connect_timeout))
+        .deadline(args::seconds(args.max_time))
         .max_connections_per_host(args.max_host_connections)
         .auto_decompress(!args.no_compressed)
         .tls(tls_config(&args))
@@ -111,16 +125,17 @@ async fn run(args: Args) -> ExitCode {
     // finished transfers do not pile up while a long list is issued.
     let mut transfers = FuturesOrdered::new();
     let mut exit = 0u8;
+    let mut report = Report { summary_out, write_out, unknown: Vec::new() };
     for (index, target) in targets.iter().enumerate() {
         let start = transfer::start(&manager, index, planner.plan(index, target)).await;
         transfers.push_back(transfer::run(start, &display));
         while let Some(Some(outcome)) = transfers.next().now_or_never() {
-            conclude(&outcome, summary_out.as_mut(), &mut exit);
+            conclude(&outcome, &mut report, &mut exit);
         }
     }
     drop(targets);
     while let Some(outcome) = transfers.next().await {
-        conclude(&outcome, summary_out.as_mut(), &mut exit);
+        conclude(&outcome, &mut report, &mut exit);
     }
     if let Some(path) = &args.cookie_jar {
         if let Err(err) = jar.save(path, true) {
@@ -169,9 +184,36 @@ impl netaccess::AuthenticationHandler for FixedCredentials {
     }
 }
 
+/// Where each transfer's report goes once its body is out.
+struct Report {
+    /// `--summary`'s destination.
+    summary_out: Option<Box<dyn Write>>,
+    /// `-w`'s format.
+    write_out: Option<String>,
+    /// `-w` variables already reported unknown.
+    unknown: Vec<String>,
+}
+
+/// `-w`'s format: as given, or read from @FILE (@- stdin).
+fn write_out_format(given: Option<&str>) -> Result<Option<String>, String> {
+    match given.map(|g| (g, g.strip_prefix('@'))) {
+        None => Ok(None),
+        Some((_, Some("-"))) => {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                .map_err(|e| format!("cannot read the -w format from stdin: {e}"))?;
+            Ok(Some(text))
+        }
+        Some((_, Some(path))) => {
+            std::fs::read_to_string(path).map(Some).map_err(|e| format!("cannot read the -w format file {path}: {e}"))
+        }
+        Some((format, None)) => Ok(Some(format.to_owned())),
+    }
+}
+
 /// Delivers a transfer's outcome and keeps the exit status of the first failure.
-fn conclude(outcome: &Outcome, summary_out: Option<&mut Box<dyn Write>>, exit: &mut u8) {
-    if let Err(err) = deliver(outcome, summary_out) {
+fn conclude(outcome: &Outcome, report: &mut Report, exit: &mut u8) {
+    if let Err(err) = deliver(outcome, report) {
         eprintln!("netaccess: {err}");
         if *exit == 0 {
             *exit = 1;
@@ -192,10 +234,18 @@ fn exit_code(outcome: &Outcome) -> u8 {
 
 /// Copies a spooled body to stdout, reports the error and writes the summary line, whole, in
 /// one write (a line is never torn or interleaved with another).
-fn deliver(outcome: &Outcome, summary_out: Option<&mut Box<dyn Write>>) -> std::io::Result<()> {
+fn deliver(outcome: &Outcome, report: &mut Report) -> std::io::Result<()> {
     if let Some(spool) = &outcome.spool {
         let mut spool = spool;
         std::io::copy(&mut spool, &mut std::io::stdout().lock())?;
+    }
+    if let Some(format) = &report.write_out {
+        let known_before = report.unknown.len();
+        let text = write_out::render(format, &outcome.summary, &mut report.unknown);
+        for name in &report.unknown[known_before..] {
+            eprintln!("netaccess: unknown --write-out variable: '{name}'");
+        }
+        std::io::stdout().lock().write_all(text.as_bytes())?;
     }
     std::io::stdout().flush()?;
     if let Some(error) = &outcome.error {
@@ -204,7 +254,7 @@ fn deliver(outcome: &Outcome, summary_out: Option<&mut Box<dyn Write>>) -> std::
     if let Some(message) = &outcome.local_failure {
         eprintln!("netaccess: {}: {message}", outcome.summary.url);
     }
-    if let Some(out) = summary_out {
+    if let Some(out) = report.summary_out.as_mut() {
         let mut line = serde_json::to_vec(&outcome.summary)?;
         line.push(b'\n');
         out.write_all(&line)?;

@@ -24,6 +24,62 @@ pub(crate) struct Summary {
     pub(crate) ssl_errors: Vec<String>,
     pub(crate) proxy: Option<String>,
     pub(crate) elapsed_ms: u64,
+    /// Where the time went, in milliseconds from the request's start (`null` for a phase
+    /// that did not happen); `null` as a whole when the reply got no response.
+    pub(crate) timings: Option<TimingsMs>,
+    /// The peer, `"ip:port"` (the proxy's when one was used).
+    pub(crate) remote_address: Option<String>,
+    /// Whether the connection had carried a request before.
+    pub(crate) reused: bool,
+    /// `"1.0"`, `"1.1"`, `"2"`; `null` for schemes without HTTP.
+    pub(crate) http_version: Option<&'static str>,
+    /// The TLS session with the server, if the connection is encrypted.
+    pub(crate) tls: Option<TlsSummary>,
+}
+
+/// The `timings` key.
+#[derive(Debug, Default, Clone, Copy, Serialize)]
+pub(crate) struct TimingsMs {
+    pub(crate) dns_ms: Option<f64>,
+    pub(crate) connect_ms: Option<f64>,
+    pub(crate) tls_ms: Option<f64>,
+    pub(crate) sent_ms: Option<f64>,
+    pub(crate) first_byte_ms: Option<f64>,
+    pub(crate) total_ms: Option<f64>,
+}
+
+impl TimingsMs {
+    pub(crate) fn of(timings: &netaccess::Timings) -> Self {
+        // Milliseconds with microseconds kept, as curl's seconds keep them.
+        let ms = |d: Option<std::time::Duration>| d.map(|d| (d.as_micros() as f64) / 1000.0);
+        Self {
+            dns_ms: ms(timings.dns),
+            connect_ms: ms(timings.connect),
+            tls_ms: ms(timings.tls),
+            sent_ms: ms(timings.sent),
+            first_byte_ms: ms(timings.first_byte),
+            total_ms: ms(timings.total),
+        }
+    }
+}
+
+/// The `tls` key.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct TlsSummary {
+    pub(crate) version: String,
+    pub(crate) cipher: String,
+    pub(crate) alpn: Option<String>,
+}
+
+/// How the summary and `-w` write an HTTP version.
+pub(crate) fn version_name(version: http::Version) -> &'static str {
+    match version {
+        http::Version::HTTP_09 => "0.9",
+        http::Version::HTTP_10 => "1.0",
+        http::Version::HTTP_2 => "2",
+        http::Version::HTTP_3 => "3",
+        _ => "1.1",
+    }
 }
 
 impl Summary {

@@ -181,6 +181,17 @@ fn fill_summary(summary: &mut Summary, reply: &Reply) {
     summary.proxy = attributes.proxy.clone();
     summary.bytes = reply.bytes_received();
     summary.redirects = reply.redirects().iter().map(|u| netaccess::redact_password(u.as_str()).into_owned()).collect();
+    summary.http_version = attributes.http_version.map(crate::summary::version_name);
+    summary.timings = attributes.timings.as_ref().map(crate::summary::TimingsMs::of);
+    if let Some(connection) = &attributes.connection {
+        summary.remote_address = Some(connection.remote_address.to_string());
+        summary.reused = connection.reused;
+        summary.tls = connection.tls.as_ref().map(|tls| crate::summary::TlsSummary {
+            version: tls.version.clone(),
+            cipher: tls.cipher.clone(),
+            alpn: tls.alpn.clone(),
+        });
+    }
     summary.headers = reply
         .headers()
         .iter()
@@ -274,6 +285,7 @@ fn header_block(reply: &Reply) -> Vec<u8> {
 fn verbose_line(tag: &str, event: &ReplyEvent, reply: &Reply) {
     match event {
         ReplyEvent::MetaDataChanged => {
+            connection_story(tag, reply);
             if let Some(status) = reply.status() {
                 eprintln!("< {tag}{status} {}", reply.reason().unwrap_or_default());
             }
@@ -294,6 +306,45 @@ fn verbose_line(tag: &str, event: &ReplyEvent, reply: &Reply) {
         ReplyEvent::Error(error) => eprintln!("* {tag}error: {error}"),
         ReplyEvent::Finished => eprintln!("* {tag}finished"),
         other => eprintln!("* {tag}{other:?}"),
+    }
+}
+
+/// `-v`'s account of the connection and the request, as curl tells it: the addresses tried,
+/// the connection, the TLS session, then the request line and the caller's headers (the
+/// cookies and credentials added when the request was sent are not shown).
+fn connection_story(tag: &str, reply: &Reply) {
+    let attributes = reply.attributes();
+    let url = reply.url();
+    let host = url.as_ref().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default();
+    if let Some(connection) = &attributes.connection {
+        for address in &connection.attempts {
+            eprintln!("* {tag}Trying {address}...");
+        }
+        let remote = connection.remote_address;
+        if connection.reused {
+            eprintln!("* {tag}Re-using the connection to {host} ({}) port {}", remote.ip(), remote.port());
+        } else {
+            eprintln!("* {tag}Connected to {host} ({}) port {}", remote.ip(), remote.port());
+        }
+        if let Some(tls) = &connection.tls {
+            eprintln!("* {tag}TLS connection using {} / {}", tls.version, tls.cipher);
+            if let Some(alpn) = &tls.alpn {
+                eprintln!("* {tag}ALPN: the server accepted {alpn}");
+            }
+        }
+    }
+    if let (Some(url), Some(version)) = (url, attributes.http_version) {
+        let target = match url.query() {
+            Some(query) => format!("{}?{query}", url.path()),
+            None => url.path().to_owned(),
+        };
+        let version = crate::summary::version_name(version);
+        eprintln!("> {tag}{} {target} HTTP/{version}", reply.operation().verb());
+        eprintln!("> {tag}Host: {}", url.authority().rsplit('@').next().unwrap_or_default());
+        for (name, value) in reply.request().headers() {
+            eprintln!("> {tag}{name}: {}", String::from_utf8_lossy(value.as_bytes()));
+        }
+        eprintln!("> {tag}");
     }
 }
 

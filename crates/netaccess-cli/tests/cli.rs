@@ -55,7 +55,12 @@ fn summary_has_the_contract_keys_in_order() {
             "encrypted",
             "ssl_errors",
             "proxy",
-            "elapsed_ms"
+            "elapsed_ms",
+            "timings",
+            "remote_address",
+            "reused",
+            "http_version",
+            "tls"
         ]
     );
     let record: Value = serde_json::from_str(&line).unwrap();

@@ -96,6 +96,11 @@ pub struct RequestAttributes {
     /// The longest time without progress; `None` uses the manager's, `Some(Duration::ZERO)` is
     /// no limit.
     pub transfer_timeout: Option<Duration>,
+    /// The longest the whole request may take, from the moment it was issued (queued, sent,
+    /// redirected and read to its end), as curl's `--max-time` and reqwest's `timeout`; `None`
+    /// uses the manager's (no limit by default). When it passes, the reply ends with
+    /// `TimeoutError`, the message naming the limit.
+    pub deadline: Option<Duration>,
     /// The order among queued requests to one host.
     pub priority: Priority,
     /// Report every upload progress step instead of at most one per 100 ms.
@@ -117,6 +122,7 @@ impl Default for RequestAttributes {
             redirect_policy: None,
             max_redirects: None,
             transfer_timeout: None,
+            deadline: None,
             priority: Priority::default(),
             emit_all_upload_progress: false,
             ignore_ssl_errors: crate::ssl::IgnoredSslErrors::None,
@@ -151,4 +157,10 @@ pub struct ReplyAttributes {
     pub peer_certificates: Vec<bytes::Bytes>,
     /// The proxy the reply came through (`http://host:port`, `socks5h://user@host:port`), if any.
     pub proxy: Option<String>,
+    /// The connection the reply used (for ftp, the control connection); `None` for schemes
+    /// without one and replies from the cache.
+    pub connection: Option<crate::facts::ConnectionFacts>,
+    /// Where the reply's time went (see [`Timings`](crate::facts::Timings)); the total is set
+    /// when the reply finishes.
+    pub timings: Option<crate::facts::Timings>,
 }

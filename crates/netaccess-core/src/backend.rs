@@ -179,12 +179,21 @@ pub struct BackendResponse {
     pub expected_length: Option<u64>,
     /// The body.
     pub body: BodyStream,
+    /// When this hop's phases ended (the manager makes the reply's
+    /// [`Timings`](crate::facts::Timings) of them).
+    pub milestones: crate::facts::Milestones,
 }
 
 impl BackendResponse {
     /// A response with the given body stream and nothing else.
     pub fn new(body: BodyStream, expected_length: Option<u64>) -> Self {
-        Self { headers: HeaderMap::new(), attributes: ReplyAttributes::default(), expected_length, body }
+        Self {
+            headers: HeaderMap::new(),
+            attributes: ReplyAttributes::default(),
+            expected_length,
+            body,
+            milestones: crate::facts::Milestones::default(),
+        }
     }
 
     /// A response without a body.
@@ -207,6 +216,7 @@ impl std::fmt::Debug for BackendResponse {
             .field("headers", &self.headers)
             .field("attributes", &self.attributes)
             .field("expected_length", &self.expected_length)
+            .field("milestones", &self.milestones)
             .finish_non_exhaustive()
     }
 }
@@ -234,6 +244,14 @@ impl EventSink {
         if let Some(sender) = &self.sender {
             // A dropped reply aborts the transfer on its own; its events are discarded.
             sender.send(event).await;
+        }
+    }
+
+    /// Delivers an event without waking the reader for it (see
+    /// [`EventSender::send_quietly`]).
+    pub async fn send_quietly(&self, event: ReplyEvent) {
+        if let Some(sender) = &self.sender {
+            sender.send_quietly(event).await;
         }
     }
 }

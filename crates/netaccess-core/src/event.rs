@@ -12,6 +12,13 @@ use crate::error::NetworkError;
 #[non_exhaustive]
 #[derive(Debug, Clone)]
 pub enum ReplyEvent {
+    /// A new connection for the request started connecting (Qt 6.3's
+    /// `socketStartedConnecting`): the request did not get a pooled one. Before any TLS.
+    SocketStartedConnecting,
+    /// The request, head and body, was written to the connection (Qt 6.3's `requestSent`).
+    /// A reader is not woken for it alone: it is delivered at the latest with the next event,
+    /// which saves a thread wake-up per request.
+    RequestSent,
     /// The status, headers or attributes changed (a response head arrived).
     MetaDataChanged,
     /// A chunk of the body arrived (Qt's `readyRead`, with the data).

@@ -83,10 +83,17 @@ impl EventSender {
     /// Queues `event`, waiting while the queue is full; discards it when the reader is gone.
     pub async fn send(&self, event: ReplyEvent) {
         let mut event = Some(event);
-        poll_fn(|cx| self.poll_send(cx, &mut event)).await;
+        poll_fn(|cx| self.poll_send(cx, &mut event, true)).await;
     }
 
-    fn poll_send(&self, cx: &mut Context<'_>, event: &mut Option<ReplyEvent>) -> Poll<()> {
+    /// Queues `event` as [`send`](Self::send) does, without waking the reader: it reads the
+    /// event with the next one (or when the writers are gone). For events nobody needs at once.
+    pub async fn send_quietly(&self, event: ReplyEvent) {
+        let mut event = Some(event);
+        poll_fn(|cx| self.poll_send(cx, &mut event, false)).await;
+    }
+
+    fn poll_send(&self, cx: &mut Context<'_>, event: &mut Option<ReplyEvent>, wake: bool) -> Poll<()> {
         let mut state = self.queue.state();
         if state.reader_gone {
             event.take();
@@ -96,10 +103,12 @@ impl EventSender {
             if let Some(event) = event.take() {
                 state.events.push_back(event);
             }
-            let reader = state.reader.take();
-            drop(state);
-            if let Some(reader) = reader {
-                reader.wake();
+            if wake {
+                let reader = state.reader.take();
+                drop(state);
+                if let Some(reader) = reader {
+                    reader.wake();
+                }
             }
             return Poll::Ready(());
         }
@@ -200,6 +209,24 @@ mod tests {
         assert!(matches!(receiver.recv().await, Some(ReplyEvent::Finished)));
         drop(sender);
         assert!(receiver.recv().await.is_none(), "every sender is gone");
+    }
+
+    #[tokio::test]
+    async fn a_quiet_event_waits_for_the_next_one_and_keeps_its_place() {
+        let (sender, mut receiver) = channel(4);
+        let mut reader = tokio::spawn(async move {
+            let first = receiver.recv().await;
+            let second = receiver.recv().await;
+            (first, second)
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        sender.send_quietly(ReplyEvent::RequestSent).await;
+        let woken = tokio::time::timeout(Duration::from_millis(100), &mut reader).await;
+        assert!(woken.is_err(), "a quiet event alone wakes nobody");
+        sender.send(ReplyEvent::MetaDataChanged).await;
+        let (first, second) = tokio::time::timeout(Duration::from_secs(5), reader).await.expect("woken").unwrap();
+        assert!(matches!(first, Some(ReplyEvent::RequestSent)));
+        assert!(matches!(second, Some(ReplyEvent::MetaDataChanged)));
     }
 
     #[tokio::test]

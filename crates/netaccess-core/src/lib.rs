@@ -32,6 +32,7 @@ pub mod credentials;
 pub mod error;
 pub mod event;
 pub mod event_queue;
+pub mod facts;
 pub mod headers;
 pub mod limit;
 pub mod operation;
@@ -47,6 +48,7 @@ pub use backend::{Backend, BackendRequest, BackendResponse, BodyStream, EventSin
 pub use body::Body;
 pub use error::{ErrorGroup, NetworkError, NetworkErrorKind};
 pub use event::{progress_total, ReplyEvent};
+pub use facts::{ConnectionFacts, Milestones, Timings, TlsFacts};
 pub use headers::KnownHeaders;
 pub use limit::within_limit;
 pub use operation::Operation;

@@ -52,14 +52,15 @@ mod errors;
 mod session;
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::BytesMut;
 use futures::future::{BoxFuture, FutureExt};
 use futures::StreamExt;
+use netaccess_connect::Connector;
 use netaccess_core::{
-    within_limit, Backend, BackendRequest, BackendResponse, BodyStream, KnownHeaders, NetworkError, NetworkErrorKind,
-    Operation, UploadProgress,
+    within_limit, Backend, BackendRequest, BackendResponse, BodyStream, KnownHeaders, Milestones, NetworkError,
+    NetworkErrorKind, Operation, UploadProgress,
 };
 use suppaftp::Mode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -99,12 +100,12 @@ pub type ProxyRouter = Arc<dyn Fn(&Url) -> Vec<netaccess_proxy::Proxy> + Send + 
 struct Inner {
     sessions: Sessions,
     login: Option<Arc<dyn FtpLogin>>,
-    connect_timeout: Duration,
+    /// Opens the control and data connections, and says whom `ftps://` trusts (shared with
+    /// the http backend by the manager).
+    connector: Arc<Connector>,
     proxies: Option<ProxyRouter>,
-    /// Whom `ftps://` trusts.
-    tls: netaccess_tls::TlsConfig,
-    /// Built on the first `ftps://` request.
-    tls_config: std::sync::OnceLock<Result<Arc<tokio_rustls::rustls::ClientConfig>, String>>,
+    /// The connector's trust as suppaftp takes it, made on the first `ftps://` request.
+    ftps_config: std::sync::OnceLock<Result<Arc<tokio_rustls::rustls::ClientConfig>, String>>,
 }
 
 impl std::fmt::Debug for FtpBackend {
@@ -114,10 +115,12 @@ impl std::fmt::Debug for FtpBackend {
 }
 
 impl FtpBackend {
-    /// A backend that asks `login` when the server refuses a login, and gives up connecting after
-    /// `connect_timeout` (zero: never).
-    pub fn new(login: Option<Arc<dyn FtpLogin>>, connect_timeout: Duration) -> Self {
-        Self::with_proxies(login, connect_timeout, None)
+    /// A backend that asks `login` when the server refuses a login and opens its connections
+    /// with `connector` (its connect timeout, resolution, happy eyeballs, and its trust for
+    /// `ftps://`: explicit FTPS, AUTH TLS on the control connection, protected data
+    /// connections; any certificate problem fails the request with `SslHandshakeFailedError`).
+    pub fn new(login: Option<Arc<dyn FtpLogin>>, connector: Arc<Connector>) -> Self {
+        Self::with_proxies(login, connector, None)
     }
 
     /// As [`new`](Self::new), taking the proxies from `proxies`: the first direct or SOCKS5 one is
@@ -125,30 +128,11 @@ impl FtpBackend {
     /// `ProxyNotFoundError`, as Qt says for proxies that cannot carry the protocol.
     pub fn with_proxies(
         login: Option<Arc<dyn FtpLogin>>,
-        connect_timeout: Duration,
+        connector: Arc<Connector>,
         proxies: Option<ProxyRouter>,
     ) -> Self {
-        Self::with_options(login, connect_timeout, proxies, netaccess_tls::TlsConfig::default())
-    }
-
-    /// As [`with_proxies`](Self::with_proxies), with the trust for `ftps://` (explicit FTPS: AUTH
-    /// TLS on the control connection, protected data connections; any certificate problem fails
-    /// the request with `SslHandshakeFailedError`).
-    pub fn with_options(
-        login: Option<Arc<dyn FtpLogin>>,
-        connect_timeout: Duration,
-        proxies: Option<ProxyRouter>,
-        tls: netaccess_tls::TlsConfig,
-    ) -> Self {
-        let inner = Inner {
-            sessions: Sessions::default(),
-            login,
-            connect_timeout,
-            proxies,
-            tls,
-            tls_config: std::sync::OnceLock::new(),
-        };
-        Self { inner: Arc::new(inner) }
+        let ftps_config = std::sync::OnceLock::new();
+        Self { inner: Arc::new(Inner { sessions: Sessions::default(), login, connector, proxies, ftps_config }) }
     }
 }
 
@@ -185,12 +169,8 @@ fn directory(url: &Url) -> NetworkError {
 
 impl Inner {
     fn tls_config(&self, url: &Url) -> Result<Arc<tokio_rustls::rustls::ClientConfig>, NetworkError> {
-        self.tls_config
-            .get_or_init(|| {
-                netaccess_tls::TlsConnector::new(self.tls.clone())
-                    .map(|c| c.verifying_config())
-                    .map_err(|e| e.to_string())
-            })
+        self.ftps_config
+            .get_or_init(|| self.connector.tls().map(netaccess_tls::TlsConnector::verifying_config))
             .clone()
             .map_err(|why| {
                 NetworkError::new(
@@ -226,11 +206,15 @@ impl Inner {
         }
         let proxy = self.proxy_for(&url)?;
         let secure = if url.scheme() == "ftps" { Some(self.tls_config(&url)?) } else { None };
-        let session = self.sessions.open(&url, self.login.as_ref(), self.connect_timeout, &proxy, secure).await?;
-        match request.operation {
-            Operation::Put => self.put(session, &url, &path, request).await,
-            _ => self.get(session, &url, &path, request.operation.is_head()).await,
-        }
+        let session = self.sessions.open(&url, self.login.as_ref(), &self.connector, &proxy, secure).await?;
+        let mut opened = session.opened.clone();
+        let mut response = match request.operation {
+            Operation::Put => self.put(session, &url, &path, request, &mut opened.milestones).await?,
+            _ => self.get(session, &url, &path, request.operation.is_head(), &mut opened.milestones).await?,
+        };
+        response.attributes.connection = Some(opened.facts);
+        response.milestones = opened.milestones;
+        Ok(response)
     }
 
     async fn get(
@@ -239,6 +223,7 @@ impl Inner {
         url: &Url,
         path: &str,
         head: bool,
+        milestones: &mut Milestones,
     ) -> Result<BackendResponse, NetworkError> {
         // A directory cannot be downloaded; CWD tells, and the session that moved is not reused.
         if session.ftp.cwd(path).await.is_ok() {
@@ -249,7 +234,9 @@ impl Inner {
             let seconds = u64::try_from(time.and_utc().timestamp()).ok()?;
             Some(UNIX_EPOCH + Duration::from_secs(seconds))
         });
+        milestones.sent = Some(Instant::now());
         let mut response = if head {
+            milestones.first_byte = milestones.sent;
             let response = BackendResponse::empty();
             self.sessions.put(session);
             response
@@ -262,6 +249,7 @@ impl Inner {
                 other => other,
             }
             .map_err(|e| ftp_error(url.as_str(), "RETR", e))?;
+            milestones.first_byte = Some(Instant::now());
             BackendResponse::new(self.download(session, transfer, url.to_string(), size), size)
         };
         if let Some(size) = size {
@@ -322,6 +310,7 @@ impl Inner {
         url: &Url,
         path: &str,
         request: BackendRequest,
+        milestones: &mut Milestones,
     ) -> Result<BackendResponse, NetworkError> {
         let mut transfer = match session.ftp.put_with_stream(path).await {
             Err(error) if unsupported(&error) => {
@@ -348,7 +337,9 @@ impl Inner {
             })?;
             progress.advance(chunk.len() as u64).await;
         }
+        milestones.sent = Some(Instant::now());
         transfer.finish().await.map_err(|e| ftp_error(url.as_str(), "completing STOR", e))?;
+        milestones.first_byte = Some(Instant::now());
         progress.finish().await;
         self.sessions.put(session);
         Ok(BackendResponse::empty())

@@ -6,9 +6,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
+use netaccess_connect::Connector;
 use netaccess_core::credentials::{lock, CredentialRounds};
-use netaccess_core::{within_limit, NetworkError, NetworkErrorKind};
-use netaccess_proxy::{socks5_connect, Proxy, Target};
+use netaccess_core::{within_limit, ConnectionFacts, Milestones, NetworkError, NetworkErrorKind};
+use netaccess_proxy::{socks5_connect, Proxy};
 use suppaftp::types::FileType;
 use suppaftp::Mode;
 use tokio::net::TcpStream;
@@ -35,12 +36,14 @@ pub trait FtpLogin: Send + Sync + 'static {
 pub(crate) struct Session {
     pub(crate) ftp: Ftp,
     pub(crate) key: String,
+    /// Its facts, and the moments of opening it when this request did.
+    pub(crate) opened: Opened,
 }
 
 /// Idle control connections by server and user.
 #[derive(Default)]
 pub(crate) struct Sessions {
-    idle: Mutex<HashMap<String, Vec<Ftp>>>,
+    idle: Mutex<HashMap<String, Vec<(Ftp, Opened)>>>,
 }
 
 /// The most idle control connections kept per server and user.
@@ -52,15 +55,15 @@ impl Sessions {
         let mut idle = lock(&self.idle);
         let list = idle.entry(session.key).or_default();
         if list.len() < MAX_IDLE {
-            list.push(session.ftp);
+            list.push((session.ftp, session.opened.reused()));
         }
     }
 
-    async fn take(&self, key: &str) -> Option<Ftp> {
+    async fn take(&self, key: &str) -> Option<(Ftp, Opened)> {
         loop {
-            let mut ftp = lock(&self.idle).get_mut(key)?.pop()?;
+            let (mut ftp, opened) = lock(&self.idle).get_mut(key)?.pop()?;
             if ftp.noop().await.is_ok() {
-                return Some(ftp);
+                return Some((ftp, opened));
             }
         }
     }
@@ -70,7 +73,7 @@ impl Sessions {
         &self,
         url: &Url,
         login: Option<&Arc<dyn FtpLogin>>,
-        connect_timeout: Duration,
+        connector: &Arc<Connector>,
         proxy: &Proxy,
         secure: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
     ) -> Result<Session, NetworkError> {
@@ -87,19 +90,21 @@ impl Sessions {
         let mut rounds: CredentialRounds<'_, ()> = CredentialRounds::new(None, None, MAX_LOGIN_ROUNDS);
         loop {
             let key = format!("{}://{host}:{port}:{}:{}", url.scheme(), credentials.0, proxy.label());
-            if let Some(ftp) = self.take(&key).await {
-                return Ok(Session { ftp, key });
+            if let Some((ftp, opened)) = self.take(&key).await {
+                return Ok(Session { ftp, key, opened });
             }
-            let mut ftp = connect(url.as_str(), &host, port, connect_timeout, proxy).await?;
+            let (mut ftp, mut opened) = connect(connector, url.as_str(), &host, port, proxy).await?;
             if let Some(config) = &secure {
-                ftp = secure_control(ftp, config.clone(), &host, url.as_str()).await?;
+                let limit = connector.config().tls_handshake_timeout;
+                ftp = secure_control(ftp, config.clone(), &host, url.as_str(), limit).await?;
+                opened.milestones.secured = Some(std::time::Instant::now());
             }
             match ftp.login(credentials.0.as_str(), credentials.1.as_str()).await {
                 Ok(()) => {
                     ftp.transfer_type(FileType::Binary).await.map_err(|e| ftp_error(url.as_str(), "TYPE I", e))?;
                     ftp.set_mode(Mode::ExtendedPassive);
                     ftp.set_passive_nat_workaround(proxy.is_direct());
-                    return Ok(Session { ftp, key });
+                    return Ok(Session { ftp, key, opened });
                 }
                 Err(error) => {
                     let refused = ftp_error(url.as_str(), "logging in", error);
@@ -117,33 +122,80 @@ impl Sessions {
     }
 }
 
-/// Connects to `host:port`, directly or through a SOCKS5 proxy. Through a proxy, the data
-/// connections go through it too, to the control connection's host and the port the server named
-/// (its address is never trusted).
-async fn connect(url: &str, host: &str, port: u16, timeout: Duration, proxy: &Proxy) -> Result<Ftp, NetworkError> {
+/// Connects to `host:port`, directly or through a SOCKS5 proxy, with the connector every
+/// scheme shares (overrides, happy eyeballs, the `socks5`/`socks5h` rule). The data
+/// connections are opened by the same connector: through a proxy, to the control
+/// connection's host and the port the server named (its address is never trusted); directly,
+/// to the address suppaftp settled on (the control connection's peer for PASV).
+async fn connect(
+    connector: &Arc<Connector>,
+    url: &str,
+    host: &str,
+    port: u16,
+    proxy: &Proxy,
+) -> Result<(Ftp, Opened), NetworkError> {
     // The connect timeout covers the server's greeting too: a server that accepts and never
     // greets must not hold the request for ever.
-    if proxy.is_direct() {
-        return within(timeout, url, host, port, async {
-            let stream = tcp(url, host, port).await?;
-            Ftp::connect_with_stream(stream).await.map_err(|e| ftp_error(url, "the greeting", e))
-        })
-        .await;
-    }
-    let ftp = within(timeout, url, host, port, async {
-        let control = socks_tunnel(url, proxy.clone(), host.to_owned(), port).await?;
-        Ftp::connect_with_stream(control).await.map_err(|e| ftp_error(url, "the greeting", e))
+    let timeout = connector.config().connect_timeout;
+    let (ftp, opened) = within(timeout, url, host, port, async {
+        let connected = if proxy.is_direct() {
+            connector.connect(url, host, port).await?
+        } else {
+            socks_tunnel(connector, url, proxy, host, port).await?
+        };
+        let (stream, opened) = Opened::of(connected);
+        let ftp = Ftp::connect_with_stream(stream).await.map_err(|e| ftp_error(url, "the greeting", e))?;
+        Ok((ftp, opened))
     })
     .await?;
-    let (proxy, url, host) = (proxy.clone(), url.to_owned(), host.to_owned());
-    Ok(ftp.passive_stream_builder(move |address| {
-        let (proxy, url, host) = (proxy.clone(), url.clone(), host.clone());
+    let (connector, proxy, url, host) = (connector.clone(), proxy.clone(), url.to_owned(), host.to_owned());
+    let ftp = ftp.passive_stream_builder(move |address| {
+        let (connector, proxy, url, host) = (connector.clone(), proxy.clone(), url.clone(), host.clone());
+        // Spawned: suppaftp wants a `Sync` future, and the connector's holds the resolver's
+        // (which need not be); the task's handle is.
+        let data = tokio::spawn(async move {
+            let connected = if proxy.is_direct() {
+                connector.connect(&url, &address.ip().to_string(), address.port()).await?
+            } else {
+                socks_tunnel(&connector, &url, &proxy, &host, address.port()).await?
+            };
+            Ok::<_, NetworkError>(connected.stream)
+        });
         Box::pin(async move {
-            socks_tunnel(&url, proxy, host, address.port())
-                .await
-                .map_err(|e| suppaftp::FtpError::ConnectionError(std::io::Error::other(e.to_string())))
+            match data.await {
+                Ok(Ok(stream)) => Ok(stream),
+                Ok(Err(error)) => Err(suppaftp::FtpError::ConnectionError(std::io::Error::other(error.to_string()))),
+                Err(join) => Err(suppaftp::FtpError::ConnectionError(std::io::Error::other(join.to_string()))),
+            }
         })
-    }))
+    });
+    Ok((ftp, opened))
+}
+
+/// The control connection's facts and the moments it was opened.
+#[derive(Debug, Clone)]
+pub(crate) struct Opened {
+    pub(crate) facts: ConnectionFacts,
+    pub(crate) milestones: Milestones,
+}
+
+impl Opened {
+    fn of(connected: netaccess_connect::Connected) -> (TcpStream, Self) {
+        let mut facts = connected.facts;
+        facts.attempts = connected.tried;
+        let mut milestones = Milestones::default();
+        milestones.resolved = connected.resolved;
+        milestones.connected = Some(connected.connected);
+        (connected.stream, Self { facts, milestones })
+    }
+
+    /// As a pooled session reports itself to its next request: reused, no opening phases.
+    fn reused(mut self) -> Self {
+        self.facts.reused = true;
+        self.facts.attempts = Vec::new();
+        self.milestones = Milestones::default();
+        self
+    }
 }
 
 async fn within<T>(
@@ -154,56 +206,31 @@ async fn within<T>(
     work: impl std::future::Future<Output = Result<T, NetworkError>>,
 ) -> Result<T, NetworkError> {
     within_limit(timeout, work, || {
-        NetworkError::new(NetworkErrorKind::TimeoutError, url, format!("connecting to {host}:{port} timed out"))
+        NetworkError::new(
+            NetworkErrorKind::TimeoutError,
+            url,
+            format!("connecting to {host}:{port} took longer than {} ms (the connect timeout)", timeout.as_millis()),
+        )
     })
     .await
 }
 
-/// A TCP stream to `host:port` through a SOCKS5 proxy (the stream is a plain TCP stream once
-/// the proxy answered).
-async fn socks_tunnel(url: &str, proxy: Proxy, host: String, port: u16) -> Result<TcpStream, NetworkError> {
+/// A TCP stream to `host:port` through a SOCKS5 proxy (a plain TCP stream once the proxy
+/// answered); the facts are the proxy connection's, its connect moment the tunnel's opening.
+async fn socks_tunnel(
+    connector: &Connector,
+    url: &str,
+    proxy: &Proxy,
+    host: &str,
+    port: u16,
+) -> Result<netaccess_connect::Connected, NetworkError> {
     let label = proxy.label();
-    let mut stream = tcp(url, &proxy.host, proxy.port).await.map_err(|e| {
-        let kind = match e.kind() {
-            NetworkErrorKind::ConnectionRefusedError => NetworkErrorKind::ProxyConnectionRefusedError,
-            NetworkErrorKind::HostNotFoundError => NetworkErrorKind::ProxyNotFoundError,
-            _ => NetworkErrorKind::UnknownProxyError,
-        };
-        NetworkError::new(kind, url, format!("the proxy {label}: {}", e.message()))
-    })?;
+    let mut connected = connector.connect_to_proxy(url, proxy).await?;
     let credentials = proxy.user.as_deref().map(|user| (user, proxy.password.as_deref().unwrap_or_default()));
-    let target = match host.parse::<std::net::IpAddr>() {
-        Ok(ip) => Target::Address(std::net::SocketAddr::new(ip, port)),
-        Err(_) => Target::Name(&host, port),
-    };
-    socks5_connect(&mut stream, target, credentials).await.map_err(|f| f.into_network_error(url, &label))?;
-    Ok(stream)
-}
-
-async fn tcp(url: &str, host: &str, port: u16) -> Result<TcpStream, NetworkError> {
-    {
-        let addresses: Vec<_> = tokio::net::lookup_host((host, port))
-            .await
-            .map_err(|e| {
-                NetworkError::new(NetworkErrorKind::HostNotFoundError, url, format!("host {host} not found: {e}"))
-            })?
-            .collect();
-        let mut last = None;
-        for address in addresses {
-            match TcpStream::connect(address).await {
-                Ok(stream) => return Ok(stream),
-                Err(err) => last = Some(err),
-            }
-        }
-        let err = last.ok_or_else(|| {
-            NetworkError::new(NetworkErrorKind::HostNotFoundError, url, format!("host {host} has no address"))
-        })?;
-        let kind = match err.kind() {
-            std::io::ErrorKind::ConnectionRefused => NetworkErrorKind::ConnectionRefusedError,
-            _ => NetworkErrorKind::UnknownNetworkError,
-        };
-        Err(NetworkError::new(kind, url, format!("connecting to {host}:{port} failed: {err}")))
-    }
+    let target = connector.socks_target(url, host, port, proxy).await?;
+    socks5_connect(&mut connected.stream, target, credentials).await.map_err(|f| f.into_network_error(url, &label))?;
+    connected.connected = std::time::Instant::now();
+    Ok(connected)
 }
 
 /// AUTH TLS on the control connection; the data connections are protected from then on.
@@ -213,12 +240,23 @@ async fn secure_control(
     config: Arc<tokio_rustls::rustls::ClientConfig>,
     host: &str,
     url: &str,
+    limit: Duration,
 ) -> Result<Ftp, NetworkError> {
     let connector = suppaftp::tokio::AsyncRustlsConnector::from(tokio_rustls::TlsConnector::from(config));
-    ftp.into_secure(connector, host).await.map_err(|error| {
-        NetworkError::new(NetworkErrorKind::SslHandshakeFailedError, url, format!("AUTH TLS failed: {error}"))
-            .with_source(error)
+    let handshake = async {
+        ftp.into_secure(connector, host).await.map_err(|error| {
+            NetworkError::new(NetworkErrorKind::SslHandshakeFailedError, url, format!("AUTH TLS failed: {error}"))
+                .with_source(error)
+        })
+    };
+    within_limit(limit, handshake, || {
+        NetworkError::new(
+            NetworkErrorKind::TimeoutError,
+            url,
+            format!("AUTH TLS with {host} took longer than {} ms (the TLS handshake timeout)", limit.as_millis()),
+        )
     })
+    .await
 }
 
 /// Without the `ftps` feature there is no TLS to start.
@@ -228,6 +266,7 @@ async fn secure_control(
     _config: Arc<tokio_rustls::rustls::ClientConfig>,
     _host: &str,
     url: &str,
+    _limit: Duration,
 ) -> Result<Ftp, NetworkError> {
     Err(NetworkError::new(NetworkErrorKind::ProtocolUnknownError, url, "Protocol \"ftps\" is unknown"))
 }

@@ -2,6 +2,8 @@
 
 use std::time::Instant;
 
+use netaccess_core::{ConnectionFacts, Milestones};
+
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -33,6 +35,14 @@ pub(crate) struct Connection {
     pub(crate) idle_since: Instant,
     /// Whether it carried a request before this one.
     pub(crate) reused: bool,
+    /// Its addresses, id and TLS session (`None` only for a transport the connector did not
+    /// open).
+    pub(crate) facts: Option<ConnectionFacts>,
+    /// When resolving, connecting and the TLS handshake ended: reported by the request that
+    /// opened it, cleared when it goes back to the pool.
+    pub(crate) opened: Milestones,
+    /// When the first byte of the current response arrived (reset for each request).
+    pub(crate) first_byte: Option<Instant>,
 }
 
 impl Connection {
@@ -45,7 +55,21 @@ impl Connection {
             reused: false,
             tls: None,
             poolable: true,
+            facts: None,
+            opened: Milestones::default(),
+            first_byte: None,
         }
+    }
+
+    /// A fresh connection the connector opened.
+    pub(crate) fn opened(connected: netaccess_connect::Connected) -> Self {
+        let mut facts = connected.facts;
+        facts.attempts = connected.tried;
+        let mut connection = Self::new(Box::new(connected.stream));
+        connection.facts = Some(facts);
+        connection.opened.resolved = connected.resolved;
+        connection.opened.connected = Some(connected.connected);
+        connection
     }
 }
 

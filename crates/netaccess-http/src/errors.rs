@@ -5,25 +5,6 @@ use std::io;
 use netaccess_core::{NetworkError, NetworkErrorKind};
 use netaccess_http1::Http1Error;
 
-/// A connection attempt failed.
-pub(crate) fn connect_error(url: &str, host: &str, port: u16, err: io::Error) -> NetworkError {
-    let (kind, what) = match err.kind() {
-        io::ErrorKind::ConnectionRefused => (NetworkErrorKind::ConnectionRefusedError, "the connection was refused"),
-        io::ErrorKind::TimedOut => (NetworkErrorKind::TimeoutError, "connecting timed out"),
-        io::ErrorKind::NetworkUnreachable | io::ErrorKind::HostUnreachable => {
-            (NetworkErrorKind::TemporaryNetworkFailureError, "the host is unreachable")
-        }
-        _ => (NetworkErrorKind::UnknownNetworkError, "the connection failed"),
-    };
-    NetworkError::new(kind, url, format!("{what} ({host}:{port}): {err}")).with_source(err)
-}
-
-/// The host name did not resolve.
-pub(crate) fn resolve_error(url: &str, host: &str, err: io::Error) -> NetworkError {
-    NetworkError::new(NetworkErrorKind::HostNotFoundError, url, format!("host {host} not found: {err}"))
-        .with_source(err)
-}
-
 /// Reading or writing an established connection failed.
 pub(crate) fn transfer_error(url: &str, doing: &str, err: io::Error) -> NetworkError {
     let kind = match err.kind() {

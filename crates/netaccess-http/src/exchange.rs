@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures::StreamExt;
 use http::Method;
-use netaccess_core::{Body, BodyStream, EventSink, NetworkError, NetworkErrorKind, UploadProgress};
+use netaccess_core::{Body, BodyStream, EventSink, NetworkError, NetworkErrorKind, ReplyEvent, UploadProgress};
 use netaccess_http1::{Call, CallState, CloseReason, Event, Framing, Http1Error, RequestFraming, ResponseHead};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -38,6 +38,8 @@ pub(crate) struct Outgoing<'a> {
     pub(crate) events: &'a EventSink,
     pub(crate) emit_all_upload_progress: bool,
     pub(crate) limits: netaccess_http1::Limits,
+    /// The longest wait for the response head once the request was sent (zero: none).
+    pub(crate) head_timeout: Duration,
 }
 
 /// A failed exchange, and whether it may be retried on a fresh connection: nothing of a
@@ -58,12 +60,28 @@ pub(crate) struct Incoming {
     pub(crate) head: ResponseHead,
     connection: Connection,
     call: Call,
+    /// When the whole request was written (`None` when the server answered before the body
+    /// was sent).
+    pub(crate) sent: Option<Instant>,
 }
 
 impl Incoming {
     /// What the connection's TLS showed, if it is encrypted.
     pub(crate) fn tls(&self) -> Option<&crate::connection::TlsInfo> {
         self.connection.tls.as_ref()
+    }
+
+    /// The connection's facts, as this request found it, and the moments of this exchange
+    /// (the opening ones only when this request opened the connection).
+    pub(crate) fn facts(&self) -> (Option<netaccess_core::ConnectionFacts>, netaccess_core::Milestones) {
+        let mut milestones = self.connection.opened;
+        milestones.sent = self.sent;
+        milestones.first_byte = self.connection.first_byte;
+        let mut facts = self.connection.facts.clone();
+        if let Some(facts) = &mut facts {
+            facts.reused = self.connection.reused;
+        }
+        (facts, milestones)
     }
 
     /// How the body is delimited, as the call decided from the head.
@@ -88,6 +106,7 @@ pub(crate) async fn exchange(mut connection: Connection, out: Outgoing<'_>, body
     };
     let sending = |e| transfer_error(out.url, "sending the request", e);
 
+    connection.first_byte = None;
     let head = call.transmit_head(Instant::now()).map_err(|e| Failed::from(protocol_error(out.url, e)))?;
     connection.io.write_all(&head).await.map_err(|e| failed(sending(e), &call))?;
     let mut early_head = None;
@@ -102,11 +121,26 @@ pub(crate) async fn exchange(mut connection: Connection, out: Outgoing<'_>, body
         }
     }
     connection.io.flush().await.map_err(|e| failed(sending(e), &call))?;
+    let mut sent = None;
     let head = match early_head {
         Some(head) => head,
-        None => read_head(&mut connection, &mut call, out.url).await.map_err(|e| failed(e, &call))?,
+        None => {
+            sent = Some(Instant::now());
+            out.events.send_quietly(ReplyEvent::RequestSent).await;
+            let reading = read_head(&mut connection, &mut call, out.url);
+            let limit = out.head_timeout;
+            netaccess_core::within_limit(limit, reading, || {
+                NetworkError::new(
+                    NetworkErrorKind::TimeoutError,
+                    out.url,
+                    format!("no response head within {} ms of sending (the response head timeout)", limit.as_millis()),
+                )
+            })
+            .await
+            .map_err(|e| failed(e, &call))?
+        }
     };
-    Ok(Incoming { head, connection, call })
+    Ok(Incoming { head, connection, call, sent })
 }
 
 /// Reads while the call waits for `100 Continue`, until its deadline: returns the final head
@@ -166,6 +200,9 @@ async fn fill(connection: &mut Connection) -> std::io::Result<usize> {
     }
     let spare = connection.buffer.capacity() - connection.buffer.len();
     let read = connection.io.read_buf(&mut connection.buffer).await?;
+    if connection.first_byte.is_none() && read > 0 {
+        connection.first_byte = Some(Instant::now());
+    }
     if read == spare && room < READ_BUFFER {
         connection.read_size = room * 2;
     }

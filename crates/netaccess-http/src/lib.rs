@@ -44,7 +44,6 @@
 #![forbid(unsafe_code)]
 
 pub mod challenge;
-mod connect;
 mod connection;
 pub mod decompress;
 mod errors;
@@ -89,8 +88,8 @@ pub const DEFAULT_MAX_CONNECTIONS_PER_HOST: usize = 6;
 /// How long an idle connection is kept (Qt's connection cache expiry: 120 s).
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// How long one connection attempt may take by default.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long connecting may take by default (see [`netaccess_connect::TransportConfig`]).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = netaccess_connect::DEFAULT_CONNECT_TIMEOUT;
 
 /// The backend's settings, each with its default.
 #[non_exhaustive]
@@ -100,8 +99,12 @@ pub struct HttpConfig {
     pub max_connections_per_host: usize,
     /// How long an idle connection is kept ([`DEFAULT_IDLE_TIMEOUT`]).
     pub idle_timeout: Duration,
-    /// The limit on one connection attempt ([`DEFAULT_CONNECT_TIMEOUT`]; zero: none).
-    pub connect_timeout: Duration,
+    /// How connections are opened: resolution, the happy-eyeballs race, the connect and TLS
+    /// handshake timeouts, trust (shared with ftp through [`HttpBackend::connector`]).
+    pub transport: netaccess_connect::TransportConfig,
+    /// The longest wait for a response head once the request was sent (Go's
+    /// `ResponseHeaderTimeout`); zero, the default, leaves it to the transfer timeout.
+    pub response_head_timeout: Duration,
     /// Decode `Content-Encoding` when the caller did not set `Accept-Encoding` (default on).
     pub auto_decompress: bool,
     /// The decompression-bomb threshold ([`DEFAULT_BOMB_THRESHOLD`]; `None`: no check).
@@ -110,13 +113,9 @@ pub struct HttpConfig {
     pub user_agent: String,
     /// Limits on response heads and chunk lines.
     pub limits: Limits,
-    /// Trust and client identity for https.
-    pub tls: netaccess_tls::TlsConfig,
     /// Who decides on certificate problems a request did not accept in advance; without one
     /// they fail the request.
     pub ssl_error_handler: Option<Arc<dyn SslErrorHandler>>,
-    /// Addresses to use instead of resolving `host:port` (lower case), like curl's `--resolve`.
-    pub resolve: std::collections::HashMap<String, std::net::SocketAddr>,
     /// The proxy for every request (Qt's `setProxy`); wins over the factory. The initial value:
     /// [`HttpBackend::set_proxy`] changes it later.
     pub proxy: Option<netaccess_proxy::Proxy>,
@@ -131,14 +130,13 @@ impl std::fmt::Debug for HttpConfig {
         f.debug_struct("HttpConfig")
             .field("max_connections_per_host", &self.max_connections_per_host)
             .field("idle_timeout", &self.idle_timeout)
-            .field("connect_timeout", &self.connect_timeout)
+            .field("transport", &self.transport)
+            .field("response_head_timeout", &self.response_head_timeout)
             .field("auto_decompress", &self.auto_decompress)
             .field("decompression_threshold", &self.decompression_threshold)
             .field("user_agent", &self.user_agent)
             .field("limits", &self.limits)
-            .field("tls", &self.tls)
             .field("ssl_error_handler", &self.ssl_error_handler.is_some())
-            .field("resolve", &self.resolve)
             .field("proxy", &self.proxy)
             .field("proxy_authentication_handler", &self.proxy_authentication_handler.is_some())
             .finish()
@@ -150,14 +148,13 @@ impl Default for HttpConfig {
         Self {
             max_connections_per_host: DEFAULT_MAX_CONNECTIONS_PER_HOST,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            transport: netaccess_connect::TransportConfig::default(),
+            response_head_timeout: Duration::ZERO,
             auto_decompress: true,
             decompression_threshold: Some(DEFAULT_BOMB_THRESHOLD),
             user_agent: DEFAULT_USER_AGENT.to_owned(),
             limits: Limits::default(),
-            tls: netaccess_tls::TlsConfig::default(),
             ssl_error_handler: None,
-            resolve: std::collections::HashMap::new(),
             proxy: None,
             proxy_factory: Arc::new(netaccess_proxy::SystemProxyFactory::from_env()),
             proxy_authentication_handler: None,
@@ -179,8 +176,9 @@ struct Inner {
     proxy_auth: proxy_auth::ProxyAuth,
     /// The proxy and the factory in force; changeable at run time.
     proxies: std::sync::RwLock<(Option<netaccess_proxy::Proxy>, Arc<dyn netaccess_proxy::ProxyFactory>)>,
-    /// Built on the first https request (loading the system's roots costs time).
-    tls: std::sync::OnceLock<Result<TlsConnector, String>>,
+    /// Opens every connection; its TLS connector is built on the first https request
+    /// (loading the system's roots costs time).
+    connector: Arc<netaccess_connect::Connector>,
 }
 
 impl Default for HttpBackend {
@@ -199,6 +197,7 @@ impl HttpBackend {
     /// A backend with these settings.
     pub fn new(config: HttpConfig) -> Self {
         let pool = Pool::new(config.max_connections_per_host, config.idle_timeout);
+        let connector = Arc::new(netaccess_connect::Connector::new(config.transport.clone()));
         Self {
             inner: Arc::new(Inner {
                 proxies: std::sync::RwLock::new((config.proxy.clone(), config.proxy_factory.clone())),
@@ -206,9 +205,15 @@ impl HttpBackend {
                 config,
                 pool,
                 proxy_auth: proxy_auth::ProxyAuth::default(),
-                tls: std::sync::OnceLock::new(),
+                connector,
             }),
         }
+    }
+
+    /// The connector this backend opens connections with, to share with other backends (the
+    /// manager gives it to ftp).
+    pub fn connector(&self) -> Arc<netaccess_connect::Connector> {
+        self.inner.connector.clone()
     }
 
     /// The settings.
@@ -272,10 +277,7 @@ impl Inner {
     }
 
     fn tls(&self) -> Result<&TlsConnector, String> {
-        self.tls
-            .get_or_init(|| TlsConnector::new(self.config.tls.clone()).map_err(|e| e.to_string()))
-            .as_ref()
-            .map_err(Clone::clone)
+        self.connector.tls()
     }
 
     fn response(
@@ -322,10 +324,13 @@ impl Inner {
                 expected_length = None;
             }
         }
+        let (facts, milestones) = incoming.facts();
+        attributes.connection = facts;
         let body = body_stream(incoming, decoder, self.pool.clone(), slot, url);
         let mut response = BackendResponse::new(body, expected_length);
         response.headers = headers;
         response.attributes = attributes;
+        response.milestones = milestones;
         Ok(response)
     }
 }

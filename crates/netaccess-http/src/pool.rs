@@ -244,6 +244,11 @@ impl Pool {
             log_close(slot.key(), PoolCloseReason::NotPoolable);
         } else {
             connection.reused = true;
+            connection.opened = netaccess_core::Milestones::default();
+            if let Some(facts) = &mut connection.facts {
+                facts.reused = true;
+                facts.attempts = Vec::new();
+            }
             connection.idle_since = now;
             let mut hosts = self.hosts();
             match hosts.get_mut(slot.key()) {

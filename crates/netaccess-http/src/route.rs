@@ -31,10 +31,9 @@ use netaccess_http1::{
     apply_default_headers, asks_to_close, encode_request_head_as_written, expects_continue, RequestFraming,
     RequestTarget,
 };
-use netaccess_proxy::{http_connect, socks5_connect, Capabilities, ConnectFailure, Proxy, ProxyKind, Target};
+use netaccess_proxy::{http_connect, socks5_connect, Capabilities, ConnectFailure, Proxy, ProxyKind};
 use url::Url;
 
-use crate::connect::connect_tcp;
 use crate::connection::Connection;
 use crate::exchange::{body_stream, exchange, Failed, Incoming, Outgoing};
 use crate::pool::{PoolKey, Slot};
@@ -95,19 +94,6 @@ fn unreachable_proxy(error: &NetworkError) -> bool {
         error.kind(),
         ProxyConnectionRefusedError | ProxyTimeoutError | ProxyNotFoundError | ProxyConnectionClosedError
     )
-}
-
-/// A failure to reach the proxy itself, named as the proxy's.
-fn proxy_error(error: NetworkError, proxy: &Proxy) -> NetworkError {
-    use NetworkErrorKind::*;
-    let kind = match error.kind() {
-        ConnectionRefusedError => ProxyConnectionRefusedError,
-        TimeoutError => ProxyTimeoutError,
-        HostNotFoundError => ProxyNotFoundError,
-        RemoteHostClosedError => ProxyConnectionClosedError,
-        _ => UnknownProxyError,
-    };
-    NetworkError::new(kind, error.url(), format!("the proxy {}: {}", proxy.label(), error.message()))
 }
 
 impl Inner {
@@ -266,6 +252,7 @@ impl Inner {
                 events: prepared.events,
                 emit_all_upload_progress: attributes.emit_all_upload_progress,
                 limits: self.config.limits,
+                head_timeout: self.config.response_head_timeout,
             };
             let timeout = attributes.transfer_timeout.unwrap_or(Duration::ZERO);
             // Boxed: the exchange's future comes into being once a slot is held, so a request
@@ -316,7 +303,10 @@ impl Inner {
                 Some(connection) => connection,
                 // Boxed: opening (TCP, proxies, TLS) is a large future that a pooled request
                 // never runs; inline, every request would carry and move its size.
-                None => Box::pin(self.open(route, out.events)).await?,
+                None => {
+                    out.events.send(ReplyEvent::SocketStartedConnecting).await;
+                    Box::pin(self.open(route, out.events)).await?
+                }
             };
             let reused = connection.reused;
             // A new connection reports `Encrypted` as soon as its handshake succeeded. A reused
@@ -366,9 +356,7 @@ impl Inner {
     async fn open(&self, route: &Route<'_>, events: &EventSink) -> Result<Connection, NetworkError> {
         let url = route.url.as_str();
         let stream = if route.proxy.is_direct() {
-            let pinned =
-                self.config.resolve.get(&format!("{}:{}", route.host.to_ascii_lowercase(), route.port)).copied();
-            connect_tcp(url, route.host, route.port, pinned, self.config.connect_timeout).await?
+            Connection::opened(self.connector.connect(url, route.host, route.port).await?)
         } else if route.forwards() {
             return self.connect_proxy(route).await;
         } else {
@@ -386,14 +374,12 @@ impl Inner {
             handler: self.config.ssl_error_handler.as_ref(),
             events,
         };
-        secure::secure(connector, stream, route.host, decider, self.config.connect_timeout).await
+        let limit = self.connector.config().tls_handshake_timeout;
+        secure::secure(connector, stream, route.host, decider, limit).await
     }
 
     async fn connect_proxy(&self, route: &Route<'_>) -> Result<Connection, NetworkError> {
-        let proxy = route.proxy;
-        connect_tcp(route.url.as_str(), &proxy.host, proxy.port, None, self.config.connect_timeout)
-            .await
-            .map_err(|e| proxy_error(e, proxy))
+        Ok(Connection::opened(self.connector.connect_to_proxy(route.url.as_str(), route.proxy).await?))
     }
 
     /// A tunnel to the target through the route's proxy (`CONNECT` or SOCKS5), authenticating
@@ -407,7 +393,7 @@ impl Inner {
         loop {
             let mut connection = self.connect_proxy(route).await?;
             let target = match proxy.kind {
-                ProxyKind::Socks5 => Some(self.socks_target(route).await?),
+                ProxyKind::Socks5 => Some(self.connector.socks_target(url, route.host, route.port, proxy).await?),
                 _ => None,
             };
             let handshake = async {
@@ -437,7 +423,7 @@ impl Inner {
             };
             // The connect timeout covers the proxy's answer too: a proxy that accepts and never
             // answers must not hold the request for ever.
-            let limit = self.config.connect_timeout;
+            let limit = self.connector.config().connect_timeout;
             let outcome = within_limit(limit, async { Ok(handshake.await) }, || {
                 NetworkError::new(
                     NetworkErrorKind::ProxyTimeoutError,
@@ -453,6 +439,7 @@ impl Inner {
             match outcome {
                 Ok(()) => {
                     rounds.succeeded();
+                    connection.opened.connected = Some(std::time::Instant::now());
                     return Ok(connection);
                 }
                 Err(ConnectFailure::AuthenticationRequired(challenges)) => {
@@ -475,26 +462,6 @@ impl Inner {
                 Err(failure) => return Err(failure.into_network_error(url, &proxy.label())),
             }
         }
-    }
-
-    /// The target as the SOCKS5 proxy gets it: the name when the proxy resolves (`socks5h`),
-    /// else an address resolved here.
-    async fn socks_target<'r>(&self, route: &Route<'r>) -> Result<Target<'r>, NetworkError> {
-        let bare = route.host.trim_start_matches('[').trim_end_matches(']');
-        if let Ok(ip) = bare.parse::<std::net::IpAddr>() {
-            return Ok(Target::Address(std::net::SocketAddr::new(ip, route.port)));
-        }
-        if route.proxy.capabilities.contains(Capabilities::HOST_NAME_LOOKUP) {
-            return Ok(Target::Name(route.host, route.port));
-        }
-        let pinned = self.config.resolve.get(&format!("{}:{}", bare.to_ascii_lowercase(), route.port)).copied();
-        let address = match pinned {
-            Some(address) => Some(address),
-            None => tokio::net::lookup_host((bare, route.port)).await.ok().and_then(|mut a| a.next()),
-        };
-        address.map(Target::Address).ok_or_else(|| {
-            NetworkError::new(NetworkErrorKind::HostNotFoundError, route.url.as_str(), format!("host {bare} not found"))
-        })
     }
 }
 

@@ -45,9 +45,9 @@ pub(crate) struct Decider<'a> {
 }
 
 /// Wraps a TCP connection in TLS and decides on its certificate. The handshake must end within
-/// `timeout` (the connect timeout; zero: no limit), as curl's connect timeout covers it: a peer
-/// that accepts and then says nothing must not hold the request for ever. The decision (the
-/// handler may ask a person) is not timed.
+/// `timeout` (the transport's TLS handshake timeout; zero: no limit): a peer that accepts and
+/// then says nothing must not hold the request for ever. The decision (the handler may ask a
+/// person) is not timed.
 pub(crate) async fn secure(
     connector: &TlsConnector,
     tcp: Connection,
@@ -56,6 +56,7 @@ pub(crate) async fn secure(
     timeout: Duration,
 ) -> Result<Connection, NetworkError> {
     let url = decider.url.as_str();
+    let (facts, opened) = (tcp.facts, tcp.opened);
     let handshake = within_limit(
         timeout,
         async {
@@ -68,15 +69,17 @@ pub(crate) async fn secure(
                 NetworkErrorKind::TimeoutError,
                 url,
                 format!(
-                    "the TLS handshake with {host} took longer than {} ms (the connect timeout)",
+                    "the TLS handshake with {host} took longer than {} ms (the TLS handshake timeout)",
                     timeout.as_millis()
                 ),
             )
         },
     )
     .await?;
+    let secured = std::time::Instant::now();
     let errors = handshake.errors.clone();
     let chain = handshake.chain.clone();
+    let session = handshake.facts();
     let mut poolable = true;
     if !errors.is_empty() {
         decider.events.send(ReplyEvent::SslErrors(errors.clone())).await;
@@ -94,6 +97,12 @@ pub(crate) async fn secure(
     let mut connection = Connection::new(Box::new(handshake.accept()));
     connection.tls = Some(TlsInfo { chain, errors });
     connection.poolable = poolable;
+    connection.facts = facts.map(|mut facts| {
+        facts.tls = Some(session);
+        facts
+    });
+    connection.opened = opened;
+    connection.opened.secured = Some(secured);
     Ok(connection)
 }
 

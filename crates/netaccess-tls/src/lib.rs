@@ -306,4 +306,13 @@ impl<IO> Handshake<IO> {
     pub fn alpn_protocol(&self) -> Option<&[u8]> {
         self.stream.get_ref().1.alpn_protocol()
     }
+
+    /// The negotiated protocol version, cipher suite and ALPN protocol.
+    pub fn facts(&self) -> netaccess_core::TlsFacts {
+        let connection = self.stream.get_ref().1;
+        let version = connection.protocol_version().map(|v| format!("{v:?}")).unwrap_or_default();
+        let cipher = connection.negotiated_cipher_suite().map(|s| format!("{:?}", s.suite())).unwrap_or_default();
+        let alpn = connection.alpn_protocol().map(|p| String::from_utf8_lossy(p).into_owned());
+        netaccess_core::TlsFacts::new(version, cipher, alpn)
+    }
 }

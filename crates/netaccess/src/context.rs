@@ -48,6 +48,8 @@ pub(crate) struct Defaults {
     pub(crate) redirect_policy: RedirectPolicy,
     pub(crate) max_redirects: u32,
     pub(crate) transfer_timeout: Duration,
+    /// The whole request's limit (zero: none).
+    pub(crate) deadline: Duration,
     pub(crate) read_buffer_size: u64,
     /// The base URL and the headers of every request (see [`crate::request_defaults`]).
     pub(crate) requests: crate::request_defaults::RequestDefaults,

@@ -68,9 +68,34 @@ pub(crate) fn start(manager: Arc<ManagerInner>, request: Request, operation: Ope
     });
     let request = Arc::new(request);
     let reply = Reply::new(shared.clone(), receiver, request.clone(), operation.clone());
+    // The deadline counts from now, the moment the request was issued.
+    let deadline = request.attributes().deadline.unwrap_or(manager.defaults.deadline);
+    let expiry = (!deadline.is_zero()).then(|| Box::pin(tokio::time::sleep(deadline)));
     let transfer = Transfer { manager, shared, events: sender, request, operation };
-    tokio::spawn(transfer.run(body, place));
+    tokio::spawn(transfer.run(body, place, expiry.map(|sleep| (sleep, deadline))));
     reply
+}
+
+/// The request's deadline, when it has one: the timer and the limit it was set from.
+type Expiry = (std::pin::Pin<Box<tokio::time::Sleep>>, Duration);
+
+/// Waits for the deadline; never, without one.
+async fn expired(expiry: &mut Option<Expiry>) -> Duration {
+    match expiry {
+        Some((sleep, limit)) => {
+            sleep.as_mut().await;
+            *limit
+        }
+        None => std::future::pending().await,
+    }
+}
+
+fn past_deadline(url: &str, limit: Duration) -> NetworkError {
+    NetworkError::new(
+        NetworkErrorKind::TimeoutError,
+        url,
+        format!("the request took longer than its deadline of {} ms", limit.as_millis()),
+    )
 }
 
 struct Transfer {
@@ -90,21 +115,23 @@ impl Transfer {
     /// closing events are boxed, made when they are needed. A request the cache may answer asks
     /// the cache first, as Qt does, so it starts inside [`drive`](Self::drive), after the
     /// lookup: only such a request holds its state machine while it waits.
-    async fn run(self, body: Body, place: Option<Place>) {
+    async fn run(self, body: Body, place: Option<Place>, mut expiry: Option<Expiry>) {
         let cancel = self.shared.cancel.clone();
         let started = match place {
             Some(place) if !self.may_use_cache() => tokio::select! {
                 biased;
-                () = cancel.cancelled() => None,
-                (place, running) = place.start() => Some((Some(place), Some(running))),
+                () = cancel.cancelled() => Err(NetworkError::canceled(self.request.url_text())),
+                limit = expired(&mut expiry) => Err(past_deadline(self.request.url_text(), limit)),
+                (place, running) = place.start() => Ok((Some(place), Some(running))),
             },
-            place => Some((place, None)),
+            place => Ok((place, None)),
         };
         let outcome = match started {
-            None => Err(NetworkError::canceled(self.request.url_text())),
-            Some((place, running)) => tokio::select! {
+            Err(error) => Err(error),
+            Ok((place, running)) => tokio::select! {
                 biased;
                 () = cancel.cancelled() => Err(NetworkError::canceled(self.request.url_text())),
+                limit = expired(&mut expiry) => Err(past_deadline(self.request.url_text(), limit)),
                 outcome = Box::pin(self.drive(body, place, running)) => outcome,
             },
         };
@@ -183,6 +210,7 @@ impl Transfer {
         attributes.redirect_policy.get_or_insert(defaults.redirect_policy);
         attributes.max_redirects.get_or_insert(defaults.max_redirects);
         attributes.transfer_timeout.get_or_insert(defaults.transfer_timeout);
+        attributes.deadline.get_or_insert(defaults.deadline);
         attributes
     }
 
@@ -213,6 +241,8 @@ impl Transfer {
             auth::Rounds::new(&self.manager.auth, self.manager.auth_handler.as_ref(), reuse_credentials, &url);
         let mut answer: Option<auth::Answer> = None;
         let mut sequence = None;
+        // When the request started running: its timings count from here.
+        let mut started_at = std::time::Instant::now();
         let response = loop {
             let replay = body.try_clone();
             let in_memory = body.in_memory();
@@ -257,6 +287,9 @@ impl Transfer {
                             // starts here (an already started place gets a guard that counts
                             // nothing, and the one from `run` is kept).
                             let (place, started) = place.start().await;
+                            if running.is_none() {
+                                started_at = std::time::Instant::now();
+                            }
                             running.get_or_insert(started);
                             let place = place.wait_turn().await;
                             sequence = Some(place.sequence());
@@ -348,6 +381,7 @@ impl Transfer {
             state.progress_total = total;
             state.headers = response.headers;
             state.attributes = response.attributes;
+            state.attributes.timings = Some(netaccess_core::Timings::since(started_at, &response.milestones));
             state.attributes.http_status_code.and_then(|status| {
                 let kind = NetworkErrorKind::from_http_status(status)?;
                 let reason = state.attributes.http_reason_phrase.clone().unwrap_or_default();
@@ -373,6 +407,9 @@ impl Transfer {
         if i64::try_from(received).ok() != Some(total) || received == 0 {
             let received_total = i64::try_from(received).unwrap_or(i64::MAX);
             self.emit(ReplyEvent::DownloadProgress { received, total: received_total }).await;
+        }
+        if let Some(timings) = &mut self.shared.state().attributes.timings {
+            timings.total = Some(started_at.elapsed());
         }
         // The body is in: the next request of the line may start.
         drop(running);

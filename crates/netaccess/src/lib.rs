@@ -52,6 +52,7 @@ pub use auth::{AuthenticationChallenge, AuthenticationHandler, Credentials};
 pub use driver::{DEFAULT_READ_BUFFER_SIZE, EVENT_QUEUE};
 pub use manager::{ManagerEvent, NetworkAccessManager, NetworkAccessManagerBuilder, MANAGER_EVENT_CAPACITY};
 pub use netaccess_cache::{CacheMetaData, CacheWriter, CachedBody, DiskCache, NetworkCache};
+pub use netaccess_connect::{IpFamily, ResolveOverrides, Resolver, SystemResolver, TransportConfig};
 pub use netaccess_cookie::{Cookie, CookieJar, DefaultCookieJar};
 pub use netaccess_core::redact_password;
 pub use netaccess_core::{
@@ -59,6 +60,7 @@ pub use netaccess_core::{
     KnownHeaders, LoadControl, NetworkError, NetworkErrorKind, Operation, Priority, RedirectPolicy, ReplyAttributes,
     ReplyEvent, Request, RequestAttributes, UploadProgress, DEFAULT_MAX_REDIRECTS,
 };
+pub use netaccess_core::{ConnectionFacts, Timings, TlsFacts};
 pub use netaccess_core::{IgnoredSslErrors, SslError, SslErrorDecision, SslErrorHandler, SslErrorKind};
 pub use netaccess_http::{HttpBackend, HttpConfig};
 pub use netaccess_proxy::{

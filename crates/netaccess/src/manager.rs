@@ -281,6 +281,7 @@ impl Default for NetworkAccessManagerBuilder {
                 redirect_policy: RedirectPolicy::NoLessSafe,
                 max_redirects: DEFAULT_MAX_REDIRECTS,
                 transfer_timeout: Duration::ZERO,
+                deadline: Duration::ZERO,
                 read_buffer_size: crate::DEFAULT_READ_BUFFER_SIZE,
                 requests: crate::request_defaults::RequestDefaults::default(),
             },
@@ -401,9 +402,51 @@ impl NetworkAccessManagerBuilder {
         self
     }
 
-    /// The limit on one connection attempt; `Duration::ZERO` is no limit.
+    /// The longest resolving a name and connecting to it (its addresses raced) may take, and
+    /// the longest a proxy may take to open a tunnel; `Duration::ZERO` is no limit (default
+    /// 30 s, see [`TransportConfig`](netaccess_connect::TransportConfig)).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.http.connect_timeout = timeout;
+        self.http.transport.connect_timeout = timeout;
+        self
+    }
+
+    /// The longest a TLS handshake may take; `Duration::ZERO` is no limit (default 30 s).
+    pub fn tls_handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.http.transport.tls_handshake_timeout = timeout;
+        self
+    }
+
+    /// The longest wait for an HTTP response head once the request was sent; `Duration::ZERO`
+    /// (the default) leaves it to the transfer timeout.
+    pub fn response_head_timeout(mut self, timeout: Duration) -> Self {
+        self.http.response_head_timeout = timeout;
+        self
+    }
+
+    /// How long a connection attempt has before the next address is tried beside it (happy
+    /// eyeballs, RFC 8305; default 250 ms).
+    pub fn happy_eyeballs_delay(mut self, delay: Duration) -> Self {
+        self.http.transport.happy_eyeballs_delay = delay;
+        self
+    }
+
+    /// Which address families connections use (default both, raced; curl's `-4`/`-6`).
+    pub fn ip_family(mut self, family: netaccess_connect::IpFamily) -> Self {
+        self.http.transport.ip_family = family;
+        self
+    }
+
+    /// Who resolves host names (default the system's resolver).
+    pub fn resolver(mut self, resolver: Arc<dyn netaccess_connect::Resolver>) -> Self {
+        self.http.transport.resolver = resolver;
+        self
+    }
+
+    /// The longest a whole request may take, from `get()` to the end of its body, for requests
+    /// that set no [`deadline`](netaccess_core::RequestAttributes::deadline) (curl's
+    /// `--max-time`); `Duration::ZERO`, the default, is no limit.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.defaults.deadline = deadline;
         self
     }
 
@@ -449,7 +492,20 @@ impl NetworkAccessManagerBuilder {
 
     /// Connects to `address` for `host:port` instead of resolving the name (curl's `--resolve`).
     pub fn resolve(mut self, host: &str, port: u16, address: std::net::SocketAddr) -> Self {
-        self.http.resolve.insert(format!("{}:{port}", host.to_ascii_lowercase()), address);
+        self.http.transport.resolve.insert(host, port, vec![address]);
+        self
+    }
+
+    /// Uses `addresses` for `host:port` instead of resolving the name, raced in this order by
+    /// the happy-eyeballs rules (curl's `--resolve HOST:PORT:ADDR[,ADDR...]`).
+    pub fn resolve_addresses(
+        mut self,
+        host: &str,
+        port: u16,
+        addresses: impl IntoIterator<Item = std::net::IpAddr>,
+    ) -> Self {
+        let addresses = addresses.into_iter().map(|ip| std::net::SocketAddr::new(ip, port)).collect();
+        self.http.transport.resolve.insert(host, port, addresses);
         self
     }
 
@@ -471,9 +527,9 @@ impl NetworkAccessManagerBuilder {
         self
     }
 
-    /// Whom https trusts and which client certificate it shows.
+    /// Whom https and ftps trust and which client certificate they show.
     pub fn tls(mut self, tls: netaccess_tls::TlsConfig) -> Self {
-        self.http.tls = tls;
+        self.http.transport.tls = tls;
         self
     }
 
@@ -494,8 +550,6 @@ impl NetworkAccessManagerBuilder {
     /// The manager.
     pub fn build(self) -> NetworkAccessManager {
         let (events, _) = broadcast::channel(MANAGER_EVENT_CAPACITY);
-        #[cfg(feature = "ftp")]
-        let (connect_timeout, ftp_tls) = (self.http.connect_timeout, self.http.tls.clone());
         let start_limit = self.http.max_connections_per_host;
         let http = HttpBackend::new(self.http);
         let mut backends = self.backends;
@@ -509,9 +563,10 @@ impl NetworkAccessManagerBuilder {
                 .map(|h| Arc::new(crate::auth::FtpLoginAdapter(h)) as Arc<dyn netaccess_ftp::FtpLogin>);
             let router_http = http.clone();
             let router: netaccess_ftp::ProxyRouter = Arc::new(move |url: &url::Url| router_http.proxy_candidates(url));
-            backends.entry("ftp".into()).or_insert_with(|| {
-                Arc::new(netaccess_ftp::FtpBackend::with_options(login, connect_timeout, Some(router), ftp_tls))
-            });
+            let connector = http.connector();
+            backends
+                .entry("ftp".into())
+                .or_insert_with(|| Arc::new(netaccess_ftp::FtpBackend::with_proxies(login, connector, Some(router))));
         }
         #[cfg(feature = "ftps")]
         {

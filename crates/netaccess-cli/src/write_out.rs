@@ -1,0 +1,186 @@
+//! `-w/--write-out FORMAT`: curl's variables, for what netaccess knows, printed after each
+//! transfer.
+//!
+//! # Design
+//!
+//! The values come from the transfer's summary, so `-w` and `--summary` never disagree. Times
+//! are in seconds with six decimals, as curl prints them, counted from the request's start; a
+//! phase that did not happen prints `0.000000` (a reused connection has no name lookup, connect
+//! or TLS time), as in curl. `time_pretransfer` is the moment the connection was ready (the
+//! last of lookup, connect and TLS that happened): netaccess notes no separate "about to send"
+//! moment. An unknown variable prints nothing and is reported once on stderr, as curl does.
+
+use std::fmt::Write as _;
+
+use serde_json::{json, Map, Value};
+
+use crate::summary::Summary;
+
+/// The variables `-w` knows, in the order `%{json}` lists them.
+const VARIABLES: &[&str] = &[
+    "http_code",
+    "http_version",
+    "num_redirects",
+    "remote_ip",
+    "remote_port",
+    "size_download",
+    "time_appconnect",
+    "time_connect",
+    "time_namelookup",
+    "time_pretransfer",
+    "time_starttransfer",
+    "time_total",
+    "url_effective",
+];
+
+/// `FORMAT` with its variables and escapes replaced; unknown variables are added to `unknown`.
+pub(crate) fn render(format: &str, summary: &Summary, unknown: &mut Vec<String>) -> String {
+    let mut out = String::with_capacity(format.len() + 32);
+    let mut rest = format;
+    while let Some(at) = rest.find(['%', '\\']) {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        if let Some(after) = tail.strip_prefix("%{") {
+            if let Some(end) = after.find('}') {
+                let name = &after[..end];
+                match value(name, summary) {
+                    Some(text) => out.push_str(&text),
+                    None if !unknown.iter().any(|n| n == name) => unknown.push(name.to_owned()),
+                    None => {}
+                }
+                rest = &after[end + 1..];
+                continue;
+            }
+        }
+        let (text, used) = match tail.as_bytes().get(1) {
+            Some(b'%') if tail.starts_with('%') => ("%", 2),
+            Some(b'n') if tail.starts_with('\\') => ("\n", 2),
+            Some(b'r') if tail.starts_with('\\') => ("\r", 2),
+            Some(b't') if tail.starts_with('\\') => ("\t", 2),
+            Some(b'\\') if tail.starts_with('\\') => ("\\", 2),
+            _ => (&tail[..1], 1),
+        };
+        out.push_str(text);
+        rest = &tail[used..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn seconds(ms: Option<f64>) -> String {
+    format!("{:.6}", ms.unwrap_or(0.0) / 1000.0)
+}
+
+fn value(name: &str, summary: &Summary) -> Option<String> {
+    let timings = summary.timings.unwrap_or_default();
+    let remote: Option<std::net::SocketAddr> = summary.remote_address.as_deref().and_then(|a| a.parse().ok());
+    Some(match name {
+        "http_code" => format!("{:03}", summary.status.unwrap_or(0)),
+        "http_version" => summary.http_version.unwrap_or("0").to_owned(),
+        "num_redirects" => summary.redirects.len().to_string(),
+        "remote_ip" => remote.map(|a| a.ip().to_string()).unwrap_or_default(),
+        "remote_port" => remote.map(|a| a.port().to_string()).unwrap_or_default(),
+        "size_download" => summary.bytes.to_string(),
+        "time_namelookup" => seconds(timings.dns_ms),
+        "time_connect" => seconds(timings.connect_ms),
+        "time_appconnect" => seconds(timings.tls_ms),
+        "time_pretransfer" => {
+            let ready = [timings.dns_ms, timings.connect_ms, timings.tls_ms].into_iter().flatten().fold(None, max);
+            seconds(ready)
+        }
+        "time_starttransfer" => seconds(timings.first_byte_ms),
+        "time_total" => seconds(timings.total_ms.or(Some(summary.elapsed_ms as f64))),
+        "url_effective" => summary.final_url.clone(),
+        "json" => json(summary),
+        _ => return None,
+    })
+}
+
+fn max(best: Option<f64>, next: f64) -> Option<f64> {
+    Some(best.map_or(next, |b| b.max(next)))
+}
+
+/// `%{json}`: every variable above as one JSON object (numbers as numbers, as curl writes them).
+fn json(summary: &Summary) -> String {
+    let mut object = Map::new();
+    for name in VARIABLES {
+        let text = value(name, summary).unwrap_or_default();
+        let number = match *name {
+            "http_code" | "num_redirects" | "remote_port" | "size_download" => {
+                text.parse::<u64>().ok().map(Value::from)
+            }
+            n if n.starts_with("time_") => text.parse::<f64>().ok().map(Value::from),
+            _ => None,
+        };
+        object.insert((*name).to_owned(), number.unwrap_or_else(|| json!(text)));
+    }
+    let mut text = String::new();
+    let _ = write!(text, "{}", Value::Object(object));
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::summary::TimingsMs;
+
+    fn summary() -> Summary {
+        let mut summary = Summary::new("http://a.test/x", "GET");
+        summary.final_url = "http://a.test/y".into();
+        summary.status = Some(200);
+        summary.bytes = 42;
+        summary.redirects = vec!["http://a.test/y".into()];
+        summary.remote_address = Some("127.0.0.1:8080".into());
+        summary.http_version = Some("1.1");
+        summary.timings = Some(TimingsMs {
+            dns_ms: None,
+            connect_ms: Some(1.5),
+            tls_ms: None,
+            sent_ms: Some(2.0),
+            first_byte_ms: Some(3.25),
+            total_ms: Some(4.0),
+        });
+        summary
+    }
+
+    #[test]
+    fn variables_escapes_and_percent_signs_are_replaced() {
+        let mut unknown = Vec::new();
+        let text = render(
+            "%{http_code} %{remote_ip}:%{remote_port} %{size_download}B %{num_redirects} %{url_effective} 100%% \\t%{http_version}\\n",
+            &summary(),
+            &mut unknown,
+        );
+        assert_eq!(text, "200 127.0.0.1:8080 42B 1 http://a.test/y 100% \t1.1\n");
+        assert!(unknown.is_empty());
+    }
+
+    #[test]
+    fn times_are_seconds_with_six_decimals_and_absent_phases_are_zero() {
+        let mut unknown = Vec::new();
+        let text = render(
+            "%{time_namelookup} %{time_connect} %{time_appconnect} %{time_pretransfer} %{time_starttransfer} %{time_total}",
+            &summary(),
+            &mut unknown,
+        );
+        assert_eq!(text, "0.000000 0.001500 0.000000 0.001500 0.003250 0.004000");
+    }
+
+    #[test]
+    fn unknown_variables_print_nothing_and_are_reported_once() {
+        let mut unknown = Vec::new();
+        let text = render("a%{nope}b%{nope}c%{unterminated", &summary(), &mut unknown);
+        assert_eq!(text, "abc%{unterminated");
+        assert_eq!(unknown, vec!["nope".to_owned()]);
+    }
+
+    #[test]
+    fn json_has_every_variable_with_numbers_as_numbers() {
+        let mut unknown = Vec::new();
+        let value: Value = serde_json::from_str(&render("%{json}", &summary(), &mut unknown)).unwrap();
+        assert_eq!(value["http_code"], 200);
+        assert_eq!(value["time_starttransfer"], 0.00325);
+        assert_eq!(value["url_effective"], "http://a.test/y");
+        assert_eq!(value.as_object().unwrap().len(), VARIABLES.len());
+    }
+}
