@@ -21,6 +21,8 @@ const NGINX: &str = "/usr/sbin/nginx";
 
 pub(crate) fn run() -> Result<(), String> {
     ensure_servers()?;
+    // The command, for the `-w` comparison with curl.
+    run_command(&mut crate::shell::cargo(&["build", "--quiet", "-p", "netaccess-cli"]))?;
     let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
     let nginx = Nginx::start(dir.path())?;
     let apache = crate::apache::Apache::start()?;
@@ -53,7 +55,7 @@ pub(crate) fn run() -> Result<(), String> {
 }
 
 /// The Debian packages the interop tier runs, with the file each one installs.
-const SERVERS: [(&str, &str); 7] = [
+const SERVERS: [(&str, &str); 8] = [
     ("nginx", NGINX),
     ("apache2", crate::apache::APACHE),
     ("squid", crate::proxies::SQUID),
@@ -61,6 +63,8 @@ const SERVERS: [(&str, &str); 7] = [
     ("microsocks", crate::proxies::MICROSOCKS),
     ("openssl", "/usr/bin/openssl"),
     ("vsftpd", crate::ftp::VSFTPD),
+    // Not a server: the reference `-w` is compared with.
+    ("curl", "/usr/bin/curl"),
 ];
 
 /// Installs, with one apt-get run, the packages whose file is missing.
@@ -276,7 +280,40 @@ async fn nginx_checks(nginx: &Nginx) -> Vec<Check> {
     results.push(("https: files, encrypted, one connection".into(), https(nginx).await));
     results.push(("https: wrong host refused, then ignored".into(), https_wrong_host(nginx).await));
     results.push(("auth_basic: handler asked once".into(), basic_auth(nginx).await));
+    results.push(("-w agrees with curl's".into(), write_out_like_curl(nginx)));
     results
+}
+
+/// The `-w` variables netaccess and curl both have, for the same redirected fetch from nginx:
+/// equal text for the facts, and the same order of the times (the times themselves differ
+/// between two programs).
+fn write_out_like_curl(nginx: &Nginx) -> Result<String, String> {
+    const FACTS: &str =
+        "%{http_code} %{remote_ip} %{remote_port} %{size_download} %{url_effective} %{num_redirects} %{http_version}";
+    const TIMES: &str =
+        "%{time_namelookup} %{time_connect} %{time_appconnect} %{time_pretransfer} %{time_starttransfer} %{time_total}";
+    let format = format!("{FACTS}|{TIMES}");
+    let url = nginx.url("/twice");
+    let cli = crate::shell::target_dir().join("debug").join("netaccess");
+    let ours = command_output(Command::new(cli).args(["--no-progress", "-o", "/dev/null", "-w", &format, &url]))?;
+    let curls = command_output(Command::new("curl").args(["-s", "-L", "-o", "/dev/null", "-w", &format, &url]))?;
+    let (our_facts, our_times) = ours.split_once('|').ok_or_else(|| format!("netaccess printed {ours:?}"))?;
+    let (curl_facts, _) = curls.split_once('|').ok_or_else(|| format!("curl printed {curls:?}"))?;
+    expect(our_facts == curl_facts, || format!("netaccess {our_facts:?}, curl {curl_facts:?}"))?;
+    let times: Vec<f64> = our_times.split(' ').filter_map(|t| t.parse().ok()).collect();
+    expect(times.len() == 6, || format!("times {our_times:?}"))?;
+    // Lookup ≤ connect ≤ pretransfer ≤ starttransfer ≤ total (appconnect is 0 over http).
+    let ordered = [times[0], times[1], times[3], times[4], times[5]].windows(2).all(|w| w[0] <= w[1]);
+    expect(ordered, || format!("times out of order: {our_times:?}"))?;
+    Ok(format!("{our_facts:?}, times in order"))
+}
+
+fn command_output(command: &mut Command) -> Result<String, String> {
+    let output = command.output().map_err(|e| format!("{command:?}: {e}"))?;
+    if !output.status.success() {
+        return Err(format!("{command:?}: {}", String::from_utf8_lossy(&output.stderr)));
+    }
+    String::from_utf8(output.stdout).map_err(|e| format!("{command:?}: {e}"))
 }
 
 async fn basic_auth(nginx: &Nginx) -> Result<String, String> {

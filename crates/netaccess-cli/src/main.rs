@@ -75,7 +75,8 @@ async fn run(args: Args) -> ExitCode {
         }
     }
     for (host, port, addresses) in &args.resolve {
-        builder = builder.resolve_addresses(host, *port, addresses.iter().copied());
+        let sockets = addresses.iter().map(|ip| std::net::SocketAddr::new(*ip, *port));
+        builder = builder.resolve_addresses(host, *port, sockets);
     }
     if args.ipv4 {
         builder = builder.ip_family(netaccess::IpFamily::V4Only);

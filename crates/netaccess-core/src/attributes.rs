@@ -98,8 +98,8 @@ pub struct RequestAttributes {
     pub transfer_timeout: Option<Duration>,
     /// The longest the whole request may take, from the moment it was issued (queued, sent,
     /// redirected and read to its end), as curl's `--max-time` and reqwest's `timeout`; `None`
-    /// uses the manager's (no limit by default). When it passes, the reply ends with
-    /// `TimeoutError`, the message naming the limit.
+    /// uses the manager's (no limit by default), `Some(Duration::ZERO)` is no limit. When it
+    /// passes, the reply ends with `TimeoutError`, the message naming the limit.
     pub deadline: Option<Duration>,
     /// The order among queued requests to one host.
     pub priority: Priority,

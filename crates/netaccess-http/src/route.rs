@@ -32,6 +32,7 @@ use netaccess_http1::{
     RequestTarget,
 };
 use netaccess_proxy::{http_connect, socks5_connect, Capabilities, ConnectFailure, Proxy, ProxyKind};
+use tracing::Instrument;
 use url::Url;
 
 use crate::connection::Connection;
@@ -305,7 +306,8 @@ impl Inner {
                 // never runs; inline, every request would carry and move its size.
                 None => {
                     out.events.send(ReplyEvent::SocketStartedConnecting).await;
-                    Box::pin(self.open(route, out.events)).await?
+                    let span = tracing::debug_span!("connection", host = route.host, port = route.port, proxy = %route.proxy.label());
+                    Box::pin(self.open(route, out.events).instrument(span)).await?
                 }
             };
             let reused = connection.reused;

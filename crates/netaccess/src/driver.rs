@@ -40,6 +40,7 @@ use netaccess_core::{
     LoadControl, NetworkError, NetworkErrorKind, Operation, ReplyEvent, Request, RequestAttributes,
     DEFAULT_MAX_REDIRECTS,
 };
+use tracing::Instrument;
 use url::Url;
 
 use crate::at_send::AtSend;
@@ -132,10 +133,16 @@ impl Transfer {
                 biased;
                 () = cancel.cancelled() => Err(NetworkError::canceled(self.request.url_text())),
                 limit = expired(&mut expiry) => Err(past_deadline(self.request.url_text(), limit)),
-                outcome = Box::pin(self.drive(body, place, running)) => outcome,
+                outcome = Box::pin(self.drive(body, place, running).instrument(self.span())) => outcome,
             },
         };
         Box::pin(self.finish(outcome)).await;
+    }
+
+    /// The reply's tracing span: every event of its transfer (the backend's, the connection's)
+    /// is inside it, so a subscriber can follow one request.
+    fn span(&self) -> tracing::Span {
+        tracing::debug_span!("reply", url = self.request.url_text(), operation = self.operation.verb())
     }
 
     fn may_use_cache(&self) -> bool {

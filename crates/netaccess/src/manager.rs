@@ -497,15 +497,15 @@ impl NetworkAccessManagerBuilder {
     }
 
     /// Uses `addresses` for `host:port` instead of resolving the name, raced in this order by
-    /// the happy-eyeballs rules (curl's `--resolve HOST:PORT:ADDR[,ADDR...]`).
+    /// the happy-eyeballs rules (curl's `--resolve HOST:PORT:ADDR[,ADDR...]`; an address may
+    /// have another port than the one it stands for).
     pub fn resolve_addresses(
         mut self,
         host: &str,
         port: u16,
-        addresses: impl IntoIterator<Item = std::net::IpAddr>,
+        addresses: impl IntoIterator<Item = std::net::SocketAddr>,
     ) -> Self {
-        let addresses = addresses.into_iter().map(|ip| std::net::SocketAddr::new(ip, port)).collect();
-        self.http.transport.resolve.insert(host, port, addresses);
+        self.http.transport.resolve.insert(host, port, addresses.into_iter().collect());
         self
     }
 
