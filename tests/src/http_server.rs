@@ -284,6 +284,7 @@ async fn route(
                 Err(_) => response(400, "incomplete upload"),
             }
         }
+        "multipart" => multipart(request).await,
         "status" => response(u16::try_from(number(1)).unwrap_or(500), format!("status {}", number(1))),
         "redirect" => {
             let to = query(&request, "to").unwrap_or("/hello").replace("%3A", ":").replace("%2F", "/");
@@ -312,6 +313,57 @@ async fn route(
 }
 
 /// Echoes the request: its body as the body, its method and some headers as `x-echo-*` headers.
+/// Parses a multipart body with `multer`, part by part as it streams in (a large part is
+/// hashed chunk by chunk, never held), and answers a JSON array: for each part its name, file
+/// name, content type, other headers, length and SHA-256; 400 with multer's reason when the
+/// body is not valid multipart.
+async fn multipart(request: Request<Incoming>) -> Response<Body> {
+    let content_type = request.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    // multer's own `parse_boundary` takes form-data only; every multipart subtype is parsed.
+    let boundary = content_type
+        .strip_prefix("multipart/")
+        .and_then(|rest| rest.split(';').find_map(|param| param.trim().strip_prefix("boundary=")))
+        .map(|b| b.trim_matches('"').to_owned());
+    let Some(boundary) = boundary else {
+        return response(400, format!("no multipart boundary in {content_type:?}"));
+    };
+    let mut parts = multer::Multipart::new(request.into_body().into_data_stream(), boundary);
+    let mut described = Vec::new();
+    loop {
+        let mut field = match parts.next_field().await {
+            Ok(Some(field)) => field,
+            Ok(None) => break,
+            Err(error) => return response(400, format!("bad multipart: {error}")),
+        };
+        let headers: Vec<(String, String)> = field
+            .headers()
+            .iter()
+            .map(|(name, value)| (name.to_string(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+            .collect();
+        let mut part = serde_json::json!({
+            "name": field.name(),
+            "file_name": field.file_name(),
+            "content_type": field.content_type().map(ToString::to_string),
+            "headers": headers,
+        });
+        let (mut length, mut digest) = (0u64, Sha256::new());
+        loop {
+            match field.chunk().await {
+                Ok(Some(chunk)) => {
+                    length += chunk.len() as u64;
+                    digest.update(&chunk);
+                }
+                Ok(None) => break,
+                Err(error) => return response(400, format!("bad part: {error}")),
+            }
+        }
+        part["length"] = length.into();
+        part["sha256"] = hex(&digest.finalize()).into();
+        described.push(part);
+    }
+    response(200, serde_json::Value::Array(described).to_string())
+}
+
 async fn echo(request: Request<Incoming>) -> Response<Body> {
     let (parts, body) = request.into_parts();
     let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();

@@ -151,3 +151,14 @@ async fn the_managers_deadline_counts_time_in_the_queue_too() {
     assert!(began.elapsed() < Duration::from_secs(3), "{:?}", began.elapsed());
     assert!(!first.is_finished(), "a request with no limit (zero) still waits");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_never_answers_meets_the_response_head_timeout() {
+    let silent = RawServer::start(Script::Silent).await;
+    let manager = NetworkAccessManager::builder().response_head_timeout(Duration::from_millis(300)).build();
+    let began = Instant::now();
+    let error = timeout(LIMIT, manager.get(Request::new(silent.url("/"))).finished()).await.unwrap().unwrap_err();
+    assert_eq!(error.kind(), NetworkErrorKind::TimeoutError, "{error}");
+    assert!(error.message().contains("response head timeout"), "names the limit that fired: {error}");
+    assert!(began.elapsed() < Duration::from_secs(3), "{:?}", began.elapsed());
+}

@@ -2,7 +2,9 @@
 //!
 //! # Design
 //!
-//! A body is bytes, a file or a stream. Bytes and files can be replayed (a redirect with 307/308,
+//! A body is bytes, a file, a stream (an `AsyncRead` or an `http_body::Body` is turned into
+//! one), or a sequence of those (a multipart body, see [`crate::multipart`]). Bytes and files
+//! can be replayed (a redirect with 307/308,
 //! a retry on a fresh connection, an authentication round): [`Body::try_clone`] gives a new body
 //! that starts again from byte 0. A stream can be sent once; a request that would need to send it
 //! again fails with `ContentReSendError`.
@@ -49,6 +51,8 @@ enum Source {
         stream: std::sync::Mutex<BoxStream<'static, io::Result<Bytes>>>,
         len: Option<u64>,
     },
+    /// Bodies sent one after the other (a multipart body's delimiters and parts).
+    Parts(Vec<Body>),
 }
 
 impl Body {
@@ -85,6 +89,56 @@ impl Body {
         S: Stream<Item = io::Result<Bytes>> + Send + 'static,
     {
         Self { source: Source::Stream { stream: std::sync::Mutex::new(stream.boxed()), len }, content_type: None }
+    }
+
+    /// A body read from `reader` when it is sent, in [`FILE_CHUNK_SIZE`] chunks, once (like a
+    /// stream); `len` is its length when known (else HTTP sends it chunked).
+    ///
+    /// ```
+    /// let body = netaccess_core::Body::from_async_read(&b"from a reader"[..], Some(13));
+    /// assert_eq!(body.len(), Some(13));
+    /// assert!(!body.is_replayable());
+    /// ```
+    pub fn from_async_read<R>(reader: R, len: Option<u64>) -> Self
+    where
+        R: tokio::io::AsyncRead + Send + 'static,
+    {
+        Self::from_stream(tokio_util::io::ReaderStream::with_capacity(reader, FILE_CHUNK_SIZE), len)
+    }
+
+    /// A body taken from any [`http_body::Body`] (hyper's, axum's, `http_body_util`'s), sent
+    /// once; its exact size hint, if it has one, is the length. Trailers are not sent.
+    ///
+    /// ```
+    /// let source = http_body_util::Full::new(bytes::Bytes::from_static(b"hello"));
+    /// let body = netaccess_core::Body::from_http_body(source);
+    /// assert_eq!(body.len(), Some(5));
+    /// ```
+    pub fn from_http_body<B>(body: B) -> Self
+    where
+        B: http_body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        use bytes::Buf;
+        use http_body_util::BodyExt;
+        let len = body.size_hint().exact();
+        let stream = body.into_data_stream().map(|chunk| match chunk {
+            Ok(mut data) => Ok(data.copy_to_bytes(data.remaining())),
+            Err(error) => Err(io::Error::other(error)),
+        });
+        Self::from_stream(stream, len)
+    }
+
+    /// Bodies sent one after the other, as one: its length is known when every piece's is, and
+    /// it replays when every piece does.
+    pub(crate) fn concat(pieces: Vec<Body>) -> Self {
+        Self { source: Source::Parts(pieces), content_type: None }
+    }
+
+    /// A body of static bytes.
+    pub(crate) fn from_static(bytes: &'static [u8]) -> Self {
+        Self::from_bytes(Bytes::from_static(bytes))
     }
 
     /// A form, `application/x-www-form-urlencoded`, from name and value pairs (an array of
@@ -140,6 +194,7 @@ impl Body {
             Source::Bytes(bytes) => Some(bytes.len() as u64),
             Source::File { len, .. } => Some(*len),
             Source::Stream { len, .. } => *len,
+            Source::Parts(pieces) => pieces.iter().map(Body::len).sum(),
         }
     }
 
@@ -160,7 +215,11 @@ impl Body {
 
     /// Whether the body can be sent again from the start.
     pub fn is_replayable(&self) -> bool {
-        !matches!(self.source, Source::Stream { .. })
+        match &self.source {
+            Source::Stream { .. } => false,
+            Source::Parts(pieces) => pieces.iter().all(Body::is_replayable),
+            _ => true,
+        }
     }
 
     /// A copy that starts again from byte 0, or `None` for a stream.
@@ -170,6 +229,7 @@ impl Body {
             Source::Bytes(bytes) => Source::Bytes(bytes.clone()),
             Source::File { path, len } => Source::File { path: path.clone(), len: *len },
             Source::Stream { .. } => return None,
+            Source::Parts(pieces) => Source::Parts(pieces.iter().map(Body::try_clone).collect::<Option<_>>()?),
         };
         Some(Body { source, content_type: self.content_type.clone() })
     }
@@ -182,6 +242,7 @@ impl Body {
             Source::Bytes(bytes) => Box::pin(stream::iter((!bytes.is_empty()).then_some(Ok(bytes)))),
             Source::Stream { stream, .. } => Box::pin(stream.into_inner().unwrap_or_else(|e| e.into_inner())),
             Source::File { path, len } => Box::pin(file_stream(path, len)),
+            Source::Parts(pieces) => Box::pin(stream::iter(pieces).flat_map(Body::into_stream)),
         }
     }
 }
@@ -205,6 +266,7 @@ impl fmt::Debug for Body {
             Source::Bytes(_) => "bytes",
             Source::File { .. } => "file",
             Source::Stream { .. } => "stream",
+            Source::Parts(_) => "parts",
         };
         f.debug_struct("Body").field("kind", &kind).field("len", &self.len()).finish()
     }

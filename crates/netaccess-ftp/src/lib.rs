@@ -33,8 +33,14 @@
 //! - **Truncation**: a data connection that ends before the length `SIZE` announced fails the
 //!   download with `RemoteHostClosedError`, even when the server then claims `226` (binary mode
 //!   makes `SIZE` exact; a file that grew meanwhile is fine).
-//! - **Timeouts**: the connect timeout covers the TCP connection (or the SOCKS5 tunnel) and the
-//!   server's greeting, so a server that accepts and never greets fails with `TimeoutError`. The
+//! - **Connections** are opened by the manager's one connector (`netaccess-connect`: the
+//!   resolve overrides, happy eyeballs, the `socks5`/`socks5h` rule), control and data
+//!   connections alike; a reply's connection facts and timings are the control connection's
+//!   (for ftp, `sent` is when the transfer command went out after the login, `first_byte` when
+//!   the data connection was open; for an upload, when the file was written and acknowledged).
+//! - **Timeouts**: the connect timeout covers resolving, the TCP connection (or the SOCKS5
+//!   tunnel) and the server's greeting, so a server that accepts and never greets fails with
+//!   `TimeoutError`; AUTH TLS has the TLS handshake timeout. The
 //!   request's transfer timeout bounds everything from there to the first data byte (login,
 //!   SIZE, MDTM, the data connection; a login handler's answer included), then the driver
 //!   applies it to each chunk: a server that goes silent mid-command fails with `TimeoutError`

@@ -29,7 +29,10 @@
 //! - **Retry**: a request that fails on a reused connection before any response byte arrived is
 //!   sent once more on a fresh connection, with its body from byte 0; a body that cannot be
 //!   replayed gives `ContentReSendError` instead.
-//! - **Timeouts**: the connect timeout bounds each connection attempt; the transfer timeout
+//! - **Timeouts**: the connect timeout bounds resolving and connecting (see
+//!   [`netaccess_connect::TransportConfig`]), the TLS handshake has its own; the optional
+//!   [`HttpConfig::response_head_timeout`] bounds the wait for a head once the request was
+//!   sent; the transfer timeout
 //!   starts when the request holds a connection slot (never while queued) and bounds the wait for
 //!   the response head; the manager applies it to every body chunk after that.
 //! - **POST without `Content-Type`**: [`DEFAULT_POST_CONTENT_TYPE`] with a logged warning, as the

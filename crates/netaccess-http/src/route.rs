@@ -11,9 +11,13 @@
 //! the body from byte 0. Connections are pooled per proxy: a tunnel through one proxy never serves
 //! a request routed through another.
 //!
-//! The connect timeout bounds each phase of opening a connection, as curl's does: TCP, the
-//! proxy's answer to `CONNECT` or SOCKS5 (else `ProxyTimeoutError`), and the TLS handshake (else
-//! `TimeoutError`); a person answering a certificate or credential question is never timed.
+//! Connections are opened by the shared connector (`netaccess-connect`: overrides, resolver,
+//! happy eyeballs, the SOCKS5 target rule). The connect timeout bounds resolving and the TCP
+//! race, then the proxy's answer to `CONNECT` or SOCKS5 (else `ProxyTimeoutError`); the TLS
+//! handshake has its own limit (else `TimeoutError` naming it); a person answering a
+//! certificate or credential question is never timed. A request that opens a connection emits
+//! `SocketStartedConnecting` first; the connection keeps its facts and opening moments for the
+//! request that opened it.
 //! The futures of those rare phases are boxed, as is the exchange once a pool slot is held, so
 //! a request waiting in the pool holds a small future (`cargo xtask bench --only burst`).
 

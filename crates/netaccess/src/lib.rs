@@ -62,6 +62,7 @@ pub use netaccess_core::{
 };
 pub use netaccess_core::{ConnectionFacts, Timings, TlsFacts};
 pub use netaccess_core::{IgnoredSslErrors, SslError, SslErrorDecision, SslErrorHandler, SslErrorKind};
+pub use netaccess_core::{Multipart, MultipartKind, Part};
 pub use netaccess_http::{HttpBackend, HttpConfig};
 pub use netaccess_proxy::{
     NoProxy, Proxy, ProxyAuthenticationChallenge, ProxyAuthenticationHandler, ProxyFactory, ProxyKind, ProxyQuery,

@@ -239,7 +239,13 @@ impl NetworkAccessManager {
 /// | reply read buffer | [`DEFAULT_READ_BUFFER_SIZE`](crate::DEFAULT_READ_BUFFER_SIZE) (1 MiB) of body waiting for the reader; Qt's default is unlimited |
 /// | connections per host | [`netaccess_http::DEFAULT_MAX_CONNECTIONS_PER_HOST`] (6) |
 /// | idle connection kept | [`netaccess_http::DEFAULT_IDLE_TIMEOUT`] (120 s) |
-/// | connect timeout | [`netaccess_http::DEFAULT_CONNECT_TIMEOUT`] (30 s) |
+/// | connect timeout | [`netaccess_http::DEFAULT_CONNECT_TIMEOUT`] (30 s): resolving and connecting, every address raced |
+/// | happy eyeballs | the next address tried [`netaccess_connect::DEFAULT_HAPPY_EYEBALLS_DELAY`] (250 ms) after the last attempt started, or at once when one failed; IPv6 and IPv4 interleaved |
+/// | IP family | both ([`IpFamily::Any`](netaccess_connect::IpFamily::Any)) |
+/// | resolver | the system's ([`SystemResolver`](netaccess_connect::SystemResolver)), after the [`resolve`](NetworkAccessManagerBuilder::resolve) overrides |
+/// | TLS handshake timeout | [`netaccess_connect::DEFAULT_TLS_HANDSHAKE_TIMEOUT`] (30 s) |
+/// | response head timeout | none: the transfer timeout's |
+/// | request deadline | none (`Duration::ZERO`) |
 /// | automatic decompression | on (gzip, deflate, br, zstd), bomb guard at [`netaccess_http::DEFAULT_BOMB_THRESHOLD`] (10 MiB, 40:1 / 100:1) |
 /// | `User-Agent` | [`netaccess_http::DEFAULT_USER_AGENT`] |
 /// | proxies | the environment's (`http_proxy`, `https_proxy`, `all_proxy`, `no_proxy`, as curl reads them) |
