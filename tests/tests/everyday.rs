@@ -140,3 +140,41 @@ async fn a_manager_for_one_api_resolves_relative_urls_and_sends_its_headers() {
     assert_eq!(reply.status(), Some(200));
     assert_eq!(server.seen.requests().len() - before, 1, "sent at once: no challenge round");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_honours_the_charset_and_a_byte_order_mark() {
+    let manager = NetworkAccessManager::new();
+    let cases: [(&[u8], &[u8], &str); 3] = [
+        (b"Content-Type: text/plain; charset=\"ISO-8859-1\"\r\n", b"caf\xe9", "caf\u{e9}"),
+        (
+            b"Content-Type: text/html;charset=windows-1251\r\n",
+            b"\xcf\xf0\xe8\xe2\xe5\xf2",
+            "\u{41f}\u{440}\u{438}\u{432}\u{435}\u{442}",
+        ),
+        // No charset: UTF-8, unless a byte order mark says otherwise.
+        (b"Content-Type: text/plain\r\n", b"\xff\xfeh\x00i\x00", "hi"),
+    ];
+    for (header, body, expected) in cases {
+        let mut answer = b"HTTP/1.1 200 OK\r\n".to_vec();
+        answer.extend_from_slice(header);
+        answer.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
+        answer.extend_from_slice(body);
+        let server = RawServer::start(Script::Replies(vec![vec![answer]])).await;
+        let text = timeout(LIMIT, manager.get(Request::new(server.url("/"))).text()).await.unwrap().unwrap();
+        assert_eq!(text, expected, "{}", String::from_utf8_lossy(header));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_request_is_sent_as_it_is_and_methods_convert_both_ways() {
+    let server = HttpServer::start().await;
+    let manager = NetworkAccessManager::new();
+    let request = http::Request::put(server.url("/echo")).header("x-api-key", "from-http").body("payload").unwrap();
+    let mut reply = manager.send_http(request);
+    let body = timeout(LIMIT, reply.bytes()).await.unwrap().unwrap();
+    assert_eq!(body, "payload");
+    assert_eq!(reply.headers()["x-echo-method"], "PUT");
+    assert_eq!(reply.headers()["x-echo-x-api-key"], "from-http");
+    assert_eq!(netaccess::Operation::from(http::Method::PATCH).verb(), "PATCH");
+    assert_eq!(http::Method::try_from(&netaccess::Operation::Head).unwrap(), http::Method::HEAD);
+}

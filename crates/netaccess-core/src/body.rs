@@ -278,6 +278,13 @@ impl Default for Body {
     }
 }
 
+/// No body (an `http::Request<()>`'s).
+impl From<()> for Body {
+    fn from((): ()) -> Self {
+        Body::empty()
+    }
+}
+
 impl From<Bytes> for Body {
     fn from(bytes: Bytes) -> Self {
         Body::from_bytes(bytes)

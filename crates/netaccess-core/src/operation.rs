@@ -59,6 +59,50 @@ impl Operation {
     }
 }
 
+/// An `http::Method` as Qt's operation kind: the five named ones, any other as
+/// [`Operation::Custom`].
+///
+/// ```
+/// use netaccess_core::Operation;
+/// assert_eq!(Operation::from(http::Method::PATCH), Operation::Custom("PATCH".into()));
+/// assert_eq!(http::Method::try_from(&Operation::Delete).unwrap(), http::Method::DELETE);
+/// ```
+impl From<http::Method> for Operation {
+    fn from(method: http::Method) -> Self {
+        match method {
+            http::Method::HEAD => Operation::Head,
+            http::Method::GET => Operation::Get,
+            http::Method::PUT => Operation::Put,
+            http::Method::POST => Operation::Post,
+            http::Method::DELETE => Operation::Delete,
+            other => Operation::Custom(other.as_str().to_owned()),
+        }
+    }
+}
+
+impl From<&http::Method> for Operation {
+    fn from(method: &http::Method) -> Self {
+        Operation::from(method.clone())
+    }
+}
+
+/// The operation's verb as an `http::Method`; a custom verb that is not a valid token fails.
+impl TryFrom<&Operation> for http::Method {
+    type Error = http::method::InvalidMethod;
+
+    fn try_from(operation: &Operation) -> Result<Self, Self::Error> {
+        http::Method::from_bytes(operation.verb().as_bytes())
+    }
+}
+
+impl TryFrom<Operation> for http::Method {
+    type Error = http::method::InvalidMethod;
+
+    fn try_from(operation: Operation) -> Result<Self, Self::Error> {
+        http::Method::try_from(&operation)
+    }
+}
+
 impl fmt::Display for Operation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.verb())

@@ -181,3 +181,38 @@ impl From<&str> for Request {
         Request::new(url)
     }
 }
+
+/// An [`http::Request`] taken apart into what a manager sends: the request (its URI, as
+/// absolute or as relative to the manager's base URL, and its headers), the operation (its
+/// method) and the body. The HTTP version is not kept: the connection decides it.
+///
+/// ```
+/// use netaccess_core::request::HttpRequestParts;
+/// use netaccess_core::Operation;
+/// let parts = HttpRequestParts::from(
+///     http::Request::patch("https://api.example/items/1").header("x-trace", "1").body("{}").unwrap(),
+/// );
+/// assert_eq!(parts.operation, Operation::Custom("PATCH".into()));
+/// assert_eq!(parts.request.url().unwrap().path(), "/items/1");
+/// assert_eq!(parts.request.headers()["x-trace"], "1");
+/// assert_eq!(parts.body.len(), Some(2));
+/// ```
+#[non_exhaustive]
+#[derive(Debug)]
+pub struct HttpRequestParts {
+    /// The URL and headers.
+    pub request: Request,
+    /// The method, as Qt's operation kind.
+    pub operation: crate::Operation,
+    /// The body.
+    pub body: crate::Body,
+}
+
+impl<B: Into<crate::Body>> From<http::Request<B>> for HttpRequestParts {
+    fn from(request: http::Request<B>) -> Self {
+        let (parts, body) = request.into_parts();
+        let mut converted = Request::new(parts.uri.to_string());
+        *converted.headers_mut() = parts.headers;
+        Self { request: converted, operation: crate::Operation::from(parts.method), body: body.into() }
+    }
+}

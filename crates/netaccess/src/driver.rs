@@ -69,11 +69,26 @@ pub(crate) fn start(manager: Arc<ManagerInner>, request: Request, operation: Ope
     });
     let request = Arc::new(request);
     let reply = Reply::new(shared.clone(), receiver, request.clone(), operation.clone());
-    // The deadline counts from now, the moment the request was issued.
-    let deadline = request.attributes().deadline.unwrap_or(manager.defaults.deadline);
-    let expiry = (!deadline.is_zero()).then(|| Box::pin(tokio::time::sleep(deadline)));
     let transfer = Transfer { manager, shared, events: sender, request, operation };
-    tokio::spawn(transfer.run(body, place, expiry.map(|sleep| (sleep, deadline))));
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        // No runtime to run on: the reply fails at once, with a clear error, instead of the
+        // panic `tokio::spawn` would give. Its two closing events fit in the fresh queue, so
+        // this never waits.
+        let error = NetworkError::new(
+            NetworkErrorKind::UnknownNetworkError,
+            transfer.request.url_text(),
+            "netaccess needs a Tokio runtime: send from inside one, or use netaccess::blocking",
+        );
+        futures::executor::block_on(Box::pin(transfer.finish(Err(error))));
+        return reply;
+    };
+    // The deadline counts from now, the moment the request was issued.
+    let deadline = transfer.request.attributes().deadline.unwrap_or(transfer.manager.defaults.deadline);
+    let expiry = (!deadline.is_zero()).then(|| {
+        let _inside = runtime.enter();
+        Box::pin(tokio::time::sleep(deadline))
+    });
+    runtime.spawn(transfer.run(body, place, expiry.map(|sleep| (sleep, deadline))));
     reply
 }
 
@@ -387,11 +402,13 @@ impl Transfer {
             let mut state = self.shared.state();
             state.progress_total = total;
             state.headers = response.headers;
-            state.attributes = response.attributes;
-            state.attributes.timings = Some(netaccess_core::Timings::since(started_at, &response.milestones));
-            state.attributes.http_status_code.and_then(|status| {
+            let mut attributes = Box::new(response.attributes);
+            attributes.timings = Some(netaccess_core::Timings::since(started_at, &response.milestones));
+            let state = &mut *state;
+            let attributes = &**state.attributes.insert(attributes);
+            attributes.http_status_code.and_then(|status| {
                 let kind = NetworkErrorKind::from_http_status(status)?;
-                let reason = state.attributes.http_reason_phrase.clone().unwrap_or_default();
+                let reason = attributes.http_reason_phrase.clone().unwrap_or_default();
                 let mut message = format!("the server replied {status} {reason}");
                 if let Some(challenge) = (status == 401).then(|| auth::describe(&state.headers)).flatten() {
                     message.push_str(&format!(": it asks for {challenge}"));
@@ -415,7 +432,7 @@ impl Transfer {
             let received_total = i64::try_from(received).unwrap_or(i64::MAX);
             self.emit(ReplyEvent::DownloadProgress { received, total: received_total }).await;
         }
-        if let Some(timings) = &mut self.shared.state().attributes.timings {
+        if let Some(timings) = self.shared.state().attributes.as_mut().and_then(|a| a.timings.as_mut()) {
             timings.total = Some(started_at.elapsed());
         }
         // The body is in: the next request of the line may start.

@@ -36,6 +36,8 @@
 
 mod at_send;
 pub mod auth;
+#[cfg(feature = "blocking")]
+pub mod blocking;
 mod cache;
 mod context;
 mod cookies;

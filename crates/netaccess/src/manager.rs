@@ -119,6 +119,25 @@ impl NetworkAccessManager {
         driver::start(self.inner.clone(), request, operation, body)
     }
 
+    /// Sends an [`http::Request`] as it is: its method, URI (relative ones against the
+    /// [`base_url`](NetworkAccessManagerBuilder::base_url)), headers and body (anything that
+    /// becomes a [`Body`]: `()`, bytes, strings, a `Body` built from a stream or an
+    /// `http_body::Body`).
+    ///
+    /// ```
+    /// # async fn example() -> Result<(), netaccess::NetworkError> {
+    /// let manager = netaccess::NetworkAccessManager::new();
+    /// let request = http::Request::post("http://127.0.0.1:8080/items").header("content-type", "text/plain").body("hello").unwrap();
+    /// let mut reply = manager.send_http(request);
+    /// let head = reply.head().await?;
+    /// println!("{}", head.status);
+    /// # Ok(()) }
+    /// ```
+    pub fn send_http<B: Into<Body>>(&self, request: http::Request<B>) -> Reply {
+        let parts = netaccess_core::request::HttpRequestParts::from(request);
+        self.send(parts.request, parts.operation, parts.body)
+    }
+
     /// Turns network access on or off. While off, only local schemes (`file:`, `data:`) work.
     /// A [`ManagerEvent::NetworkAccessibleChanged`] is sent once per actual change.
     pub fn set_network_accessible(&self, accessible: bool) {

@@ -34,7 +34,9 @@ pub(crate) struct ReplyShared {
 #[derive(Debug)]
 pub(crate) struct ReplyState {
     pub(crate) headers: HeaderMap,
-    pub(crate) attributes: ReplyAttributes,
+    /// Set when the head arrives; boxed so that a waiting reply's state stays small (a
+    /// waiting request holds it: `cargo xtask bench --only scale`).
+    pub(crate) attributes: Option<Box<ReplyAttributes>>,
     /// The redirects followed, in order; the last is the reply's URL (else the request's).
     pub(crate) redirects: Vec<Url>,
     pub(crate) bytes_received: u64,
@@ -45,6 +47,12 @@ pub(crate) struct ReplyState {
 }
 
 impl ReplyState {
+    /// The attributes, empty until the head arrived.
+    pub(crate) fn attributes(&self) -> &ReplyAttributes {
+        static NONE_YET: std::sync::LazyLock<ReplyAttributes> = std::sync::LazyLock::new(ReplyAttributes::default);
+        self.attributes.as_deref().unwrap_or(&NONE_YET)
+    }
+
     /// The reply's URL as text: the last redirect's, else the request's as given.
     fn url_text<'a>(&'a self, request: &'a Request) -> &'a str {
         self.redirects.last().map_or(request.url_text(), Url::as_str)
@@ -56,7 +64,7 @@ impl ReplyShared {
         Self {
             state: Mutex::new(ReplyState {
                 headers: HeaderMap::new(),
-                attributes: ReplyAttributes::default(),
+                attributes: None,
                 redirects: Vec::new(),
                 bytes_received: 0,
                 progress_total: -1,
@@ -176,12 +184,12 @@ impl Reply {
 
     /// The HTTP status code, once the head arrived (`None` for schemes without one).
     pub fn status(&self) -> Option<u16> {
-        self.shared.state().attributes.http_status_code
+        self.shared.state().attributes().http_status_code
     }
 
     /// The HTTP reason phrase.
     pub fn reason(&self) -> Option<String> {
-        self.shared.state().attributes.http_reason_phrase.clone()
+        self.shared.state().attributes().http_reason_phrase.clone()
     }
 
     /// The response headers received so far.
@@ -198,7 +206,7 @@ impl Reply {
 
     /// The reply attributes.
     pub fn attributes(&self) -> ReplyAttributes {
-        self.shared.state().attributes.clone()
+        self.shared.state().attributes().clone()
     }
 
     /// The URLs of the redirects followed, in order.
@@ -342,13 +350,24 @@ impl Reply {
         self.error().map_or(Ok(body), Err)
     }
 
-    /// Waits for the end and returns the body as text (invalid UTF-8 replaced), or the error.
+    /// Waits for the end and returns the body as text, decoded from the `charset` of its
+    /// `Content-Type` (any label the WHATWG Encoding Standard knows, `encoding_rs`), UTF-8 when
+    /// there is none or it is unknown; a byte order mark wins over the header, as in browsers.
+    /// Malformed sequences become U+FFFD.
     ///
     /// # Errors
     /// The reply's error.
     pub async fn text(&mut self) -> Result<String, NetworkError> {
         let body = self.bytes().await?;
-        Ok(String::from_utf8_lossy(&body).into_owned())
+        let encoding = self
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(charset_of)
+            .and_then(|label| encoding_rs::Encoding::for_label(label.as_bytes()))
+            .unwrap_or(encoding_rs::UTF_8);
+        let (text, _, _) = encoding.decode(&body);
+        Ok(text.into_owned())
     }
 
     /// Waits for the end, discarding the body.
@@ -388,4 +407,12 @@ impl Drop for Reply {
     fn drop(&mut self) {
         self.shared.abort(&self.request);
     }
+}
+
+/// The `charset` parameter of a `Content-Type` value, unquoted.
+fn charset_of(content_type: &str) -> Option<String> {
+    content_type.split(';').skip(1).find_map(|parameter| {
+        let (name, value) = parameter.split_once('=')?;
+        name.trim().eq_ignore_ascii_case("charset").then(|| value.trim().trim_matches('"').to_owned())
+    })
 }
