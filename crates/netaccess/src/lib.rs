@@ -6,6 +6,22 @@
 //! hand-written HTTP/1.1 core over a connection pool, TLS on rustls), `file:` and `data:` are
 //! built in, and any scheme can be added or replaced.
 //!
+//! ```no_run
+//! # async fn example() -> Result<(), netaccess::NetworkError> {
+//! use netaccess::{NetworkAccessManager, Request};
+//!
+//! let manager = NetworkAccessManager::new();
+//! let mut reply = manager.get(Request::new("https://www.rust-lang.org/"));
+//! let head = reply.head().await?; // status, version and headers as `http` types
+//! println!("{} {:?}", head.status, head.headers.get("content-type"));
+//! let page = reply.text().await?; // decoded from the Content-Type's charset
+//! let timings = reply.attributes().timings.unwrap_or_default();
+//! println!("{} bytes, first byte after {:?}", page.len(), timings.first_byte);
+//! # Ok(()) }
+//! ```
+//!
+//! Every scheme the same way, as Qt's replies: events, errors with Qt's codes.
+//!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! use netaccess::{NetworkAccessManager, NetworkErrorKind, Request};
@@ -30,7 +46,8 @@
 //! cookie jar, the credential cache and the response cache ([`DiskCache`] or any
 //! [`NetworkCache`], Qt's load controls); redirects and authentication rounds are its loop. The vocabulary shared with the backends
 //! lives in `netaccess-core` and is re-exported here, so depending on `netaccess` alone is
-//! enough.
+//! enough. Connections are opened by `netaccess-connect` (one connector for every scheme);
+//! `netaccess::blocking` (feature `blocking`) runs the same manager for programs without async.
 
 #![forbid(unsafe_code)]
 
