@@ -7,11 +7,12 @@
 //! and a failure names the URL.
 #![no_main]
 
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use futures::StreamExt;
 use libfuzzer_sys::fuzz_target;
+use netaccess_connect::{Connector, TransportConfig};
 use netaccess_core::{Backend, BackendRequest, Operation};
 use netaccess_ftp::FtpBackend;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -21,14 +22,14 @@ struct Server {
     runtime: tokio::runtime::Runtime,
     port: u16,
     /// The script for the next connection.
-    script: std::sync::Arc<Mutex<Vec<u8>>>,
+    script: Arc<Mutex<Vec<u8>>>,
 }
 
 fn server() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
     SERVER.get_or_init(|| {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
-        let script = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let script = Arc::new(Mutex::new(Vec::new()));
         let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0")).expect("bind loopback");
         let port = listener.local_addr().expect("addr").port();
         let shared = script.clone();
@@ -53,7 +54,10 @@ fn server() -> &'static Server {
 fuzz_target!(|data: &[u8]| {
     let server = server();
     *server.script.lock().expect("lock") = data.to_vec();
-    let backend = FtpBackend::new(None, Duration::from_millis(100));
+    let mut transport = TransportConfig::default();
+    transport.connect_timeout = Duration::from_millis(100);
+    transport.tls_handshake_timeout = Duration::from_millis(100);
+    let backend = FtpBackend::new(None, Arc::new(Connector::new(transport)));
     let url = url::Url::parse(&format!("ftp://127.0.0.1:{}/file", server.port)).expect("url");
     let mut request = BackendRequest::new(Operation::Get, url.clone());
     request.attributes.transfer_timeout = Some(Duration::from_millis(50));
