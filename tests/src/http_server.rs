@@ -67,6 +67,8 @@ pub struct Seen {
     pub uploads: Mutex<Vec<String>>,
     /// Every request, in the order the server read them.
     pub log: Mutex<Vec<SeenRequest>>,
+    /// How many requests each `/flaky/KEY/N` key has had.
+    pub flaky: Mutex<std::collections::HashMap<String, usize>>,
 }
 
 /// One request as the server read it.
@@ -235,6 +237,11 @@ async fn route(
     let number = |i: usize| segments.get(i).and_then(|s| s.parse::<usize>().ok()).unwrap_or(0);
     let reply = match segments[0] {
         "hello" => response(200, "Hello, world!"),
+        "json" => {
+            let mut reply = response(200, r#"{"name":"netaccess","schemes":["http","https","ftp","file","data"]}"#);
+            reply.headers_mut().insert("content-type", "application/json".parse().expect("value"));
+            reply
+        }
         "bytes" => response(200, pattern(number(1))),
         "chunked" => {
             let data = Bytes::from(pattern(number(1)));
@@ -310,9 +317,52 @@ async fn route(
             tokio::time::sleep(Duration::from_millis(number(1) as u64)).await;
             response(200, "slow")
         }
+        "ranged" => ranged(&request, number(1)),
+        "flaky" => {
+            // `/flaky/KEY/N`: 503 with `Retry-After: 0` for the first N requests of KEY, then 200.
+            let key = segments.get(1).copied().unwrap_or_default().to_owned();
+            let count = {
+                let mut flaky = seen.flaky.lock().expect("lock");
+                let count = flaky.entry(key).or_default();
+                *count += 1;
+                *count
+            };
+            if count <= number(2) {
+                let mut reply = response(503, format!("busy, request {count}"));
+                reply.headers_mut().insert("retry-after", "0".parse().expect("value"));
+                reply
+            } else {
+                response(200, format!("recovered after {count} requests"))
+            }
+        }
         _ => response(404, "no such route"),
     };
     Ok(reply)
+}
+
+/// `/ranged/N`: N bytes of the pattern, honouring `Range: bytes=FROM-` as servers do (206 with
+/// `Content-Range`, 416 with `Content-Range: bytes */N` past the end); any other range form gets
+/// the whole body (200), as a server may answer.
+fn ranged(request: &Request<Incoming>, len: usize) -> Response<Body> {
+    let data = pattern(len);
+    let from = request
+        .headers()
+        .get("range")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("bytes="))
+        .and_then(|v| v.strip_suffix('-'))
+        .and_then(|v| v.parse::<usize>().ok());
+    let mut reply = match from {
+        None => return response(200, data),
+        Some(from) if from >= len => response(416, ""),
+        Some(from) => response(206, data[from..].to_vec()),
+    };
+    let range = match from {
+        Some(from) if from < len => format!("bytes {from}-{}/{len}", len - 1),
+        _ => format!("bytes */{len}"),
+    };
+    reply.headers_mut().insert("content-range", range.parse().expect("value"));
+    reply
 }
 
 /// Echoes the request: its body as the body, its method and some headers as `x-echo-*` headers.
@@ -384,6 +434,8 @@ async fn echo(request: Request<Incoming>) -> Response<Body> {
         "content-length",
         "accept",
         "x-api-key",
+        "referer",
+        "range",
     ] {
         if let Some(value) = parts.headers.get(name) {
             headers.insert(format!("x-echo-{name}").parse::<hyper::header::HeaderName>().expect("name"), value.clone());

@@ -20,6 +20,8 @@ const STEPS: &[Step] = &[
     Step { name: "deny", action: deny },
     Step { name: "interop", action: crate::interop::run },
     Step { name: "demo", action: crate::demo::run },
+    Step { name: "examples", action: crate::examples::run },
+    Step { name: "man", action: crate::man::run },
     Step { name: "fuzz", action: || crate::fuzz::run(crate::fuzz::SMOKE_SECONDS) },
     Step { name: "bench", action: || crate::bench(&["--quick".to_owned()]) },
 ];

@@ -4,6 +4,8 @@
 //! - `contained`: no file of the repository refers to a path outside it (a step of `ci`).
 //! - `notices`: writes `THIRD-PARTY-NOTICES.md` from the lock file (`ci` checks it is fresh).
 //! - `demo`: the `netaccess` CLI at work on every scheme it supports, with a summary table.
+//! - `examples`: the facade's examples run against local servers and checked.
+//! - `man`: the CLI's man page and shell completions, generated and checked.
 //! - `interop`: the library against real servers from Debian (nginx), on loopback.
 //! - `bench [--quick]`: the benchmarks, netaccess next to other clients in one run.
 //! - `fuzz [--minutes N]`: every fuzz target, its saved corpus replayed, then N minutes each.
@@ -15,9 +17,11 @@ mod ci;
 mod contained;
 mod demo;
 mod disk;
+mod examples;
 mod ftp;
 mod fuzz;
 mod interop;
+mod man;
 mod notices;
 mod proxies;
 mod shell;
@@ -36,12 +40,18 @@ fn main() -> ExitCode {
         Some("contained") => contained::run(),
         Some("notices") => notices::write(),
         Some("demo") => demo::run(),
+        Some("examples") => examples::run(),
+        Some("man") => man::run(),
         Some("interop") => interop::run(),
         Some("bench") => bench(&args[1..]),
         Some("fuzz") => fuzz::run_from_args(&args),
         _ => {
-            eprintln!("usage: cargo xtask <ci|demo|interop|bench [--quick] [--only NAME]|fuzz [--minutes N]>");
-            eprintln!("  ci    disk check, self-containment, fmt, clippy, tests, docs, cargo-deny, interop, demo, fuzz and bench smoke");
+            eprintln!(
+                "usage: cargo xtask <ci|demo|examples|man|interop|bench [--quick] [--only NAME]|fuzz [--minutes N]>"
+            );
+            eprintln!("  ci    disk check, self-containment, fmt, clippy, tests, docs, cargo-deny, interop, demo, examples, fuzz and bench smoke");
+            eprintln!("  examples  the facade's examples against local servers");
+            eprintln!("  man   the CLI's man page and shell completions into target/");
             eprintln!("  demo  the netaccess CLI on every scheme, with a summary table");
             eprintln!("  interop  the library against Debian's servers (nginx), installed when missing");
             eprintln!("  bench netaccess next to other clients, in one run (--quick: a short smoke run)");

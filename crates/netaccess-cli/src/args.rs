@@ -24,7 +24,7 @@ pub(crate) struct Args {
     pub(crate) remote_name: bool,
 
     /// The request verb (GET, POST, PUT, DELETE, or any other).
-    #[arg(short = 'X', long = "request", value_name = "VERB")]
+    #[arg(short = 'X', long = "request", value_name = "VERB", help_heading = "Request")]
     pub(crate) request: Option<String>,
 
     /// Fetch the headers only (HEAD) and print them.
@@ -32,7 +32,7 @@ pub(crate) struct Args {
     pub(crate) head: bool,
 
     /// An extra request header, "Name: value"; repeatable.
-    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    #[arg(short = 'H', long = "header", value_name = "HEADER", help_heading = "Request")]
     pub(crate) headers: Vec<String>,
 
     /// POST data, or @FILE (line breaks removed) or @- for stdin; several are joined with '&'.
@@ -40,10 +40,11 @@ pub(crate) struct Args {
     pub(crate) data: Vec<String>,
 
     /// POST data sent as is, or @FILE / @- for stdin.
-    #[arg(long = "data-binary", value_name = "DATA")]
+    #[arg(long = "data-binary", value_name = "DATA", help_heading = "Request")]
     pub(crate) data_binary: Vec<String>,
 
-    /// Upload FILE with PUT (a URL ending in '/' gets the file's name appended).
+    /// Upload FILE with PUT ('-' for standard input, sent chunked; a URL ending in '/' gets the
+    /// file's name appended).
     #[arg(short = 'T', long = "upload-file", value_name = "FILE")]
     pub(crate) upload_file: Option<PathBuf>,
 
@@ -52,7 +53,7 @@ pub(crate) struct Args {
     pub(crate) output: Vec<PathBuf>,
 
     /// Save each body without an -o into DIR, named after the URL's last path segment.
-    #[arg(long = "output-dir", value_name = "DIR")]
+    #[arg(long = "output-dir", value_name = "DIR", help_heading = "Output")]
     pub(crate) output_dir: Option<PathBuf>,
 
     /// Put the response headers before the body in the output.
@@ -64,59 +65,65 @@ pub(crate) struct Args {
     pub(crate) verbose: bool,
 
     /// Show a progress bar on stderr (the default when stderr is a terminal).
-    #[arg(long = "progress-bar", overrides_with = "no_progress")]
+    #[arg(short = '#', long = "progress-bar", overrides_with = "no_progress", help_heading = "Output")]
     pub(crate) progress_bar: bool,
 
     /// Never show a progress bar.
-    #[arg(long = "no-progress", overrides_with = "progress_bar")]
+    #[arg(long = "no-progress", overrides_with = "progress_bar", help_heading = "Output")]
     pub(crate) no_progress: bool,
 
     /// Disable network access: only local schemes (file, data) work.
-    #[arg(long = "offline")]
+    #[arg(long = "offline", help_heading = "Connection")]
     pub(crate) offline: bool,
 
     /// After each transfer write one JSON line to PATH ('-' for stdout), in the order of the URLs.
-    #[arg(long = "summary", value_name = "PATH|-")]
+    #[arg(long = "summary", value_name = "PATH|-", help_heading = "Output")]
     pub(crate) summary: Option<String>,
 
     /// Which redirects to follow.
-    #[arg(long = "redirect-policy", value_enum, default_value = "no-less-safe", value_name = "POLICY")]
+    #[arg(
+        long = "redirect-policy",
+        value_enum,
+        default_value = "no-less-safe",
+        value_name = "POLICY",
+        help_heading = "Redirects and retries"
+    )]
     pub(crate) redirect_policy: RedirectPolicyArg,
 
     /// The most redirects to follow.
-    #[arg(long = "max-redirs", value_name = "N", default_value_t = netaccess::DEFAULT_MAX_REDIRECTS)]
+    #[arg(long = "max-redirs", value_name = "N", default_value_t = netaccess::DEFAULT_MAX_REDIRECTS, help_heading = "Redirects and retries")]
     pub(crate) max_redirs: u32,
 
     /// Fail a transfer that makes no progress for SECS seconds (0: never).
-    #[arg(long = "timeout", value_name = "SECS", default_value_t = 0.0)]
+    #[arg(long = "timeout", value_name = "SECS", default_value_t = 0.0, help_heading = "Connection")]
     pub(crate) timeout: f64,
 
     /// Give up connecting after SECS seconds (0: never).
-    #[arg(long = "connect-timeout", value_name = "SECS", default_value_t = netaccess::http_defaults::CONNECT_TIMEOUT_SECS)]
+    #[arg(long = "connect-timeout", value_name = "SECS", default_value_t = netaccess::http_defaults::CONNECT_TIMEOUT_SECS, help_heading = "Connection")]
     pub(crate) connect_timeout: f64,
 
     /// The most connections to one host at a time.
-    #[arg(long = "max-host-connections", value_name = "N", default_value_t = netaccess::http_defaults::MAX_CONNECTIONS_PER_HOST)]
+    #[arg(long = "max-host-connections", value_name = "N", default_value_t = netaccess::http_defaults::MAX_CONNECTIONS_PER_HOST, help_heading = "Connection")]
     pub(crate) max_host_connections: usize,
 
     /// Ask for compressed replies and decode them (the default).
-    #[arg(long = "compressed", overrides_with = "no_compressed")]
+    #[arg(long = "compressed", overrides_with = "no_compressed", help_heading = "Connection")]
     pub(crate) compressed: bool,
 
     /// Neither ask for nor decode compressed replies.
-    #[arg(long = "no-compressed", overrides_with = "compressed")]
+    #[arg(long = "no-compressed", overrides_with = "compressed", help_heading = "Connection")]
     pub(crate) no_compressed: bool,
 
     /// Also trust the CA certificates in this PEM file.
-    #[arg(long = "cacert", value_name = "FILE")]
+    #[arg(long = "cacert", value_name = "FILE", help_heading = "TLS")]
     pub(crate) cacert: Vec<PathBuf>,
 
     /// Show this client certificate chain (PEM); needs --key.
-    #[arg(long = "cert", value_name = "FILE", requires = "key")]
+    #[arg(long = "cert", value_name = "FILE", requires = "key", help_heading = "TLS")]
     pub(crate) cert: Option<PathBuf>,
 
     /// The private key (PEM) of --cert.
-    #[arg(long = "key", value_name = "FILE", requires = "cert")]
+    #[arg(long = "key", value_name = "FILE", requires = "cert", help_heading = "TLS")]
     pub(crate) key: Option<PathBuf>,
 
     /// Go on despite any certificate problem (each is printed on stderr).
@@ -129,36 +136,36 @@ pub(crate) struct Args {
 
     /// Use this proxy: http://, socks5:// (names resolved here), socks5h:// (by the proxy), with
     /// credentials if needed. Without it, the environment's proxy variables apply.
-    #[arg(short = 'x', long = "proxy", value_name = "URL", value_parser = parse_proxy)]
+    #[arg(short = 'x', long = "proxy", value_name = "URL", value_parser = parse_proxy, help_heading = "Proxy")]
     pub(crate) proxy: Option<netaccess::Proxy>,
 
     /// Hosts that go direct, as no_proxy writes them ("localhost,.internal,10.0.0.0/8"; "*" for all).
-    #[arg(long = "noproxy", value_name = "LIST")]
+    #[arg(long = "noproxy", value_name = "LIST", help_heading = "Proxy")]
     pub(crate) noproxy: Option<String>,
 
     /// Credentials for the proxy, USER:PASSWORD.
-    #[arg(long = "proxy-user", value_name = "USER:PASSWORD")]
+    #[arg(short = 'U', long = "proxy-user", value_name = "USER:PASSWORD", help_heading = "Proxy")]
     pub(crate) proxy_user: Option<String>,
 
     /// Load cookies from FILE at start (when it exists) and save the jar there at the end.
-    #[arg(long = "cookie-jar", value_name = "FILE")]
+    #[arg(short = 'c', long = "cookie-jar", value_name = "FILE", help_heading = "Credentials and cookies")]
     pub(crate) cookie_jar: Option<PathBuf>,
 
     /// Send this cookie ("name=value; name2=value2"), or load a Netscape cookies.txt FILE.
-    #[arg(short = 'b', long = "cookie", value_name = "DATA|FILE")]
+    #[arg(short = 'b', long = "cookie", value_name = "DATA|FILE", help_heading = "Credentials and cookies")]
     pub(crate) cookie: Vec<String>,
 
     /// Connect to ADDRESS for HOST:PORT instead of resolving HOST ("example.com:443:127.0.0.1";
     /// several addresses, IPv6 in brackets, are raced in their order: "h:443:[::1],127.0.0.1").
-    #[arg(long = "resolve", value_name = "HOST:PORT:ADDR[,ADDR...]", value_parser = netaccess::ResolveOverrides::parse)]
+    #[arg(long = "resolve", value_name = "HOST:PORT:ADDR[,ADDR...]", value_parser = netaccess::ResolveOverrides::parse, help_heading = "Connection")]
     pub(crate) resolve: Vec<(String, u16, Vec<std::net::IpAddr>)>,
 
     /// Use IPv4 addresses only.
-    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6", help_heading = "Connection")]
     pub(crate) ipv4: bool,
 
     /// Use IPv6 addresses only.
-    #[arg(short = '6', long = "ipv6")]
+    #[arg(short = '6', long = "ipv6", help_heading = "Connection")]
     pub(crate) ipv6: bool,
 
     /// Fail a transfer that takes longer than SECS seconds in all, queued, connecting,
@@ -175,15 +182,122 @@ pub(crate) struct Args {
     pub(crate) write_out: Option<String>,
 
     /// Keep an HTTP cache (RFC 9111, private) in DIR, shared with other runs.
-    #[arg(long = "cache-dir", value_name = "DIR")]
+    #[arg(long = "cache-dir", value_name = "DIR", help_heading = "Cache")]
     pub(crate) cache_dir: Option<PathBuf>,
 
     /// Where replies may come from when --cache-dir is set.
-    #[arg(long = "cache-load", value_enum, default_value = "prefer-network", value_name = "CONTROL")]
+    #[arg(
+        long = "cache-load",
+        value_enum,
+        default_value = "prefer-network",
+        value_name = "CONTROL",
+        help_heading = "Cache"
+    )]
     pub(crate) cache_load: CacheLoadArg,
 
+    /// Follow redirects (accepted for curl's habits: redirects are followed by default, under
+    /// --redirect-policy and --max-redirs).
+    #[arg(short = 'L', long = "location", help_heading = "Redirects and retries")]
+    pub(crate) location: bool,
+
+    /// No progress bar and no error text on stderr.
+    #[arg(short = 's', long = "silent")]
+    pub(crate) silent: bool,
+
+    /// With -s: show the error text again.
+    #[arg(short = 'S', long = "show-error")]
+    pub(crate) show_error: bool,
+
+    /// On an HTTP error status (400 and above) write no body; the exit status says the error
+    /// group either way.
+    #[arg(short = 'f', long = "fail", overrides_with = "fail_with_body")]
+    pub(crate) fail: bool,
+
+    /// On an HTTP error status write the body anyway (the default; undoes -f).
+    #[arg(long = "fail-with-body", overrides_with = "fail", help_heading = "Output")]
+    pub(crate) fail_with_body: bool,
+
+    /// With -O: name the file after the Content-Disposition's filename when the server gives
+    /// one (a name with a path separator, "..", a control character or a leading dot is
+    /// refused: the URL's name is used).
+    #[arg(short = 'J', long = "remote-header-name", help_heading = "Output")]
+    pub(crate) remote_header_name: bool,
+
+    /// Create the missing directories of -o, -O and --output-dir paths.
+    #[arg(long = "create-dirs", help_heading = "Output")]
+    pub(crate) create_dirs: bool,
+
+    /// The User-Agent to send.
+    #[arg(short = 'A', long = "user-agent", value_name = "NAME")]
+    pub(crate) user_agent: Option<String>,
+
+    /// The Referer to send.
+    #[arg(short = 'e', long = "referer", value_name = "URL", help_heading = "Request")]
+    pub(crate) referer: Option<String>,
+
+    /// Write the response headers of each transfer to FILE ('-' for stdout).
+    #[arg(short = 'D', long = "dump-header", value_name = "FILE", help_heading = "Output")]
+    pub(crate) dump_header: Option<String>,
+
+    /// Ask for these bytes only ("0-499", "500-", "-200", "0-0,-1"): a Range header.
+    #[arg(short = 'r', long = "range", value_name = "RANGE", help_heading = "Request")]
+    pub(crate) range: Option<String>,
+
+    /// A multipart/form-data field (POST): "name=value", "name=@file" (a file part),
+    /// "name=<file" (the file's text as the value), with ";type=TYPE" and ";filename=NAME";
+    /// repeatable.
+    #[arg(short = 'F', long = "form", value_name = "NAME=CONTENT")]
+    pub(crate) form: Vec<String>,
+
+    /// POST JSON (DATA, @FILE or @-) with "Content-Type: application/json" and
+    /// "Accept: application/json"; several are joined.
+    #[arg(long = "json", value_name = "DATA")]
+    pub(crate) json: Vec<String>,
+
+    /// Send the -d data as the URL's query in a GET (or HEAD with -I) instead of a POST body.
+    #[arg(short = 'G', long = "get", help_heading = "Request")]
+    pub(crate) get: bool,
+
+    /// POST data percent-encoded: "content", "=content", "name=content", "@file", "name@file".
+    #[arg(long = "data-urlencode", value_name = "DATA", help_heading = "Request")]
+    pub(crate) data_urlencode: Vec<String>,
+
+    /// POST data as given, '@' included (no file is read).
+    #[arg(long = "data-raw", value_name = "DATA", help_heading = "Request")]
+    pub(crate) data_raw: Vec<String>,
+
+    /// Resume a download into the -o file: "-" from its current size, or from byte OFFSET. A
+    /// server that ignores the range rewrites the file; 416 on a complete file is success.
+    #[arg(short = 'C', long = "continue-at", value_name = "OFFSET|-", help_heading = "Output")]
+    pub(crate) continue_at: Option<String>,
+
+    /// Retry a transient failure (timeout, refused or reset connection, 408, 429, 500, 502,
+    /// 503, 504) up to N times, with exponential back-off and Retry-After honoured.
+    #[arg(long = "retry", value_name = "N", default_value_t = 0, help_heading = "Redirects and retries")]
+    pub(crate) retry: u32,
+
+    /// Wait SECS between retries instead of backing off exponentially.
+    #[arg(long = "retry-delay", value_name = "SECS", default_value_t = 0.0, help_heading = "Redirects and retries")]
+    pub(crate) retry_delay: f64,
+
+    /// Retry only while the transfer is younger than SECS (0: no limit).
+    #[arg(long = "retry-max-time", value_name = "SECS", default_value_t = 0.0, help_heading = "Redirects and retries")]
+    pub(crate) retry_max_time: f64,
+
+    /// With --retry: retry every failure and every HTTP error status, whatever the method.
+    #[arg(long = "retry-all-errors", help_heading = "Redirects and retries")]
+    pub(crate) retry_all_errors: bool,
+
+    /// Take credentials for the URL's host from ~/.netrc.
+    #[arg(short = 'n', long = "netrc", help_heading = "Credentials and cookies")]
+    pub(crate) netrc: bool,
+
+    /// Take credentials for the URL's host from FILE (netrc format).
+    #[arg(long = "netrc-file", value_name = "FILE", help_heading = "Credentials and cookies")]
+    pub(crate) netrc_file: Option<PathBuf>,
+
     /// Go on despite this certificate problem (e.g. HostNameMismatch); repeatable.
-    #[arg(long = "ignore-ssl-error", value_name = "NAME", value_parser = parse_ssl_error)]
+    #[arg(long = "ignore-ssl-error", value_name = "NAME", value_parser = parse_ssl_error, help_heading = "TLS")]
     pub(crate) ignore_ssl_error: Vec<netaccess::SslErrorKind>,
 }
 

@@ -13,16 +13,20 @@
 #![forbid(unsafe_code)]
 
 mod args;
+mod disposition;
+mod generated;
+mod netrc;
 mod plan;
 mod proxies;
 mod summary;
 mod transfer;
+mod upload;
 mod write_out;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::FromArgMatches;
 use futures::stream::{FuturesOrdered, StreamExt};
 use futures::FutureExt;
 use netaccess::NetworkAccessManager;
@@ -31,7 +35,14 @@ use crate::args::Args;
 use crate::transfer::{Display, Outcome};
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let raw: Vec<String> = std::env::args().collect();
+    if let Some(status) = generated::run_if_asked(&raw) {
+        return status;
+    }
+    let args = match Args::from_arg_matches(&generated::command().get_matches()) {
+        Ok(args) => args,
+        Err(error) => error.exit(),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
@@ -43,15 +54,21 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> ExitCode {
-    let (targets, planner) = match plan::targets(&args).and_then(|targets| Ok((targets, plan::Planner::new(&args)?))) {
+    let planned = plan::targets(&args).and_then(|targets| {
+        let planner = plan::Planner::new(&args, targets.len())?;
+        Ok((targets, planner))
+    });
+    let (targets, planner) = match planned {
         Ok(pair) => pair,
         Err(plan::UsageError(message)) => {
             eprintln!("netaccess: {message}");
             return ExitCode::from(2);
         }
     };
-    let summary_out = match open_summary(args.summary.as_deref()) {
-        Ok(out) => out,
+    let (summary_out, header_out) = match open_report(args.summary.as_deref(), "summary")
+        .and_then(|summary| Ok((summary, open_report(args.dump_header.as_deref(), "header dump")?)))
+    {
+        Ok(outs) => outs,
         Err(message) => {
             eprintln!("netaccess: {message}");
             return ExitCode::from(2);
@@ -99,6 +116,24 @@ async fn run(args: Args) -> ExitCode {
     if let Some(user) = &args.user {
         let (name, password) = user.split_once(':').unwrap_or((user, ""));
         builder = builder.authentication_handler(FixedCredentials(netaccess::Credentials::new(name, password)));
+    } else if let Some(path) = netrc::path(&args) {
+        match netrc::Netrc::load(&path) {
+            Ok(netrc) => builder = builder.authentication_handler(netrc),
+            Err(message) => {
+                eprintln!("netaccess: {message}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if args.retry > 0 {
+        let mut policy = netaccess::RetryPolicy::new(args.retry);
+        policy.fixed_delay = (args.retry_delay > 0.0).then(|| args::seconds(args.retry_delay));
+        policy.max_elapsed = (args.retry_max_time > 0.0).then(|| args::seconds(args.retry_max_time));
+        policy.all_errors = args.retry_all_errors;
+        builder = builder.retry_policy(policy);
+    }
+    if let Some(agent) = &args.user_agent {
+        builder = builder.user_agent(agent.clone());
     }
     let manager = builder
         .cookie_jar(jar.clone())
@@ -112,13 +147,19 @@ async fn run(args: Args) -> ExitCode {
         .auto_decompress(!args.no_compressed)
         .tls(tls_config(&args))
         .build();
-    let show_progress = args.progress_bar || (!args.no_progress && !args.verbose && std::io::stderr().is_terminal());
+    let quiet = args.silent && !args.show_error;
+    let show_progress =
+        !args.silent && (args.progress_bar || (!args.no_progress && !args.verbose && std::io::stderr().is_terminal()));
     let display = Display {
         verbose: args.verbose,
         show_headers: args.include || args.head,
         progress: show_progress.then(indicatif::MultiProgress::new),
         numbered: targets.len() > 1,
         insecure: args.insecure,
+        quiet,
+        fail: args.fail,
+        create_dirs: args.create_dirs,
+        headers_to_stdout: args.dump_header.as_deref() == Some("-"),
     };
 
     // Issued one after the other, in the order given; each transfer is planned only as its
@@ -126,9 +167,16 @@ async fn run(args: Args) -> ExitCode {
     // finished transfers do not pile up while a long list is issued.
     let mut transfers = FuturesOrdered::new();
     let mut exit = 0u8;
-    let mut report = Report { summary_out, write_out, unknown: Vec::new() };
+    let mut report = Report { summary_out, header_out, write_out, unknown: Vec::new(), quiet };
     for (index, target) in targets.iter().enumerate() {
-        let start = transfer::start(&manager, index, planner.plan(index, target)).await;
+        let plan = match planner.plan(index, target) {
+            Ok(plan) => plan,
+            Err(plan::UsageError(message)) => {
+                eprintln!("netaccess: {message}");
+                return ExitCode::from(2);
+            }
+        };
+        let start = transfer::start(&manager, index, plan).await;
         transfers.push_back(transfer::run(start, &display));
         while let Some(Some(outcome)) = transfers.next().now_or_never() {
             conclude(&outcome, &mut report, &mut exit);
@@ -140,7 +188,9 @@ async fn run(args: Args) -> ExitCode {
     }
     if let Some(path) = &args.cookie_jar {
         if let Err(err) = jar.save(path, true) {
-            eprintln!("netaccess: cannot save the cookie jar {}: {err}", path.display());
+            if !quiet {
+                eprintln!("netaccess: cannot save the cookie jar {}: {err}", path.display());
+            }
             exit = if exit == 0 { 1 } else { exit };
         }
     }
@@ -189,6 +239,10 @@ impl netaccess::AuthenticationHandler for FixedCredentials {
 struct Report {
     /// `--summary`'s destination.
     summary_out: Option<Box<dyn Write>>,
+    /// `-D`'s destination (`-D -` with the body on stdout writes the head with the body).
+    header_out: Option<Box<dyn Write>>,
+    /// `-s`: no error text.
+    quiet: bool,
     /// `-w`'s format.
     write_out: Option<String>,
     /// `-w` variables already reported unknown.
@@ -215,7 +269,9 @@ fn write_out_format(given: Option<&str>) -> Result<Option<String>, String> {
 /// Delivers a transfer's outcome and keeps the exit status of the first failure.
 fn conclude(outcome: &Outcome, report: &mut Report, exit: &mut u8) {
     if let Err(err) = deliver(outcome, report) {
-        eprintln!("netaccess: {err}");
+        if !report.quiet {
+            eprintln!("netaccess: {err}");
+        }
         if *exit == 0 {
             *exit = 1;
         }
@@ -236,6 +292,10 @@ fn exit_code(outcome: &Outcome) -> u8 {
 /// Copies a spooled body to stdout, reports the error and writes the summary line, whole, in
 /// one write (a line is never torn or interleaved with another).
 fn deliver(outcome: &Outcome, report: &mut Report) -> std::io::Result<()> {
+    if let (Some(out), Some(block)) = (report.header_out.as_mut(), &outcome.header_block) {
+        out.write_all(block)?;
+        out.flush()?;
+    }
     if let Some(spool) = &outcome.spool {
         let mut spool = spool;
         std::io::copy(&mut spool, &mut std::io::stdout().lock())?;
@@ -249,10 +309,10 @@ fn deliver(outcome: &Outcome, report: &mut Report) -> std::io::Result<()> {
         std::io::stdout().lock().write_all(text.as_bytes())?;
     }
     std::io::stdout().flush()?;
-    if let Some(error) = &outcome.error {
+    if let Some(error) = outcome.error.as_ref().filter(|_| !report.quiet) {
         eprintln!("netaccess: {error}");
     }
-    if let Some(message) = &outcome.local_failure {
+    if let Some(message) = outcome.local_failure.as_ref().filter(|_| !report.quiet) {
         eprintln!("netaccess: {}: {message}", outcome.summary.url);
     }
     if let Some(out) = report.summary_out.as_mut() {
@@ -264,12 +324,13 @@ fn deliver(outcome: &Outcome, report: &mut Report) -> std::io::Result<()> {
     Ok(())
 }
 
-fn open_summary(path: Option<&str>) -> Result<Option<Box<dyn Write>>, String> {
+/// A report's destination: a file, created (emptied) now, or stdout for `-`.
+fn open_report(path: Option<&str>, what: &str) -> Result<Option<Box<dyn Write>>, String> {
     match path {
         None => Ok(None),
         Some("-") => Ok(Some(Box::new(std::io::stdout()))),
         Some(path) => std::fs::File::create(path)
             .map(|file| Some(Box::new(file) as Box<dyn Write>))
-            .map_err(|e| format!("cannot create the summary file {path}: {e}")),
+            .map_err(|e| format!("cannot create the {what} file {path}: {e}")),
     }
 }

@@ -3,29 +3,11 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use bytes::Bytes;
-use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
-use netaccess::{Body, Operation, Request};
+use http::header::{HeaderName, HeaderValue};
+use netaccess::{Operation, Request};
 
 use crate::args::Args;
-
-/// What to upload, kept in a form each transfer can open anew.
-#[derive(Debug, Clone)]
-pub(crate) enum Upload {
-    None,
-    Bytes(Bytes),
-    File(PathBuf),
-}
-
-impl Upload {
-    pub(crate) async fn body(&self) -> std::io::Result<Body> {
-        match self {
-            Upload::None => Ok(Body::empty()),
-            Upload::Bytes(bytes) => Ok(Body::from_bytes(bytes.clone())),
-            Upload::File(path) => Body::from_file(path).await,
-        }
-    }
-}
+use crate::upload::{file_name, Sending, Upload};
 
 /// Where a transfer's body goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +23,12 @@ pub(crate) struct Plan {
     pub(crate) operation: Operation,
     pub(crate) upload: Upload,
     pub(crate) destination: Destination,
+    /// `-C`: the byte the download resumes from (the destination file's first byte not yet
+    /// there); the Range header asks for the rest.
+    pub(crate) resume_from: Option<u64>,
+    /// `-J`: the directory a Content-Disposition name goes into, when the destination's name
+    /// came from the URL.
+    pub(crate) header_named_in: Option<PathBuf>,
 }
 
 /// A mistake on the command line (exit status 2).
@@ -97,32 +85,51 @@ fn listed_urls(text: &str) -> impl Iterator<Item = &str> {
 pub(crate) struct Planner<'a> {
     args: &'a Args,
     headers: Vec<(HeaderName, String, HeaderValue)>,
-    upload: Upload,
+    sending: Sending,
     operation: Operation,
-    form_type: bool,
     manual_cookies: Option<String>,
 }
 
 impl<'a> Planner<'a> {
-    pub(crate) fn new(args: &'a Args) -> Result<Self, UsageError> {
-        let headers = parse_headers(&args.headers)?;
-        let (upload, default_operation, form_type) = upload_of(args)?;
+    pub(crate) fn new(args: &'a Args, targets: usize) -> Result<Self, UsageError> {
+        let mut headers = parse_headers(&args.headers)?;
+        let sending = crate::upload::sending(args)?;
+        if matches!(sending.upload, Upload::Stdin) && targets > 1 {
+            return Err(UsageError("-T - reads standard input once: give one URL".into()));
+        }
         let operation = match &args.request {
             Some(verb) => Operation::from_verb(verb),
-            None => default_operation,
+            None => sending.operation.clone(),
         };
         let inline: Vec<&str> = args.cookie.iter().filter(|c| c.contains('=')).map(String::as_str).collect();
         let manual_cookies = (!inline.is_empty()).then(|| inline.join("; "));
-        Ok(Self { args, headers, upload, operation, form_type, manual_cookies })
+        let mut implied: Vec<(HeaderName, String)> =
+            sending.implied_headers.iter().map(|(name, value)| (name.clone(), (*value).to_owned())).collect();
+        implied.extend(args.referer.as_ref().map(|r| (http::header::REFERER, r.clone())));
+        implied.extend(args.range.as_ref().map(|r| (http::header::RANGE, format!("bytes={r}"))));
+        for (name, value) in implied {
+            if headers.iter().all(|(given, _, _)| *given != name) {
+                let value = HeaderValue::from_str(&value)
+                    .map_err(|_| UsageError(format!("{value:?} cannot be sent as the {name} header")))?;
+                headers.push((name.clone(), name.as_str().to_owned(), value));
+            }
+        }
+        if args.continue_at.is_some() && args.range.is_some() {
+            return Err(UsageError("use only one of -C and -r".into()));
+        }
+        Ok(Self { args, headers, sending, operation, manual_cookies })
     }
 
     /// The transfer of the `index`th URL.
-    pub(crate) fn plan(&self, index: usize, target: &Target) -> Plan {
+    pub(crate) fn plan(&self, index: usize, target: &Target) -> Result<Plan, UsageError> {
         let args = self.args;
-        let url = match (&args.upload_file, target.url.ends_with('/')) {
-            (Some(file), true) => format!("{}{}", target.url, file_name(file)),
+        let mut url = match (&args.upload_file, target.url.ends_with('/')) {
+            (Some(file), true) if file.as_os_str() != "-" => format!("{}{}", target.url, file_name(file)),
             _ => target.url.clone(),
         };
+        if let Some(query) = &self.sending.query {
+            url = with_query(&url, query);
+        }
         let mut request = Request::new(&url);
         request.attributes_mut().cache_load_control = args.cache_load.control();
         request.attributes_mut().ignore_ssl_errors = if args.insecure {
@@ -141,35 +148,68 @@ impl<'a> Planner<'a> {
                 request.headers_mut().insert(http::header::COOKIE, value);
             }
         }
-        if self.form_type && !request.headers().contains_key(CONTENT_TYPE) {
-            request.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
+        let (destination, header_named_in) = destination(args, index, target.listed, request.url());
+        let resume_from = match (&args.continue_at, &destination) {
+            (None, _) => None,
+            (Some(_), Destination::Stdout) => return Err(UsageError("-C resumes into a file: give -o or -O".into())),
+            (Some(at), Destination::File(path)) => Some(resume_offset(at, path)?),
+        };
+        if let Some(offset) = resume_from.filter(|offset| *offset > 0) {
+            if let Ok(value) = HeaderValue::from_str(&format!("bytes={offset}-")) {
+                request.headers_mut().insert(http::header::RANGE, value);
+            }
         }
-        Plan {
-            destination: destination(args, index, target.listed, request.url()),
+        Ok(Plan {
+            destination,
+            header_named_in: header_named_in.filter(|_| args.remote_header_name),
+            resume_from,
             request,
             operation: self.operation.clone(),
-            upload: self.upload.clone(),
-        }
+            upload: self.sending.upload.clone(),
+        })
     }
 }
 
-fn file_name(path: &Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+/// `url` with `query` appended to its query (`-G`).
+fn with_query(url: &str, query: &str) -> String {
+    let (before_fragment, fragment) = match url.split_once('#') {
+        Some((before, fragment)) => (before, Some(fragment)),
+        None => (url, None),
+    };
+    let separator = if before_fragment.contains('?') { '&' } else { '?' };
+    let mut joined = format!("{before_fragment}{separator}{query}");
+    if let Some(fragment) = fragment {
+        joined.push('#');
+        joined.push_str(fragment);
+    }
+    joined
 }
 
-fn destination(args: &Args, index: usize, listed: bool, url: Option<&url::Url>) -> Destination {
+/// `-C`'s offset: `-` is the file's current size (0 when it does not exist yet).
+fn resume_offset(at: &str, path: &Path) -> Result<u64, UsageError> {
+    if at == "-" {
+        return Ok(std::fs::metadata(path).map(|m| m.len()).unwrap_or(0));
+    }
+    at.parse().map_err(|_| UsageError(format!("-C {at:?}: give a byte offset or '-'")))
+}
+
+/// Where the body goes, and the directory it is in when its name came from the URL (so `-J`
+/// may rename it).
+fn destination(args: &Args, index: usize, listed: bool, url: Option<&url::Url>) -> (Destination, Option<PathBuf>) {
     if let Some(path) = args.output.get(index) {
-        return if path.as_os_str() == "-" { Destination::Stdout } else { Destination::File(path.clone()) };
+        let destination = if path.as_os_str() == "-" { Destination::Stdout } else { Destination::File(path.clone()) };
+        return (destination, None);
     }
     if args.output_dir.is_none() && !args.remote_name && !listed {
-        return Destination::Stdout;
+        return (Destination::Stdout, None);
     }
     let name = url
         .and_then(|u| u.path_segments())
         .and_then(|mut segments| segments.next_back().map(str::to_owned))
         .filter(|segment| !segment.is_empty())
         .unwrap_or_else(|| format!("download-{}", index + 1));
-    Destination::File(args.output_dir.as_deref().unwrap_or(Path::new("")).join(name))
+    let directory = args.output_dir.clone().unwrap_or_default();
+    (Destination::File(directory.join(name)), Some(directory))
 }
 
 /// Each `-H` line as its name (parsed, and as typed: it goes out spelled so) and value.
@@ -187,49 +227,4 @@ fn parse_headers(raw: &[String]) -> Result<Vec<(HeaderName, String, HeaderValue)
             Ok((name, typed, value))
         })
         .collect()
-}
-
-/// The upload, the operation it implies, and whether it is form data (`-d`).
-fn upload_of(args: &Args) -> Result<(Upload, Operation, bool), UsageError> {
-    let sources = usize::from(args.upload_file.is_some())
-        + usize::from(!args.data.is_empty() || !args.data_binary.is_empty())
-        + usize::from(args.head);
-    if sources > 1 {
-        return Err(UsageError("use only one of -T, -d/--data-binary and -I".into()));
-    }
-    if let Some(file) = &args.upload_file {
-        return Ok((Upload::File(file.clone()), Operation::Put, false));
-    }
-    if args.head {
-        return Ok((Upload::None, Operation::Head, false));
-    }
-    if args.data.is_empty() && args.data_binary.is_empty() {
-        return Ok((Upload::None, Operation::Get, false));
-    }
-    let mut parts = Vec::new();
-    for item in &args.data {
-        let mut bytes = read_data(item)?;
-        if item.starts_with('@') {
-            bytes.retain(|b| *b != b'\r' && *b != b'\n');
-        }
-        parts.push(bytes);
-    }
-    for item in &args.data_binary {
-        parts.push(read_data(item)?);
-    }
-    Ok((Upload::Bytes(Bytes::from(parts.join(&b'&'))), Operation::Post, !args.data.is_empty()))
-}
-
-fn read_data(item: &str) -> Result<Vec<u8>, UsageError> {
-    match item.strip_prefix('@') {
-        Some("-") => {
-            let mut buffer = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut buffer)
-                .map_err(|e| UsageError(format!("cannot read data from stdin: {e}")))?;
-            Ok(buffer)
-        }
-        Some(path) => std::fs::read(path).map_err(|e| UsageError(format!("cannot read data file {path}: {e}"))),
-        None => Ok(item.as_bytes().to_vec()),
-    }
 }

@@ -35,6 +35,8 @@ pub(crate) struct Summary {
     pub(crate) http_version: Option<&'static str>,
     /// The TLS session with the server, if the connection is encrypted.
     pub(crate) tls: Option<TlsSummary>,
+    /// How many times the request was sent again after a transient failure (`--retry`).
+    pub(crate) retries: u32,
 }
 
 /// The `timings` key.

@@ -18,6 +18,8 @@ pub(crate) struct Outcome {
     pub(crate) error: Option<NetworkError>,
     /// A local failure (the output could not be written, the upload file could not be read).
     pub(crate) local_failure: Option<String>,
+    /// The response head as `-D` writes it.
+    pub(crate) header_block: Option<Vec<u8>>,
     /// The body, spooled to a temporary file, for stdout after the transfers before it.
     pub(crate) spool: Option<std::fs::File>,
 }
@@ -25,7 +27,7 @@ pub(crate) struct Outcome {
 impl Outcome {
     fn local_failure(url: &str, operation: &str, message: String) -> Self {
         let summary = Summary { error_message: Some(message.clone()), ..Summary::new(url, operation) };
-        Self { summary, error: None, local_failure: Some(message), spool: None }
+        Self { summary, error: None, local_failure: Some(message), spool: None, header_block: None }
     }
 }
 
@@ -39,6 +41,14 @@ pub(crate) struct Display {
     pub(crate) numbered: bool,
     /// `-k`: certificate problems are ignored, and each is printed.
     pub(crate) insecure: bool,
+    /// `-s` without `-S`: nothing on stderr but `-v`'s lines.
+    pub(crate) quiet: bool,
+    /// `-f`: no body for an HTTP error status.
+    pub(crate) fail: bool,
+    /// `--create-dirs`.
+    pub(crate) create_dirs: bool,
+    /// `-D -`: the head goes to stdout before the body.
+    pub(crate) headers_to_stdout: bool,
 }
 
 /// A transfer whose request was issued: what [`run`] needs to see it through, and no more. A
@@ -49,6 +59,8 @@ pub(crate) struct Started {
     started: Instant,
     reply: Reply,
     destination: Destination,
+    resume_from: Option<u64>,
+    header_named_in: Option<std::path::PathBuf>,
 }
 
 /// Reads the upload and issues the request. Called for each URL in turn, before any is run, so
@@ -69,7 +81,14 @@ pub(crate) async fn start(
         }
     };
     let reply = manager.send(plan.request, plan.operation, body);
-    Ok(Box::new(Started { index, started, reply, destination: plan.destination }))
+    Ok(Box::new(Started {
+        index,
+        started,
+        reply,
+        destination: plan.destination,
+        resume_from: plan.resume_from,
+        header_named_in: plan.header_named_in,
+    }))
 }
 
 /// Sees a transfer through: writes its body, reports its events, sums it up. Boxed ends in,
@@ -85,7 +104,7 @@ pub(crate) async fn run(start: Result<Box<Started>, Box<Outcome>>, display: &Dis
 }
 
 async fn see_through(transfer: Started, first: Option<ReplyEvent>, display: &Display) -> Outcome {
-    let Started { index, started, mut reply, destination } = transfer;
+    let Started { index, started, mut reply, destination, resume_from, header_named_in } = transfer;
     // Everything shown (verbose lines, the bar, the summary) goes without the URL's password.
     let url = netaccess::redact_password(reply.request().url_text()).into_owned();
     let tag = if display.numbered { format!("[{}] ", index + 1) } else { String::new() };
@@ -94,24 +113,54 @@ async fn see_through(transfer: Started, first: Option<ReplyEvent>, display: &Dis
     }
     let bar = display.progress.as_ref().map(|multi| multi.add(new_bar(&url)));
 
-    let mut sink = Sink::new(destination, index);
+    let mut sink = Sink::new(destination, index, display.create_dirs);
     let mut hasher = Sha256::new();
     let mut ssl_errors = Vec::new();
     let mut write_failure = None;
+    let mut header_dump = None;
+    // `-f` on an error status, or `-C` on a range the file already has: the body is not kept.
+    let mut discard = false;
+    let mut resume_complete = false;
     let mut next = first;
     while let Some(event) = next {
         if display.verbose {
             verbose_line(&tag, &event, &reply);
         }
         match event {
-            ReplyEvent::MetaDataChanged if display.show_headers => {
-                if let Err(err) = sink.write_all(&header_block(&reply)).await {
-                    write_failure.get_or_insert(err);
+            ReplyEvent::MetaDataChanged => {
+                let status = reply.status().unwrap_or(0);
+                discard = display.fail && status >= 400;
+                if let Some(offset) = resume_from {
+                    match status {
+                        206 => sink.append = true,
+                        416 => {
+                            resume_complete = range_is_complete(&reply, offset);
+                            discard = true;
+                        }
+                        _ => {}
+                    }
                 }
+                if let Some(directory) = &header_named_in {
+                    match crate::disposition::file_name(&reply.headers()) {
+                        Ok(Some(name)) => sink.destination = Destination::File(directory.join(name)),
+                        Ok(None) => {}
+                        Err(refused) if !display.quiet => eprintln!("netaccess: {url}: {refused}"),
+                        Err(_) => {}
+                    }
+                }
+                let block = header_block(&reply);
+                // `-D -` with the body on stdout: the head goes just before the body.
+                let dump_in_body = display.headers_to_stdout && sink.destination == Destination::Stdout;
+                if display.show_headers || dump_in_body {
+                    if let Err(err) = sink.write_all(&block).await {
+                        write_failure.get_or_insert(err);
+                    }
+                }
+                header_dump = (!dump_in_body).then_some(block);
             }
             ReplyEvent::SslErrors(errors) => {
                 for error in &errors {
-                    if display.insecure && !display.verbose {
+                    if display.insecure && !display.verbose && !display.quiet {
                         eprintln!("netaccess: {url}: ignoring a certificate problem: {error}");
                     }
                     ssl_errors.push(error.kind.name().to_owned());
@@ -119,7 +168,7 @@ async fn see_through(transfer: Started, first: Option<ReplyEvent>, display: &Dis
             }
             ReplyEvent::ReadyRead(chunk) => {
                 hasher.update(&chunk);
-                if write_failure.is_none() {
+                if write_failure.is_none() && !discard {
                     if let Err(err) = sink.write_all(&chunk).await {
                         write_failure = Some(err);
                         reply.abort();
@@ -143,8 +192,13 @@ async fn see_through(transfer: Started, first: Option<ReplyEvent>, display: &Dis
         // Aborted here, because the output failed: that failure is the one to report.
         error = None;
     }
-    // A reply that got a response gets its file even when the body is empty (as curl's -o).
-    let answered = reply.status().is_some() || error.is_none();
+    if resume_complete {
+        // 416 for the range after the file's end, and the file has every byte: done already.
+        error = None;
+    }
+    // A reply that got a response gets its file even when the body is empty (as curl's -o),
+    // unless its body was not wanted.
+    let answered = (reply.status().is_some() || error.is_none()) && !discard;
     let spool = match sink.finish(answered).await {
         Ok(spool) => spool,
         Err(err) => {
@@ -168,7 +222,16 @@ async fn see_through(transfer: Started, first: Option<ReplyEvent>, display: &Dis
     if let Some(message) = &local_failure {
         summary.error_message.get_or_insert_with(|| message.clone());
     }
-    Outcome { summary, error, local_failure, spool }
+    Outcome { summary, error, local_failure, spool, header_block: header_dump }
+}
+
+/// Whether a 416's `Content-Range: bytes */LENGTH` says the resource is `offset` bytes long:
+/// the file being resumed is complete.
+fn range_is_complete(reply: &Reply, offset: u64) -> bool {
+    reply
+        .header("content-range")
+        .and_then(|range| range.trim().strip_prefix("bytes */").and_then(|length| length.trim().parse::<u64>().ok()))
+        == Some(offset)
 }
 
 fn fill_summary(summary: &mut Summary, reply: &Reply) {
@@ -183,6 +246,7 @@ fn fill_summary(summary: &mut Summary, reply: &Reply) {
     summary.redirects = reply.redirects().iter().map(|u| netaccess::redact_password(u.as_str()).into_owned()).collect();
     summary.http_version = attributes.http_version.map(crate::summary::version_name);
     summary.timings = attributes.timings.as_ref().map(crate::summary::TimingsMs::of);
+    summary.retries = attributes.retries;
     if let Some(connection) = &attributes.connection {
         summary.remote_address = Some(connection.remote_address.to_string());
         summary.reused = connection.reused;
@@ -213,6 +277,10 @@ struct Sink {
     destination: Destination,
     index: usize,
     open: Option<Open>,
+    /// Append to the file (`-C` got the rest of it) instead of rewriting it.
+    append: bool,
+    /// Create the file's missing directories.
+    create_dirs: bool,
 }
 
 enum Open {
@@ -222,18 +290,30 @@ enum Open {
 }
 
 impl Sink {
-    fn new(destination: Destination, index: usize) -> Self {
-        Self { destination, index, open: None }
+    fn new(destination: Destination, index: usize, create_dirs: bool) -> Self {
+        Self { destination, index, open: None, append: false, create_dirs }
     }
 
     fn open(&mut self) -> std::io::Result<&mut Open> {
         let open = match self.open.take() {
             Some(open) => open,
             None => match &self.destination {
-                Destination::File(path) => Open::File(
-                    std::fs::File::create(path)
-                        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot create {}: {e}", path.display())))?,
-                ),
+                Destination::File(path) => {
+                    let failed = |e: std::io::Error| {
+                        std::io::Error::new(e.kind(), format!("cannot create {}: {e}", path.display()))
+                    };
+                    if let Some(parent) = path.parent().filter(|p| self.create_dirs && !p.as_os_str().is_empty()) {
+                        std::fs::create_dir_all(parent).map_err(failed)?;
+                    }
+                    let mut options = std::fs::OpenOptions::new();
+                    options.write(true).create(true);
+                    if self.append {
+                        options.append(true);
+                    } else {
+                        options.truncate(true);
+                    }
+                    Open::File(options.open(path).map_err(failed)?)
+                }
                 Destination::Stdout if self.index == 0 => Open::Stdout(tokio::io::stdout()),
                 Destination::Stdout => Open::Spool(
                     tempfile::tempfile()

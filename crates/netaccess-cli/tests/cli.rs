@@ -60,7 +60,8 @@ fn summary_has_the_contract_keys_in_order() {
             "remote_address",
             "reused",
             "http_version",
-            "tls"
+            "tls",
+            "retries"
         ]
     );
     let record: Value = serde_json::from_str(&line).unwrap();

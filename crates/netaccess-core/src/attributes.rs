@@ -107,6 +107,9 @@ pub struct RequestAttributes {
     pub emit_all_upload_progress: bool,
     /// Certificate problems accepted in advance (Qt's `ignoreSslErrors`).
     pub ignore_ssl_errors: crate::ssl::IgnoredSslErrors,
+    /// Which failures are tried again (see [`RetryPolicy`](crate::retry::RetryPolicy));
+    /// `None` uses the manager's (no retries by default).
+    pub retry: Option<crate::retry::RetryPolicy>,
     /// The caller's own attributes, keyed by type.
     pub user: http::Extensions,
 }
@@ -126,6 +129,7 @@ impl Default for RequestAttributes {
             priority: Priority::default(),
             emit_all_upload_progress: false,
             ignore_ssl_errors: crate::ssl::IgnoredSslErrors::None,
+            retry: None,
             user: http::Extensions::new(),
         }
     }
@@ -163,4 +167,7 @@ pub struct ReplyAttributes {
     /// Where the reply's time went (see [`Timings`](crate::facts::Timings)); the total is set
     /// when the reply finishes.
     pub timings: Option<crate::facts::Timings>,
+    /// How many times the request was sent again after a transient failure (see
+    /// [`RetryPolicy`](crate::retry::RetryPolicy)).
+    pub retries: u32,
 }

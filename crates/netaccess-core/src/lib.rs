@@ -40,6 +40,7 @@ pub mod operation;
 pub mod order;
 pub mod redact;
 pub mod request;
+pub mod retry;
 pub mod ssl;
 
 pub use attributes::{
@@ -56,4 +57,7 @@ pub use multipart::{Multipart, MultipartKind, Part};
 pub use operation::Operation;
 pub use redact::redact_password;
 pub use request::Request;
+pub use retry::{
+    RetryPolicy, RetryTrigger, DEFAULT_RETRY_AFTER_CAP, DEFAULT_RETRY_INITIAL_DELAY, DEFAULT_RETRY_MAX_DELAY,
+};
 pub use ssl::{IgnoredSslErrors, SslError, SslErrorDecision, SslErrorHandler, SslErrorKind};

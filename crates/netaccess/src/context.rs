@@ -53,6 +53,8 @@ pub(crate) struct Defaults {
     pub(crate) read_buffer_size: u64,
     /// The base URL and the headers of every request (see [`crate::request_defaults`]).
     pub(crate) requests: crate::request_defaults::RequestDefaults,
+    /// Retries of requests that set no policy (none by default).
+    pub(crate) retry: netaccess_core::RetryPolicy,
 }
 
 pub(crate) struct ManagerInner {
@@ -69,6 +71,8 @@ pub(crate) struct ManagerInner {
     pub(crate) accessible_change: Mutex<()>,
     pub(crate) events: broadcast::Sender<ManagerEvent>,
     pub(crate) defaults: Defaults,
+    /// What all requests' retries may add up to.
+    pub(crate) retry_budget: crate::retry_budget::RetryBudget,
 }
 
 impl ManagerInner {

@@ -40,6 +40,7 @@ use netaccess_core::{
     LoadControl, NetworkError, NetworkErrorKind, Operation, ReplyEvent, Request, RequestAttributes,
     DEFAULT_MAX_REDIRECTS,
 };
+use netaccess_core::{RetryPolicy, RetryTrigger};
 use tracing::Instrument;
 use url::Url;
 
@@ -67,6 +68,7 @@ pub(crate) fn start(manager: Arc<ManagerInner>, request: Request, operation: Ope
         let key = line_key(url.scheme(), url.host_str()?, url.port_or_known_default()?);
         Some(manager.order.issue(key, request.attributes().priority))
     });
+    manager.retry_budget.deposit();
     let request = Arc::new(request);
     let reply = Reply::new(shared.clone(), receiver, request.clone(), operation.clone());
     let transfer = Transfer { manager, shared, events: sender, request, operation };
@@ -233,7 +235,31 @@ impl Transfer {
         attributes.max_redirects.get_or_insert(defaults.max_redirects);
         attributes.transfer_timeout.get_or_insert(defaults.transfer_timeout);
         attributes.deadline.get_or_insert(defaults.deadline);
+        attributes.retry.get_or_insert_with(|| defaults.retry.clone());
         attributes
+    }
+
+    /// After an attempt went wrong as `trigger`: when the policy and the manager's budget allow
+    /// another, waits its delay and returns `true`.
+    async fn may_retry(
+        &self,
+        policy: &RetryPolicy,
+        retries: &mut u32,
+        operation: &Operation,
+        trigger: RetryTrigger<'_>,
+        started_at: std::time::Instant,
+    ) -> bool {
+        let Some(delay) = policy.decide(*retries, operation, trigger, started_at.elapsed()) else {
+            return false;
+        };
+        if !self.manager.retry_budget.withdraw() {
+            tracing::debug!(?trigger, "not retried: the manager's retry budget is spent");
+            return false;
+        }
+        *retries += 1;
+        tracing::debug!(?trigger, retry = *retries, ?delay, "retrying");
+        tokio::time::sleep(delay).await;
+        true
     }
 
     /// Sends the request hop by hop and delivers the last response. `running` counts the
@@ -263,6 +289,8 @@ impl Transfer {
             auth::Rounds::new(&self.manager.auth, self.manager.auth_handler.as_ref(), reuse_credentials, &url);
         let mut answer: Option<auth::Answer> = None;
         let mut sequence = None;
+        let retry = attributes.retry.clone().unwrap_or_default();
+        let mut retries = 0u32;
         // When the request started running: its timings count from here.
         let mut started_at = std::time::Instant::now();
         let response = loop {
@@ -320,17 +348,37 @@ impl Transfer {
                         (None, Some(sequence)) => Some(Place::detached(sequence)),
                         (None, None) => None,
                     };
-                    let response = if backend.decides_at_send_time() {
+                    let sent = if backend.decides_at_send_time() {
                         hop.send_time = Some(at_send.clone());
-                        backend.send(hop).await?
+                        backend.send(hop).await
                     } else {
                         // A backend with no queue of ours: the request leaves the line as it
                         // starts, so a long setup (an FTP login) holds nobody up.
                         hop.place = None;
                         at_send.before_send(&url, operation.verb(), &mut hop.headers);
-                        let response = backend.send(hop).await?;
-                        at_send.on_response_head(&url, &response.headers);
-                        response
+                        let sent = backend.send(hop).await;
+                        if let Ok(response) = &sent {
+                            at_send.on_response_head(&url, &response.headers);
+                        }
+                        sent
+                    };
+                    let response = match sent {
+                        Ok(response) => response,
+                        Err(error) => {
+                            let trigger = RetryTrigger::Failure(error.kind());
+                            if let Some(again) = replay.filter(|_| retry.max_retries > 0) {
+                                if Box::pin(self.may_retry(&retry, &mut retries, &operation, trigger, started_at)).await
+                                {
+                                    body = again;
+                                    continue;
+                                }
+                            }
+                            if retries > 0 {
+                                // The count is the caller's to see on a failed reply too.
+                                self.shared.state().attributes.get_or_insert_with(Box::default).retries = retries;
+                            }
+                            return Err(error);
+                        }
                     };
                     match lookup {
                         cache::Lookup::Network(pending) => pending.after_network(response),
@@ -342,6 +390,17 @@ impl Transfer {
             drop(place.take());
 
             let status = response.attributes.http_status_code.unwrap_or(0);
+            // An error status may be retried before anything of it reaches the caller; 401 and
+            // 407 are authentication's to answer.
+            if retry.max_retries > 0 && status >= 400 && status != 401 && status != 407 && replay.is_some() {
+                let retry_after = response.headers.get(http::header::RETRY_AFTER).and_then(|v| v.to_str().ok());
+                let trigger = RetryTrigger::Status { status, retry_after };
+                if Box::pin(self.may_retry(&retry, &mut retries, &operation, trigger, started_at)).await {
+                    drain(response.body).await;
+                    body = replay.unwrap_or_else(Body::empty);
+                    continue;
+                }
+            }
             let standing = hop::Standing { url: &url, operation: &operation, is_http, policy, hops, max_hops };
             let (next, next_operation, keeps_body) =
                 match hop::after_head(&standing, status, response.headers.location())? {
@@ -403,6 +462,7 @@ impl Transfer {
             state.progress_total = total;
             state.headers = response.headers;
             let mut attributes = Box::new(response.attributes);
+            attributes.retries = retries;
             attributes.timings = Some(netaccess_core::Timings::since(started_at, &response.milestones));
             let state = &mut *state;
             let attributes = &**state.attributes.insert(attributes);

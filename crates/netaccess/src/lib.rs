@@ -66,6 +66,7 @@ pub mod redirect;
 mod reply;
 mod reply_body;
 mod request_defaults;
+mod retry_budget;
 
 pub use auth::{AuthenticationChallenge, AuthenticationHandler, Credentials};
 pub use driver::{DEFAULT_READ_BUFFER_SIZE, EVENT_QUEUE};
@@ -77,7 +78,7 @@ pub use netaccess_core::redact_password;
 pub use netaccess_core::{
     attributes, Backend, BackendRequest, BackendResponse, Body, BodyStream, CacheLoadControl, ErrorGroup, EventSink,
     KnownHeaders, LoadControl, NetworkError, NetworkErrorKind, Operation, Priority, RedirectPolicy, ReplyAttributes,
-    ReplyEvent, Request, RequestAttributes, UploadProgress, DEFAULT_MAX_REDIRECTS,
+    ReplyEvent, Request, RequestAttributes, RetryPolicy, RetryTrigger, UploadProgress, DEFAULT_MAX_REDIRECTS,
 };
 pub use netaccess_core::{ConnectionFacts, Timings, TlsFacts};
 pub use netaccess_core::{IgnoredSslErrors, SslError, SslErrorDecision, SslErrorHandler, SslErrorKind};
@@ -99,6 +100,24 @@ pub mod http_defaults {
     pub const CONNECT_TIMEOUT_SECS: f64 = netaccess_http::DEFAULT_CONNECT_TIMEOUT.as_secs_f64();
 }
 pub use reply::Reply;
+
+/// This library's version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The optional features this build has (`br`, `zstd`, `ftp`, `ftps`, `blocking`, `json`).
+pub fn compiled_features() -> Vec<&'static str> {
+    [
+        (cfg!(feature = "br"), "br"),
+        (cfg!(feature = "zstd"), "zstd"),
+        (cfg!(feature = "ftp"), "ftp"),
+        (cfg!(feature = "ftps"), "ftps"),
+        (cfg!(feature = "blocking"), "blocking"),
+        (cfg!(feature = "json"), "json"),
+    ]
+    .into_iter()
+    .filter_map(|(on, name)| on.then_some(name))
+    .collect()
+}
 pub use reply_body::ResponseHead;
 
 /// The workspace README's example, compiled and run as a doctest.

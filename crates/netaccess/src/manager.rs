@@ -309,6 +309,7 @@ impl Default for NetworkAccessManagerBuilder {
                 deadline: Duration::ZERO,
                 read_buffer_size: crate::DEFAULT_READ_BUFFER_SIZE,
                 requests: crate::request_defaults::RequestDefaults::default(),
+                retry: netaccess_core::RetryPolicy::default(),
             },
             http: HttpConfig::default(),
             redirect_handler: None,
@@ -475,6 +476,23 @@ impl NetworkAccessManagerBuilder {
         self
     }
 
+    /// Which failed requests are sent again, for requests that set no
+    /// [`retry`](netaccess_core::RequestAttributes::retry) policy; none by default, as in Qt.
+    /// Only failures before the response head are retried, so a reply never shows a body it
+    /// takes back; the manager also keeps a budget (a fifth of its requests, plus ten a
+    /// second) so that its retries cannot multiply the load on a failing server. The reply's
+    /// [`retries`](netaccess_core::ReplyAttributes::retries) counts them.
+    ///
+    /// ```
+    /// use netaccess::{NetworkAccessManager, RetryPolicy};
+    /// let manager = NetworkAccessManager::builder().retry_policy(RetryPolicy::new(3)).build();
+    /// # drop(manager);
+    /// ```
+    pub fn retry_policy(mut self, policy: netaccess_core::RetryPolicy) -> Self {
+        self.defaults.retry = policy;
+        self
+    }
+
     /// Whether HTTP replies are decompressed automatically (when the request sets no
     /// `Accept-Encoding`).
     pub fn auto_decompress(mut self, on: bool) -> Self {
@@ -614,6 +632,7 @@ impl NetworkAccessManagerBuilder {
                 accessible_change: Mutex::new(()),
                 events,
                 defaults: self.defaults,
+                retry_budget: crate::retry_budget::RetryBudget::new(),
             }),
         }
     }
