@@ -37,6 +37,7 @@ pub(crate) fn run() -> Result<(), String> {
     results.extend(runtime.block_on(crate::apache::checks(&apache)));
     results.extend(runtime.block_on(crate::proxies::checks(&nginx, &proxies)));
     results.extend(runtime.block_on(crate::ftp::checks(&vsftpd)));
+    results.extend(crate::curl_habits::checks(&runtime));
     let failed: Vec<&(String, Result<String, String>)> = results.iter().filter(|(_, r)| r.is_err()).collect();
     println!("\ninterop with {}, {}, squid, tinyproxy, microsocks and vsftpd:", nginx.version, apache.version);
     for (name, result) in &results {

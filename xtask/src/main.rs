@@ -15,6 +15,7 @@
 mod apache;
 mod ci;
 mod contained;
+mod curl_habits;
 mod demo;
 mod disk;
 mod examples;

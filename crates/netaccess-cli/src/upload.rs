@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use netaccess::{Body, Multipart, MultipartKind, Operation, Part};
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::{percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use crate::args::Args;
 use crate::plan::UsageError;
@@ -170,13 +170,14 @@ fn joined_data(args: &Args) -> Result<Vec<u8>, UsageError> {
 }
 
 /// What curl's `--data-urlencode` leaves as is: letters, digits and `-._~` (RFC 3986's
-/// unreserved set); a space becomes `%20`.
-const URL_ENCODE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+/// unreserved set) and the space, which becomes `+` as in a form (curl 7.88 does the same).
+const URL_ENCODE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~').remove(b' ');
 
 /// One `--data-urlencode` item: `content`, `=content`, `name=content`, `@file`, `name@file`
 /// (the first `=` or `@` decides, as in curl).
 fn url_encoded(item: &str) -> Result<String, UsageError> {
-    let encode = |bytes: &[u8]| utf8_percent_encode(&String::from_utf8_lossy(bytes), URL_ENCODE).to_string();
+    // Bytes, not text: a file's content is encoded as it is, whatever its encoding.
+    let encode = |bytes: &[u8]| percent_encode(bytes, URL_ENCODE).to_string().replace(' ', "+");
     match item.find(['=', '@']) {
         None => Ok(encode(item.as_bytes())),
         Some(at) => {
@@ -245,9 +246,9 @@ mod tests {
 
     #[test]
     fn data_urlencode_takes_curls_five_forms() {
-        assert_eq!(url_encoded("a b&c").unwrap(), "a%20b%26c");
+        assert_eq!(url_encoded("a b&c").unwrap(), "a+b%26c");
         assert_eq!(url_encoded("=x=y").unwrap(), "x%3Dy");
-        assert_eq!(url_encoded("name=café ~ok").unwrap(), "name=caf%C3%A9%20~ok");
+        assert_eq!(url_encoded("name=café ~ok").unwrap(), "name=caf%C3%A9+~ok");
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("v.txt");
         std::fs::write(&file, "1+1=2").unwrap();

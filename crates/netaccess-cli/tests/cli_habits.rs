@@ -216,7 +216,7 @@ async fn json_get_urlencode_raw_and_stdin_uploads_send_what_curl_sends() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let seen = server.seen.requests();
     let last = seen.last().unwrap();
-    assert_eq!((last.method.as_str(), last.target.as_str()), ("GET", "/echo?x=0&a=1&q=hello%20world%26more"));
+    assert_eq!((last.method.as_str(), last.target.as_str()), ("GET", "/echo?x=0&a=1&q=hello+world%26more"));
 
     let output = netaccess(args(&["--data-raw", "@not-a-file", &server.url("/echo")])).await;
     assert_eq!(stdout(&output), "@not-a-file", "--data-raw reads no file");
