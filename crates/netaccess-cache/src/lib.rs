@@ -115,3 +115,8 @@ pub trait NetworkCache: Send + Sync + 'static {
     /// The bytes the entries take.
     fn cache_size(&self) -> u64;
 }
+
+/// The README's example, compiled (and run where it needs no server) as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;

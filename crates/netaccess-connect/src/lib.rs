@@ -253,3 +253,8 @@ impl From<TransportConfig> for Arc<Connector> {
         Arc::new(Connector::new(config))
     }
 }
+
+/// The README's example, compiled (and run where it needs no server) as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;

@@ -27,3 +27,8 @@ pub mod store;
 
 pub use cookie::{Cookie, SameSite};
 pub use jar::{normalize, CookieJar, DefaultCookieJar, MAX_COOKIES, MAX_COOKIES_PER_DOMAIN, MAX_COOKIE_BYTES};
+
+/// The README's example, compiled (and run where it needs no server) as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;

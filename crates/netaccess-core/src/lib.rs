@@ -61,3 +61,8 @@ pub use retry::{
     RetryPolicy, RetryTrigger, DEFAULT_RETRY_AFTER_CAP, DEFAULT_RETRY_INITIAL_DELAY, DEFAULT_RETRY_MAX_DELAY,
 };
 pub use ssl::{IgnoredSslErrors, SslError, SslErrorDecision, SslErrorHandler, SslErrorKind};
+
+/// The README's example, compiled (and run where it needs no server) as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;

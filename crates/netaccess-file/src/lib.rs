@@ -30,3 +30,8 @@ pub mod file;
 
 pub use data::DataBackend;
 pub use file::FileBackend;
+
+/// The README's example, compiled (and run where it needs no server) as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;

@@ -361,3 +361,8 @@ struct Download {
     announced: Option<u64>,
     received: u64,
 }
+
+/// The README's example, compiled (and run where it needs no server) as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;

@@ -337,3 +337,8 @@ impl Inner {
         Ok(response)
     }
 }
+
+/// The README's example, compiled (and run where it needs no server) as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;

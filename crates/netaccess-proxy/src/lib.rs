@@ -22,3 +22,8 @@ pub use proxy::{
     Capabilities, FixedProxyFactory, Proxy, ProxyAuthenticationChallenge, ProxyAuthenticationHandler, ProxyFactory,
     ProxyKind, ProxyQuery, QueryType, DEFAULT_HTTP_PROXY_PORT, DEFAULT_SOCKS5_PORT,
 };
+
+/// The README's example, compiled (and run where it needs no server) as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;

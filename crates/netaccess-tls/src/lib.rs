@@ -316,3 +316,8 @@ impl<IO> Handshake<IO> {
         netaccess_core::TlsFacts::new(version, cipher, alpn)
     }
 }
+
+/// The README's example, compiled (and run where it needs no server) as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;
