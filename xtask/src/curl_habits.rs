@@ -215,5 +215,56 @@ pub(crate) fn checks(runtime: &tokio::runtime::Runtime) -> Vec<Check> {
             same("anything written", written[0], written[1])
         })
     }));
+    checks.push(("curl: --hsts files both ways".into(), hsts_both_ways(runtime, &case("hsts"))));
     checks
+}
+
+/// curl's `--hsts` file read by netaccess, and netaccess's read by curl: after one program
+/// learnt the policy from an https server, the other sends an http URL of that host to the
+/// server over TLS (the TLS server records the request; plain http to it would fail).
+fn hsts_both_ways(runtime: &tokio::runtime::Runtime, dir: &Path) -> Result<String, String> {
+    let pki = netaccess_tests::pki::Pki::new("netaccess interop CA");
+    let identity = pki.server(&["hsts.test"], netaccess_tests::pki::Validity::Current);
+    let server = runtime.block_on(HttpServer::start_tls(&identity));
+    let port = server.addr.port();
+    server.script("/sts", 200, vec![("strict-transport-security".into(), b"max-age=600".to_vec())]);
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, pki.ca_pem()).map_err(|e| e.to_string())?;
+    let run = |program: &str, store: &Path, url: String| -> Result<(), String> {
+        let program_path = match program {
+            "curl" => PathBuf::from("curl"),
+            _ => crate::shell::target_dir().join("debug").join("netaccess"),
+        };
+        let output = Command::new(program_path)
+            .args(["-s", "-S", "-o", "/dev/null", "--cacert"])
+            .arg(&ca)
+            .arg("--resolve")
+            .arg(format!("hsts.test:{port}:127.0.0.1"))
+            .arg("--hsts")
+            .arg(store)
+            .arg(&url)
+            .output()
+            .map_err(|e| format!("cannot run {program}: {e}"))?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(format!("{program} {url}: {} {}", output.status, String::from_utf8_lossy(&output.stderr).trim()))
+        }
+    };
+    let saw = |target: &str| server.seen.targets().iter().any(|t| t == target);
+    let mut lines = Vec::new();
+    for (writer, reader) in [("curl", "netaccess"), ("netaccess", "curl")] {
+        let store = dir.join(format!("{writer}.hsts"));
+        run(writer, &store, format!("https://hsts.test:{port}/sts"))?;
+        let text = std::fs::read_to_string(&store).map_err(|e| format!("{writer} wrote no HSTS file: {e}"))?;
+        let line = text.lines().find(|l| l.starts_with("hsts.test ")).ok_or(format!("{writer}'s file: {text:?}"))?;
+        let target = format!("/echo?reader={reader}");
+        run(reader, &store, format!("http://hsts.test:{port}{target}"))?;
+        if !saw(&target) {
+            return Err(format!("{reader} did not send {target} over TLS after reading {writer}'s {line:?}"));
+        }
+        lines.push(format!("{writer} wrote {line}"));
+    }
+    Ok(lines.join("; "))
 }

@@ -151,6 +151,11 @@ pub(crate) struct Args {
     #[arg(short = 'c', long = "cookie-jar", value_name = "FILE", help_heading = "Credentials and cookies")]
     pub(crate) cookie_jar: Option<PathBuf>,
 
+    /// Keep HSTS policies in FILE (curl's --hsts format): loaded at start, updated from https
+    /// replies; http URLs of hosts with a policy go over https.
+    #[arg(long = "hsts", value_name = "FILE", help_heading = "TLS")]
+    pub(crate) hsts: Option<PathBuf>,
+
     /// Send this cookie ("name=value; name2=value2"), or load a Netscape cookies.txt FILE.
     #[arg(short = 'b', long = "cookie", value_name = "DATA|FILE", help_heading = "Credentials and cookies")]
     pub(crate) cookie: Vec<String>,

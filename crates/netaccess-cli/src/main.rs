@@ -132,6 +132,17 @@ async fn run(args: Args) -> ExitCode {
         policy.all_errors = args.retry_all_errors;
         builder = builder.retry_policy(policy);
     }
+    if let Some(path) = &args.hsts {
+        // A file that exists but cannot be read is a usage error, as a bad cookie file is.
+        if let Err(err) = std::fs::read(path).or_else(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            _ => Err(e),
+        }) {
+            eprintln!("netaccess: cannot read the HSTS file {}: {err}", path.display());
+            return ExitCode::from(2);
+        }
+        builder = builder.strict_transport_security_store(path);
+    }
     if let Some(agent) = &args.user_agent {
         builder = builder.user_agent(agent.clone());
     }

@@ -346,3 +346,36 @@ async fn version_lists_protocols_and_completions_know_every_flag() {
         assert!(bash.contains(flag), "{flag} in the bash completions");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hsts_file_learns_from_https_and_sends_http_over_tls_in_the_next_run() {
+    let pki = netaccess_tests::pki::Pki::new("netaccess test CA");
+    let server = HttpServer::start_tls(&pki.server(&["hsts.test"], netaccess_tests::pki::Validity::Current)).await;
+    let port = server.addr.port();
+    server.script("/sts", 200, vec![("strict-transport-security".into(), b"max-age=600".to_vec())]);
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, pki.ca_pem()).unwrap();
+    let hsts = dir.path().join("hsts.txt");
+    let common = |url: String| {
+        let mut list = args(&["-s", "--cacert", &ca.display().to_string(), "--hsts", &hsts.display().to_string()]);
+        list.extend(args(&["--resolve", &format!("hsts.test:{port}:127.0.0.1"), "--summary", "-", "-o", "/dev/null"]));
+        list.push(url);
+        list
+    };
+    let first = netaccess(common(format!("https://hsts.test:{port}/sts"))).await;
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let saved = std::fs::read_to_string(&hsts).unwrap();
+    assert!(saved.lines().any(|l| l.starts_with("hsts.test \"")), "curl's format: {saved}");
+
+    let second = netaccess(common(format!("http://hsts.test:{port}/hello"))).await;
+    assert!(second.status.success(), "{}", String::from_utf8_lossy(&second.stderr));
+    let summary: Value = stdout(&second).lines().find_map(|l| serde_json::from_str(l).ok()).expect("a summary line");
+    assert_eq!(summary["url"], format!("https://hsts.test:{port}/hello"), "{summary}");
+    assert_eq!(server.seen.targets().last().map(String::as_str), Some("/hello"), "the TLS server answered");
+
+    let unreadable = dir.path().join("a-directory");
+    std::fs::create_dir(&unreadable).unwrap();
+    let refused = netaccess(args(&["--hsts", &unreadable.display().to_string(), "data:,x"])).await;
+    assert_eq!(refused.status.code(), Some(2), "an unreadable HSTS file is a usage error");
+}

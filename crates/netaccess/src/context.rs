@@ -73,6 +73,8 @@ pub(crate) struct ManagerInner {
     pub(crate) defaults: Defaults,
     /// What all requests' retries may add up to.
     pub(crate) retry_budget: crate::retry_budget::RetryBudget,
+    /// The Strict-Transport-Security policies (see [`crate::hsts`]).
+    pub(crate) hsts: crate::hsts::Hsts,
 }
 
 impl ManagerInner {

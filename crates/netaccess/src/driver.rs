@@ -388,6 +388,10 @@ impl Transfer {
             };
             // Whatever happened, nobody waits behind this request any more.
             drop(place.take());
+            if is_http && !response.attributes.source_is_from_cache {
+                let trusted = response.attributes.connection_encrypted && response.attributes.ssl_errors.is_empty();
+                self.manager.hsts.observe(&url, &response.headers, trusted);
+            }
 
             let status = response.attributes.http_status_code.unwrap_or(0);
             // An error status may be retried before anything of it reaches the caller; 401 and
@@ -401,7 +405,15 @@ impl Transfer {
                     continue;
                 }
             }
-            let standing = hop::Standing { url: &url, operation: &operation, is_http, policy, hops, max_hops };
+            let standing = hop::Standing {
+                url: &url,
+                operation: &operation,
+                is_http,
+                policy,
+                hops,
+                max_hops,
+                hsts: Some(&self.manager.hsts),
+            };
             let (next, next_operation, keeps_body) =
                 match hop::after_head(&standing, status, response.headers.location())? {
                     hop::Next::Deliver => break response,

@@ -30,6 +30,8 @@ pub(crate) struct Standing<'a> {
     /// Redirects followed so far, and the most allowed.
     pub(crate) hops: u32,
     pub(crate) max_hops: u32,
+    /// The manager's HSTS policies, which may make a redirect target https.
+    pub(crate) hsts: Option<&'a crate::hsts::Hsts>,
 }
 
 /// The next step.
@@ -69,7 +71,19 @@ pub(crate) fn after_head(standing: &Standing<'_>, status: u16, location: Option<
     let Some(location) = location.filter(|_| redirect::is_redirect(status)) else {
         return Ok(Next::Deliver);
     };
-    let next = redirect::next_url(standing.url, location, standing.policy, standing.hops, standing.max_hops)?;
+    let upgrade = |url: &mut Url| {
+        if let Some(hsts) = standing.hsts {
+            hsts.upgrade(url);
+        }
+    };
+    let next = redirect::next_url_upgraded(
+        standing.url,
+        location,
+        standing.policy,
+        standing.hops,
+        standing.max_hops,
+        upgrade,
+    )?;
     Ok(match next {
         Some(url) => {
             let (operation, keeps_body) = redirect::next_operation(status, standing.operation);
@@ -99,7 +113,8 @@ mod tests {
     ) -> Result<Next, NetworkError> {
         let url = Url::parse(url).unwrap();
         let is_http = matches!(url.scheme(), "http" | "https");
-        let standing = Standing { url: &url, operation: &operation, is_http, policy, hops: 0, max_hops: 50 };
+        let standing =
+            Standing { url: &url, operation: &operation, is_http, policy, hops: 0, max_hops: 50, hsts: None };
         after_head(&standing, status, location)
     }
 
@@ -166,6 +181,7 @@ mod tests {
             policy: RedirectPolicy::NoLessSafe,
             hops: 3,
             max_hops: 3,
+            hsts: None,
         };
         assert_eq!(after_head(&standing, 302, Some("/b")).unwrap_err().kind(), NetworkErrorKind::TooManyRedirectsError);
     }

@@ -60,6 +60,7 @@ mod context;
 mod cookies;
 mod driver;
 mod hop;
+pub mod hsts;
 mod manager;
 mod read_buffer;
 pub mod redirect;
@@ -70,6 +71,7 @@ mod retry_budget;
 
 pub use auth::{AuthenticationChallenge, AuthenticationHandler, Credentials};
 pub use driver::{DEFAULT_READ_BUFFER_SIZE, EVENT_QUEUE};
+pub use hsts::HstsPolicy;
 pub use manager::{ManagerEvent, NetworkAccessManager, NetworkAccessManagerBuilder, MANAGER_EVENT_CAPACITY};
 pub use netaccess_cache::{CacheMetaData, CacheWriter, CachedBody, DiskCache, NetworkCache};
 pub use netaccess_connect::{IpFamily, ResolveOverrides, Resolver, SystemResolver, TransportConfig};

@@ -112,10 +112,47 @@ impl NetworkAccessManager {
         self.send(request, Operation::from_verb(verb), body.into())
     }
 
+    /// Turns HTTP Strict Transport Security on or off (see
+    /// [`NetworkAccessManagerBuilder::strict_transport_security_enabled`]).
+    pub fn set_strict_transport_security_enabled(&self, on: bool) {
+        self.inner.hsts.set_enabled(on);
+    }
+
+    /// Whether HTTP Strict Transport Security is on.
+    pub fn is_strict_transport_security_enabled(&self) -> bool {
+        self.inner.hsts.is_enabled()
+    }
+
+    /// Adds or replaces HSTS policies (Qt's `addStrictTransportSecurityHosts`); an expired
+    /// policy removes its host's. They are saved to the store file, if there is one.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime};
+    /// use netaccess::{HstsPolicy, NetworkAccessManager};
+    ///
+    /// let manager = NetworkAccessManager::builder().strict_transport_security_enabled(true).build();
+    /// let year = SystemTime::now() + Duration::from_secs(365 * 86_400);
+    /// manager.add_strict_transport_security_hosts([HstsPolicy::new("example.com", Some(year), true)]);
+    /// assert_eq!(manager.strict_transport_security_hosts().len(), 1);
+    /// ```
+    pub fn add_strict_transport_security_hosts(&self, policies: impl IntoIterator<Item = crate::HstsPolicy>) {
+        self.inner.hsts.add(policies);
+    }
+
+    /// The HSTS policies in force, sorted by host (Qt's `strictTransportSecurityHosts`).
+    pub fn strict_transport_security_hosts(&self) -> Vec<crate::HstsPolicy> {
+        self.inner.hsts.hosts()
+    }
+
     /// Sends a request with the given operation and body.
     pub fn send(&self, request: Request, operation: Operation, body: Body) -> Reply {
         let mut request = request;
         self.inner.defaults.requests.apply(&mut request, &body);
+        if let Some(mut url) = request.url().cloned() {
+            if self.inner.hsts.upgrade(&mut url) {
+                request.set_url(url);
+            }
+        }
         driver::start(self.inner.clone(), request, operation, body)
     }
 
@@ -269,6 +306,7 @@ impl NetworkAccessManager {
 /// | `User-Agent` | [`netaccess_http::DEFAULT_USER_AGENT`] |
 /// | proxies | the environment's (`http_proxy`, `https_proxy`, `all_proxy`, `no_proxy`, as curl reads them) |
 /// | cookie jar | an empty in-memory [`DefaultCookieJar`] |
+/// | HSTS | off, as in Qt ([`strict_transport_security_enabled`](Self::strict_transport_security_enabled), [`strict_transport_security_store`](Self::strict_transport_security_store)) |
 /// | TLS trust | the system's store ([`netaccess_tls::Trust::System`]); certificate problems fail the request unless the request or an [`SslErrorHandler`](netaccess_core::SslErrorHandler) accepts them |
 ///
 /// ```
@@ -292,6 +330,8 @@ pub struct NetworkAccessManagerBuilder {
     defaults: Defaults,
     http: HttpConfig,
     redirect_handler: Option<Arc<dyn RedirectHandler>>,
+    hsts_enabled: bool,
+    hsts_store: Option<std::path::PathBuf>,
 }
 
 impl Default for NetworkAccessManagerBuilder {
@@ -316,6 +356,8 @@ impl Default for NetworkAccessManagerBuilder {
             cookie_jar: None,
             cache: None,
             auth_handler: None,
+            hsts_enabled: false,
+            hsts_store: None,
         }
     }
 }
@@ -590,6 +632,33 @@ impl NetworkAccessManagerBuilder {
         self
     }
 
+    /// Turns HTTP Strict Transport Security on or off (Qt's
+    /// `setStrictTransportSecurityEnabled`; off by default, as in Qt): policies are learnt from
+    /// https responses and http URLs of their hosts become https (see [`crate::hsts`]).
+    pub fn strict_transport_security_enabled(mut self, on: bool) -> Self {
+        self.hsts_enabled = on;
+        self
+    }
+
+    /// Keeps the HSTS policies in `path`, in curl's `--hsts` file format, and turns HSTS on
+    /// (Qt's `enableStrictTransportSecurityStore`). The file's policies are loaded when the
+    /// manager is built; a missing file is created at the first policy; one that cannot be read
+    /// is never overwritten (the policies then stay in memory).
+    ///
+    /// ```
+    /// let dir = tempfile::tempdir().unwrap();
+    /// std::fs::write(dir.path().join("hsts.txt"), ".example.com \"unlimited\"\n").unwrap();
+    /// let manager = netaccess::NetworkAccessManager::builder()
+    ///     .strict_transport_security_store(dir.path().join("hsts.txt"))
+    ///     .build();
+    /// assert_eq!(manager.strict_transport_security_hosts()[0].host, "example.com");
+    /// ```
+    pub fn strict_transport_security_store(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.hsts_enabled = true;
+        self.hsts_store = Some(path.into());
+        self
+    }
+
     /// The manager.
     pub fn build(self) -> NetworkAccessManager {
         let (events, _) = broadcast::channel(MANAGER_EVENT_CAPACITY);
@@ -633,6 +702,7 @@ impl NetworkAccessManagerBuilder {
                 events,
                 defaults: self.defaults,
                 retry_budget: crate::retry_budget::RetryBudget::new(),
+                hsts: crate::hsts::Hsts::new(self.hsts_enabled, self.hsts_store),
             }),
         }
     }

@@ -47,6 +47,7 @@ pub(crate) fn is_redirect(status: u16) -> bool {
 }
 
 /// Resolves and checks a `Location` against the policy. `Ok(None)`: do not follow (manual).
+#[cfg(test)]
 pub(crate) fn next_url(
     from: &Url,
     location: &str,
@@ -54,16 +55,30 @@ pub(crate) fn next_url(
     hops_done: u32,
     max_hops: u32,
 ) -> Result<Option<Url>, NetworkError> {
+    next_url_upgraded(from, location, policy, hops_done, max_hops, |_| ())
+}
+
+/// [`next_url`], with `upgrade` applied to the resolved target before it is judged (HSTS makes
+/// a known host's http target https there).
+pub(crate) fn next_url_upgraded(
+    from: &Url,
+    location: &str,
+    policy: RedirectPolicy,
+    hops_done: u32,
+    max_hops: u32,
+    upgrade: impl FnOnce(&mut Url),
+) -> Result<Option<Url>, NetworkError> {
     if policy == RedirectPolicy::Manual {
         return Ok(None);
     }
-    let to = from.join(location.trim()).map_err(|err| {
+    let mut to = from.join(location.trim()).map_err(|err| {
         NetworkError::new(
             NetworkErrorKind::ProtocolUnknownError,
             from.as_str(),
             format!("the redirect location {location:?} is not a valid URL: {err}"),
         )
     })?;
+    upgrade(&mut to);
     if !matches!(to.scheme(), "http" | "https") {
         return Err(NetworkError::new(
             NetworkErrorKind::ProtocolUnknownError,
