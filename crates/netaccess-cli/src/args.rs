@@ -151,6 +151,16 @@ pub(crate) struct Args {
     #[arg(short = 'c', long = "cookie-jar", value_name = "FILE", help_heading = "Credentials and cookies")]
     pub(crate) cookie_jar: Option<PathBuf>,
 
+    /// Record every http and https exchange (each redirect and authentication round too) in
+    /// FILE as HAR 1.2; secrets are redacted.
+    #[arg(long = "har", value_name = "FILE", help_heading = "Output")]
+    pub(crate) har: Option<PathBuf>,
+
+    /// Answer http and https requests from the HAR FILE instead of the network (the first
+    /// unused entry with the same method, URL and body); a request with none fails.
+    #[arg(long = "replay", value_name = "FILE", help_heading = "Request")]
+    pub(crate) replay: Option<PathBuf>,
+
     /// Keep HSTS policies in FILE (curl's --hsts format): loaded at start, updated from https
     /// replies; http URLs of hosts with a policy go over https.
     #[arg(long = "hsts", value_name = "FILE", help_heading = "TLS")]

@@ -143,6 +143,19 @@ async fn run(args: Args) -> ExitCode {
         }
         builder = builder.strict_transport_security_store(path);
     }
+    let recorder = args.har.as_ref().map(|_| std::sync::Arc::new(netaccess::HarRecorder::new()));
+    if let Some(recorder) = &recorder {
+        builder = builder.har_recorder(recorder.clone());
+    }
+    if let Some(path) = &args.replay {
+        match netaccess::HarReplay::from_file(path) {
+            Ok(replay) => builder = builder.har_replay(replay),
+            Err(message) => {
+                eprintln!("netaccess: cannot replay {message}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     if let Some(agent) = &args.user_agent {
         builder = builder.user_agent(agent.clone());
     }
@@ -201,6 +214,14 @@ async fn run(args: Args) -> ExitCode {
         if let Err(err) = jar.save(path, true) {
             if !quiet {
                 eprintln!("netaccess: cannot save the cookie jar {}: {err}", path.display());
+            }
+            exit = if exit == 0 { 1 } else { exit };
+        }
+    }
+    if let (Some(path), Some(recorder)) = (&args.har, &recorder) {
+        if let Err(err) = recorder.save(path) {
+            if !quiet {
+                eprintln!("netaccess: cannot write the HAR file {}: {err}", path.display());
             }
             exit = if exit == 0 { 1 } else { exit };
         }

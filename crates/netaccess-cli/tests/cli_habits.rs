@@ -379,3 +379,44 @@ async fn hsts_file_learns_from_https_and_sends_http_over_tls_in_the_next_run() {
     let refused = netaccess(args(&["--hsts", &unreadable.display().to_string(), "data:,x"])).await;
     assert_eq!(refused.status.code(), Some(2), "an unreadable HSTS file is a usage error");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn har_records_a_session_that_replays_with_the_same_bodies_and_statuses() {
+    let server = HttpServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let har = dir.path().join("session.har");
+    let urls = [server.url("/redirect/302?to=/hello"), server.url("/json"), server.url("/status/404")];
+    let run = |flag: &str| {
+        let summary = dir.path().join(format!("{flag}.jsonl"));
+        let mut list = args(&[flag, &har.display().to_string(), "--summary", &summary.display().to_string()]);
+        list.extend(args(&["--output-dir", &dir.path().display().to_string()]));
+        for url in &urls {
+            list.extend(args(&["-o", "/dev/null", url]));
+        }
+        list
+    };
+    let statuses = |flag: &str| -> Vec<(Value, Value)> {
+        std::fs::read_to_string(dir.path().join(format!("{flag}.jsonl")))
+            .unwrap()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .map(|s| (s["status"].clone(), s["sha256"].clone()))
+            .collect()
+    };
+    let recorded = netaccess(run("--har")).await;
+    assert_eq!(
+        recorded.status.code(),
+        Some(5),
+        "the 404 is a content error: {}",
+        String::from_utf8_lossy(&recorded.stderr)
+    );
+    let document: Value = serde_json::from_str(&std::fs::read_to_string(&har).unwrap()).unwrap();
+    assert_eq!(document["log"]["entries"].as_array().map(Vec::len), Some(4), "three URLs, one redirected");
+    let asked = server.seen.targets().len();
+
+    let replayed = netaccess(run("--replay")).await;
+    assert_eq!(replayed.status.code(), Some(5), "{}", String::from_utf8_lossy(&replayed.stderr));
+    assert_eq!(statuses("--replay"), statuses("--har"));
+    assert_eq!(statuses("--har").len(), 3);
+    assert_eq!(server.seen.targets().len(), asked, "the replay never reached the server");
+}

@@ -49,10 +49,28 @@ pub(crate) struct AtSend {
     pub(crate) answer: Mutex<Option<Answer>>,
     /// The body, when it is held in memory (Digest `auth-int` hashes it).
     pub(crate) body: Option<Bytes>,
+    /// The headers as they left, kept when a HAR recorder wants them.
+    pub(crate) sent: Option<Mutex<Option<HeaderMap>>>,
 }
 
 impl SendTime for AtSend {
     fn before_send(&self, url: &Url, method: &str, headers: &mut HeaderMap) {
+        self.decide(url, method, headers);
+        if let Some(sent) = &self.sent {
+            *sent.lock().unwrap_or_else(|e| e.into_inner()) = Some(headers.clone());
+        }
+    }
+
+    fn on_response_head(&self, url: &Url, headers: &HeaderMap) {
+        if self.save_cookies {
+            cookies::save(self.jar.as_ref(), url, headers);
+        }
+    }
+}
+
+impl AtSend {
+    /// The jar's cookies and the credentials known now, into `headers`.
+    fn decide(&self, url: &Url, method: &str, headers: &mut HeaderMap) {
         if self.load_cookies {
             headers.remove(COOKIE);
             if let Some(value) = &self.caller_cookie {
@@ -84,12 +102,6 @@ impl SendTime for AtSend {
             }
         }
     }
-
-    fn on_response_head(&self, url: &Url, headers: &HeaderMap) {
-        if self.save_cookies {
-            cookies::save(self.jar.as_ref(), url, headers);
-        }
-    }
 }
 
 #[cfg(test)]
@@ -108,6 +120,7 @@ mod tests {
             caller_authorization: false,
             answer: Mutex::new(None),
             body: None,
+            sent: None,
         }
     }
 

@@ -75,6 +75,8 @@ pub(crate) struct ManagerInner {
     pub(crate) retry_budget: crate::retry_budget::RetryBudget,
     /// The Strict-Transport-Security policies (see [`crate::hsts`]).
     pub(crate) hsts: crate::hsts::Hsts,
+    /// Where every http and https hop is recorded, if anywhere (see [`crate::har`]).
+    pub(crate) har: Option<Arc<crate::har::HarRecorder>>,
 }
 
 impl ManagerInner {

@@ -293,7 +293,10 @@ impl Transfer {
         let mut retries = 0u32;
         // When the request started running: its timings count from here.
         let mut started_at = std::time::Instant::now();
-        let response = loop {
+        let recording = self.manager.har.is_some();
+        let (response, mut pending) = loop {
+            let hop_started = recording.then(|| (std::time::SystemTime::now(), std::time::Instant::now()));
+            let body_size = body.len();
             let replay = body.try_clone();
             let in_memory = body.in_memory();
             let mut hop = BackendRequest::new(operation.clone(), url.clone().into_owned())
@@ -320,6 +323,7 @@ impl Transfer {
                 caller_authorization,
                 answer: Mutex::new(answer.take()),
                 body: in_memory,
+                sent: recording.then(|| Mutex::new(None)),
             });
             hop.attributes = attributes.clone();
             let mut response = match cache::lookup(cache.as_ref(), &operation, &url, &mut hop.headers, &attributes)? {
@@ -392,6 +396,26 @@ impl Transfer {
                 let trusted = response.attributes.connection_encrypted && response.attributes.ssl_errors.is_empty();
                 self.manager.hsts.observe(&url, &response.headers, trusted);
             }
+            let mut pending = match (&self.manager.har, hop_started) {
+                (Some(recorder), Some(started)) if is_http => {
+                    let sent = at_send.sent.as_ref().and_then(|s| s.lock().unwrap_or_else(|e| e.into_inner()).take());
+                    Some(Box::new(crate::har::PendingEntry::new(
+                        recorder,
+                        &crate::har::HopFacts {
+                            started,
+                            method: operation.verb(),
+                            url: &url,
+                            request_headers: sent.as_ref().unwrap_or(&headers),
+                            request_body: at_send.body.clone(),
+                            request_body_size: body_size,
+                            response_headers: &response.headers,
+                            attributes: &response.attributes,
+                            milestones: &response.milestones,
+                        },
+                    )))
+                }
+                _ => None,
+            };
 
             let status = response.attributes.http_status_code.unwrap_or(0);
             // An error status may be retried before anything of it reaches the caller; 401 and
@@ -400,7 +424,7 @@ impl Transfer {
                 let retry_after = response.headers.get(http::header::RETRY_AFTER).and_then(|v| v.to_str().ok());
                 let trigger = RetryTrigger::Status { status, retry_after };
                 if Box::pin(self.may_retry(&retry, &mut retries, &operation, trigger, started_at)).await {
-                    drain(response.body).await;
+                    self.drain_hop(response.body, pending.take()).await;
                     body = replay.unwrap_or_else(Body::empty);
                     continue;
                 }
@@ -416,18 +440,18 @@ impl Transfer {
             };
             let (next, next_operation, keeps_body) =
                 match hop::after_head(&standing, status, response.headers.location())? {
-                    hop::Next::Deliver => break response,
+                    hop::Next::Deliver => break (response, pending),
                     hop::Next::DeliverRedirect { location } => {
                         response.attributes.redirection_target = Some(location);
-                        break response;
+                        break (response, pending);
                     }
                     hop::Next::Authenticate => {
                         // Boxed, as the redirect check below: rare paths whose futures would
                         // otherwise make every request's state machine larger.
                         let Some(answered) = Box::pin(auth.answer(&url, &response.headers)).await else {
-                            break response;
+                            break (response, pending);
                         };
-                        drain(response.body).await;
+                        self.drain_hop(response.body, pending.take()).await;
                         body = replay.ok_or_else(|| {
                             NetworkError::new(
                                 NetworkErrorKind::ContentReSendError,
@@ -441,12 +465,12 @@ impl Transfer {
                     hop::Next::Follow { url: next, operation, keeps_body, location, verify } => {
                         if verify && !Box::pin(self.redirect_allowed(&url, &next)).await {
                             response.attributes.redirection_target = Some(location);
-                            break response;
+                            break (response, pending);
                         }
                         (next, operation, keeps_body)
                     }
                 };
-            drain(response.body).await;
+            self.drain_hop(response.body, pending.take()).await;
             body = if keeps_body {
                 replay.ok_or_else(|| {
                     NetworkError::new(
@@ -497,6 +521,9 @@ impl Transfer {
             let chunk = chunk?;
             received += chunk.len() as u64;
             self.shared.state().bytes_received = received;
+            if let Some(pending) = pending.as_mut() {
+                pending.body_chunk(&chunk);
+            }
             self.shared.read_buffer.wait_for_room(chunk.len() as u64).await;
             self.emit(ReplyEvent::ReadyRead(chunk)).await;
         }
@@ -507,9 +534,24 @@ impl Transfer {
         if let Some(timings) = self.shared.state().attributes.as_mut().and_then(|a| a.timings.as_mut()) {
             timings.total = Some(started_at.elapsed());
         }
+        if let (Some(pending), Some(recorder)) = (pending.take(), &self.manager.har) {
+            pending.finish(recorder);
+        }
         // The body is in: the next request of the line may start.
         drop(running);
         status_error.map_or(Ok(()), Err)
+    }
+
+    /// Reads what a hop that is not delivered sent of its body (see [`drain`]); a recorded hop
+    /// becomes its HAR entry with what was read.
+    async fn drain_hop(&self, body: netaccess_core::BodyStream, pending: Option<Box<crate::har::PendingEntry>>) {
+        match (pending, &self.manager.har) {
+            (Some(mut pending), Some(recorder)) => {
+                drain(body, |chunk| pending.body_chunk(chunk)).await;
+                pending.finish(recorder);
+            }
+            _ => drain(body, |_| ()).await,
+        }
     }
 
     /// Whether the redirect handler allows a `UserVerified` redirect (no handler: no).
@@ -565,11 +607,14 @@ fn revalidate_in_background(
 const DRAIN_LIMIT: usize = 64 * 1024;
 const DRAIN_WAIT: Duration = Duration::from_secs(1);
 
-async fn drain(mut body: netaccess_core::BodyStream) {
+async fn drain(mut body: netaccess_core::BodyStream, mut seen: impl FnMut(&[u8])) {
     let mut drained = 0;
     while drained <= DRAIN_LIMIT {
         match tokio::time::timeout(DRAIN_WAIT, body.next()).await {
-            Ok(Some(Ok(chunk))) => drained += chunk.len(),
+            Ok(Some(Ok(chunk))) => {
+                seen(&chunk);
+                drained += chunk.len();
+            }
             _ => return,
         }
     }

@@ -59,6 +59,7 @@ mod cache;
 mod context;
 mod cookies;
 mod driver;
+pub mod har;
 mod hop;
 pub mod hsts;
 mod manager;
@@ -71,6 +72,7 @@ mod retry_budget;
 
 pub use auth::{AuthenticationChallenge, AuthenticationHandler, Credentials};
 pub use driver::{DEFAULT_READ_BUFFER_SIZE, EVENT_QUEUE};
+pub use har::{HarOptions, HarRecorder, HarReplay};
 pub use hsts::HstsPolicy;
 pub use manager::{ManagerEvent, NetworkAccessManager, NetworkAccessManagerBuilder, MANAGER_EVENT_CAPACITY};
 pub use netaccess_cache::{CacheMetaData, CacheWriter, CachedBody, DiskCache, NetworkCache};

@@ -332,6 +332,7 @@ pub struct NetworkAccessManagerBuilder {
     redirect_handler: Option<Arc<dyn RedirectHandler>>,
     hsts_enabled: bool,
     hsts_store: Option<std::path::PathBuf>,
+    har: Option<Arc<crate::har::HarRecorder>>,
 }
 
 impl Default for NetworkAccessManagerBuilder {
@@ -358,6 +359,7 @@ impl Default for NetworkAccessManagerBuilder {
             auth_handler: None,
             hsts_enabled: false,
             hsts_store: None,
+            har: None,
         }
     }
 }
@@ -659,6 +661,19 @@ impl NetworkAccessManagerBuilder {
         self
     }
 
+    /// Records every http and https hop in `recorder` as a HAR 1.2 entry (see [`crate::har`]);
+    /// save it with [`HarRecorder::save`](crate::HarRecorder::save) when done.
+    pub fn har_recorder(mut self, recorder: Arc<crate::har::HarRecorder>) -> Self {
+        self.har = Some(recorder);
+        self
+    }
+
+    /// Answers http and https requests from a HAR record instead of the network (see
+    /// [`HarReplay`](crate::HarReplay)): for tests and offline demos.
+    pub fn har_replay(self, replay: crate::har::HarReplay) -> Self {
+        self.backend("http", replay.clone()).backend("https", replay)
+    }
+
     /// The manager.
     pub fn build(self) -> NetworkAccessManager {
         let (events, _) = broadcast::channel(MANAGER_EVENT_CAPACITY);
@@ -703,6 +718,7 @@ impl NetworkAccessManagerBuilder {
                 defaults: self.defaults,
                 retry_budget: crate::retry_budget::RetryBudget::new(),
                 hsts: crate::hsts::Hsts::new(self.hsts_enabled, self.hsts_store),
+                har: self.har,
             }),
         }
     }
