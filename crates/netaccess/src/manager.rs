@@ -148,9 +148,11 @@ impl NetworkAccessManager {
     pub fn send(&self, request: Request, operation: Operation, body: Body) -> Reply {
         let mut request = request;
         self.inner.defaults.requests.apply(&mut request, &body);
-        if let Some(mut url) = request.url().cloned() {
-            if self.inner.hsts.upgrade(&mut url) {
-                request.set_url(url);
+        if self.inner.hsts.is_enabled() && request.url().is_some_and(|url| url.scheme() == "http") {
+            if let Some(mut url) = request.url().cloned() {
+                if self.inner.hsts.upgrade(&mut url) {
+                    request.set_url(url);
+                }
             }
         }
         driver::start(self.inner.clone(), request, operation, body)

@@ -21,8 +21,8 @@
 //! over when its body is in (a redirect's when it was drained); the request headers are the
 //! ones that left, with the `Cookie` and `Authorization` decided at send time (the lines the
 //! HTTP layer adds while encoding, `Host`, `User-Agent`, `Accept-Encoding`, framing, are not
-//! among them unless the caller set them). A hop that failed before its response head has no
-//! entry.
+//! among them unless the caller set them). A hop that failed (before its response head, or
+//! while its body came) has no entry: the record holds exchanges that happened.
 //!
 //! `timings` are made of the hop's milestones as consecutive phases from the hop's start:
 //! `blocked` (0 on a pooled connection, where `send` holds the wait for it: netaccess does
