@@ -388,7 +388,7 @@ fn cookies<'a>(pairs: impl Iterator<Item = &'a str>, keep_secrets: bool) -> Vec<
 fn iso8601(time: SystemTime) -> String {
     let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
     let seconds = since.as_secs();
-    let (year, month, day) = crate::hsts::civil_from_days((seconds / 86_400) as i64);
+    let (year, month, day) = netaccess_cookie::date::civil_from_days((seconds / 86_400) as i64);
     let rest = seconds % 86_400;
     format!(
         "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
