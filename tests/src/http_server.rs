@@ -45,6 +45,16 @@ pub fn tls_acceptor(identity: &Identity, client_ca: Option<CertificateDer<'stati
     TlsAcceptor::from(Arc::new(config))
 }
 
+/// How a server speaks HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Speaks {
+    /// HTTP/1.1 only (over TLS, ALPN offers only `http/1.1`).
+    Http1,
+    /// HTTP/2 and HTTP/1.1: over TLS ALPN offers `h2` first; in clear, h2c by prior knowledge
+    /// beside HTTP/1.1. Streams at once per connection: the value.
+    Http2 { max_streams: u32 },
+}
+
 type Body = BoxBody<Bytes, Infallible>;
 
 /// A canned response: the status and the header lines (name, raw value).
@@ -69,6 +79,10 @@ pub struct Seen {
     pub log: Mutex<Vec<SeenRequest>>,
     /// How many requests each `/flaky/KEY/N` key has had.
     pub flaky: Mutex<std::collections::HashMap<String, usize>>,
+    /// Requests being answered now (until their handler returns the head).
+    pub in_flight: AtomicUsize,
+    /// The most requests answered at once.
+    pub max_in_flight: AtomicUsize,
 }
 
 /// One request as the server read it.
@@ -82,6 +96,8 @@ pub struct SeenRequest {
     pub authorization: Option<String>,
     /// The `Cookie` value, if any.
     pub cookie: Option<String>,
+    /// The protocol: `HTTP/1.1` or `HTTP/2.0`.
+    pub version: String,
 }
 
 impl Seen {
@@ -115,21 +131,34 @@ impl Drop for HttpServer {
 impl HttpServer {
     /// Starts a server on 127.0.0.1 with a free port.
     pub async fn start() -> Self {
-        Self::start_with(None).await
+        Self::start_with(None, Speaks::Http1).await
     }
 
     /// Starts an HTTPS server presenting `identity`.
     pub async fn start_tls(identity: &Identity) -> Self {
-        Self::start_with(Some(tls_acceptor(identity, None))).await
+        Self::start_with(Some(tls_acceptor(identity, None)), Speaks::Http1).await
+    }
+
+    /// Starts an HTTPS server presenting `identity` that offers HTTP/2 by ALPN (then HTTP/1.1),
+    /// allowing `max_streams` streams at once per connection.
+    pub async fn start_h2(identity: &Identity, max_streams: u32) -> Self {
+        let mut config = (**tls_acceptor(identity, None).config()).clone();
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Self::start_with(Some(TlsAcceptor::from(Arc::new(config))), Speaks::Http2 { max_streams }).await
+    }
+
+    /// Starts a plain-http server that speaks HTTP/1.1 and h2c by prior knowledge.
+    pub async fn start_h2c(max_streams: u32) -> Self {
+        Self::start_with(None, Speaks::Http2 { max_streams }).await
     }
 
     /// Starts an HTTPS server presenting `identity` that requires a client certificate issued by
     /// `client_ca`.
     pub async fn start_tls_with_client_auth(identity: &Identity, client_ca: CertificateDer<'static>) -> Self {
-        Self::start_with(Some(tls_acceptor(identity, Some(client_ca)))).await
+        Self::start_with(Some(tls_acceptor(identity, Some(client_ca))), Speaks::Http1).await
     }
 
-    async fn start_with(tls: Option<TlsAcceptor>) -> Self {
+    async fn start_with(tls: Option<TlsAcceptor>, speaks: Speaks) -> Self {
         let scheme = if tls.is_some() { "https" } else { "http" };
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
@@ -146,15 +175,12 @@ impl HttpServer {
                 tokio::spawn(async move {
                     let counters = seen.clone();
                     let service = hyper::service::service_fn(move |request| route(request, addr, scheme, seen.clone()));
-                    let http = hyper::server::conn::http1::Builder::new();
                     match tls {
-                        None => {
-                            let _ = http.serve_connection(TokioIo::new(stream), service).await;
-                        }
+                        None => serve(stream, service, speaks).await,
                         Some(acceptor) => {
                             if let Ok(stream) = acceptor.accept(stream).await {
                                 counters.handshakes.fetch_add(1, Ordering::SeqCst);
-                                let _ = http.serve_connection(TokioIo::new(stream), service).await;
+                                serve(stream, service, speaks).await;
                             }
                         }
                     }
@@ -191,6 +217,28 @@ impl HttpServer {
     }
 }
 
+/// Serves one connection as `speaks` says.
+async fn serve<IO, S>(stream: IO, service: S, speaks: Speaks)
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::Service<Request<Incoming>, Response = Response<Body>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    match speaks {
+        Speaks::Http1 => {
+            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+        }
+        Speaks::Http2 { max_streams } => {
+            let mut builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+            builder.http2().max_concurrent_streams(max_streams);
+            let _ = builder.serve_connection(TokioIo::new(stream), service).await;
+        }
+    }
+}
+
 fn full(body: impl Into<Bytes>) -> Body {
     Full::new(body.into()).boxed()
 }
@@ -218,7 +266,21 @@ async fn route(
         target: request.uri().path_and_query().map_or_else(|| request.uri().to_string(), |pq| pq.as_str().to_owned()),
         authorization: header("authorization"),
         cookie: header("cookie"),
+        version: format!("{:?}", request.version()),
     });
+    let now = seen.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    seen.max_in_flight.fetch_max(now, Ordering::SeqCst);
+    let reply = answer(request, addr, scheme, &seen).await;
+    seen.in_flight.fetch_sub(1, Ordering::SeqCst);
+    reply
+}
+
+async fn answer(
+    request: Request<Incoming>,
+    addr: SocketAddr,
+    scheme: &'static str,
+    seen: &Arc<Seen>,
+) -> Result<Response<Body>, Infallible> {
     let scripted =
         request.uri().path_and_query().and_then(|pq| seen.scripts.lock().expect("lock").get(pq.as_str()).cloned());
     if let Some((status, lines)) = scripted {
@@ -263,7 +325,7 @@ async fn route(
             let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
             let authorization = parts.headers.get("authorization").and_then(|v| v.to_str().ok());
             let uri = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
-            match crate::auth_server::check(&segments, parts.method.as_str(), uri, authorization, &body, &seen) {
+            match crate::auth_server::check(&segments, parts.method.as_str(), uri, authorization, &body, seen) {
                 Ok(welcome) => response(200, welcome),
                 Err(challenges) => {
                     let mut reply = response(401, "authentication required");

@@ -12,6 +12,7 @@ pub mod http_server;
 pub mod pki;
 pub mod proxy_server;
 pub mod raw_ftp;
+pub mod raw_h2;
 pub mod raw_server;
 
 pub use black_hole::BlackHole;
@@ -21,6 +22,7 @@ pub use http_server::{sha256_hex, tls_acceptor, HttpServer};
 pub use pki::{Identity, Pki, Validity};
 pub use proxy_server::TestProxy;
 pub use raw_ftp::{AfterDrop, DroppingFtpServer};
+pub use raw_h2::{H2Action, H2Request, RawH2Server};
 pub use raw_server::{RawServer, Script};
 
 use std::path::Path;

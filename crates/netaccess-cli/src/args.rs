@@ -114,6 +114,18 @@ pub(crate) struct Args {
     #[arg(long = "no-compressed", overrides_with = "compressed", help_heading = "Connection")]
     pub(crate) no_compressed: bool,
 
+    /// HTTP/1.1 only: do not offer HTTP/2.
+    #[arg(long = "http1.1", overrides_with_all = ["http2", "http2_prior_knowledge"], help_heading = "Connection")]
+    pub(crate) http1_1: bool,
+
+    /// Offer HTTP/2 over TLS by ALPN, HTTP/1.1 beside it (the default).
+    #[arg(long = "http2", overrides_with_all = ["http1_1", "http2_prior_knowledge"], help_heading = "Connection")]
+    pub(crate) http2: bool,
+
+    /// Speak HTTP/2 from the first byte, without asking: h2c over http, h2 over https.
+    #[arg(long = "http2-prior-knowledge", overrides_with_all = ["http1_1", "http2"], help_heading = "Connection")]
+    pub(crate) http2_prior_knowledge: bool,
+
     /// Also trust the CA certificates in this PEM file.
     #[arg(long = "cacert", value_name = "FILE", help_heading = "TLS")]
     pub(crate) cacert: Vec<PathBuf>,

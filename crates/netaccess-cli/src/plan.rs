@@ -132,6 +132,8 @@ impl<'a> Planner<'a> {
         }
         let mut request = Request::new(&url);
         request.attributes_mut().cache_load_control = args.cache_load.control();
+        request.attributes_mut().http2_allowed = !args.http1_1;
+        request.attributes_mut().http2_direct = args.http2_prior_knowledge;
         request.attributes_mut().ignore_ssl_errors = if args.insecure {
             netaccess::IgnoredSslErrors::All
         } else if args.ignore_ssl_error.is_empty() {

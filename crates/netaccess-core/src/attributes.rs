@@ -110,6 +110,12 @@ pub struct RequestAttributes {
     /// Which failures are tried again (see [`RetryPolicy`](crate::retry::RetryPolicy));
     /// `None` uses the manager's (no retries by default).
     pub retry: Option<crate::retry::RetryPolicy>,
+    /// Whether https may speak HTTP/2 when the server offers it by ALPN (Qt's
+    /// `Http2AllowedAttribute`, default `true`); `false` offers HTTP/1.1 only.
+    pub http2_allowed: bool,
+    /// Speak HTTP/2 without asking first (Qt's `Http2DirectAttribute`): h2c over plain http by
+    /// prior knowledge, and h2 over TLS even without ALPN's agreement. Default `false`.
+    pub http2_direct: bool,
     /// The caller's own attributes, keyed by type.
     pub user: http::Extensions,
 }
@@ -130,6 +136,8 @@ impl Default for RequestAttributes {
             emit_all_upload_progress: false,
             ignore_ssl_errors: crate::ssl::IgnoredSslErrors::None,
             retry: None,
+            http2_allowed: true,
+            http2_direct: false,
             user: http::Extensions::new(),
         }
     }
@@ -146,6 +154,8 @@ pub struct ReplyAttributes {
     /// The HTTP version of the response (`None` for schemes without one; a cached response
     /// reports HTTP/1.1).
     pub http_version: Option<http::Version>,
+    /// Whether the response came over HTTP/2 (Qt's `Http2WasUsedAttribute`).
+    pub http2_was_used: bool,
     /// The `Location` of a redirect that was not followed, as sent (it may be relative).
     pub redirection_target: Option<String>,
     /// Whether the connection was encrypted.

@@ -43,6 +43,8 @@ pub(crate) struct Connection {
     pub(crate) opened: Milestones,
     /// When the first byte of the current response arrived (reset for each request).
     pub(crate) first_byte: Option<Instant>,
+    /// Whether its TLS handshake chose HTTP/2 by ALPN.
+    pub(crate) alpn_h2: bool,
 }
 
 impl Connection {
@@ -58,6 +60,7 @@ impl Connection {
             facts: None,
             opened: Milestones::default(),
             first_byte: None,
+            alpn_h2: false,
         }
     }
 

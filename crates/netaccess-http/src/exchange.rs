@@ -30,8 +30,13 @@ pub const EXPECT_CONTINUE_WAIT: Duration = Duration::from_secs(1);
 #[derive(Clone, Copy)]
 pub(crate) struct Outgoing<'a> {
     pub(crate) url: &'a str,
+    /// The URL as parsed (HTTP/2 takes its origin and target from it).
+    pub(crate) target: &'a url::Url,
     pub(crate) method: &'a Method,
+    /// The HTTP/1.1 head, encoded.
     pub(crate) head: &'a [u8],
+    /// The headers the head was encoded from (HTTP/2 sends them as fields).
+    pub(crate) headers: &'a http::HeaderMap,
     pub(crate) framing: RequestFraming,
     pub(crate) expect_continue: bool,
     pub(crate) close_after: bool,
@@ -347,6 +352,6 @@ impl Drop for BodyState {
     }
 }
 
-fn decode_failure(url: &str, err: &crate::decompress::DecodeError) -> NetworkError {
+pub(crate) fn decode_failure(url: &str, err: &crate::decompress::DecodeError) -> NetworkError {
     NetworkError::new(NetworkErrorKind::ProtocolFailure, url, err.to_string())
 }

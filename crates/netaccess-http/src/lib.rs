@@ -51,6 +51,8 @@ mod connection;
 pub mod decompress;
 mod errors;
 mod exchange;
+mod http2;
+mod incoming;
 mod pool;
 mod proxy_auth;
 mod route;
@@ -76,10 +78,11 @@ pub use connection::Transport;
 pub const DEFAULT_USER_AGENT: &str = concat!("netaccess/", env!("CARGO_PKG_VERSION"));
 pub use decompress::{accept_encoding, DEFAULT_BOMB_THRESHOLD};
 pub use exchange::EXPECT_CONTINUE_WAIT;
+pub use http2::{CONNECTION_WINDOW, MAX_STREAMS_PER_CONNECTION, MAX_UNPROCESSED_RETRIES, SETTINGS_WAIT, STREAM_WINDOW};
 pub use proxy_auth::MAX_PROXY_AUTH_ROUNDS;
 
 use crate::decompress::Decompressor;
-use crate::exchange::{body_stream, Incoming};
+use crate::incoming::Incoming;
 use crate::pool::Pool;
 
 /// The `Content-Type` of a POST whose caller set none (Qt 4.8's documented default).
@@ -293,11 +296,13 @@ impl Inner {
     ) -> Result<BackendResponse, NetworkError> {
         let framing = incoming.framing();
         // The head is not needed past this point: its parts move into the response.
-        let mut headers = std::mem::take(&mut incoming.head.headers);
+        let head = incoming.head_mut();
+        let mut headers = std::mem::take(&mut head.headers);
         let mut attributes = ReplyAttributes::default();
-        attributes.http_status_code = Some(incoming.head.status.as_u16());
-        attributes.http_reason_phrase = Some(std::mem::take(&mut incoming.head.reason));
-        attributes.http_version = Some(incoming.head.version);
+        attributes.http_status_code = Some(head.status.as_u16());
+        attributes.http_reason_phrase = Some(std::mem::take(&mut head.reason));
+        attributes.http_version = Some(head.version);
+        attributes.http2_was_used = head.version == http::Version::HTTP_2;
         attributes.proxy = (!proxy.is_direct()).then(|| proxy.label());
         if let Some(tls) = incoming.tls() {
             attributes.connection_encrypted = true;
@@ -329,7 +334,7 @@ impl Inner {
         }
         let (facts, milestones) = incoming.facts();
         attributes.connection = facts;
-        let body = body_stream(incoming, decoder, self.pool.clone(), slot, url);
+        let body = incoming.into_body(decoder, self.pool.clone(), slot, url);
         let mut response = BackendResponse::new(body, expected_length);
         response.headers = headers;
         response.attributes = attributes;

@@ -31,11 +31,12 @@ use futures::FutureExt;
 use netaccess_core::order::Place;
 use netaccess_core::Priority;
 use tokio::io::AsyncReadExt;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
 use netaccess_http1::CloseReason;
 
 use crate::connection::Connection;
+use crate::http2::Multiplexed;
 
 /// What connections are pooled by. Built for every request: the common case (direct, no
 /// certificate exceptions) allocates only the host. Its hash is computed once, when it is built,
@@ -51,23 +52,32 @@ pub(crate) struct PoolKey {
     tls_exceptions: String,
     /// The proxy the connection goes through, as its label; empty when direct.
     proxy: String,
+    /// Whether and how its connections may speak HTTP/2.
+    pub(crate) http2: Http2Mode,
     /// The fields' hash, with a per-process random key (as `HashMap`'s own).
     hash: u64,
 }
 
 impl PoolKey {
-    pub(crate) fn new(secure: bool, host: &str, port: u16, tls_exceptions: String, proxy: String) -> Self {
+    pub(crate) fn new(
+        secure: bool,
+        host: &str,
+        port: u16,
+        tls_exceptions: String,
+        proxy: String,
+        http2: Http2Mode,
+    ) -> Self {
         static KEYS: OnceLock<RandomState> = OnceLock::new();
-        let hash = KEYS.get_or_init(RandomState::new).hash_one((secure, host, port, &tls_exceptions, &proxy));
-        Self { secure, host: host.to_owned(), port, tls_exceptions, proxy, hash }
+        let hash = KEYS.get_or_init(RandomState::new).hash_one((secure, host, port, &tls_exceptions, &proxy, http2));
+        Self { secure, host: host.to_owned(), port, tls_exceptions, proxy, http2, hash }
     }
 }
 
 impl PartialEq for PoolKey {
     fn eq(&self, other: &Self) -> bool {
         self.hash == other.hash
-            && (self.secure, &self.host, self.port, &self.tls_exceptions, &self.proxy)
-                == (other.secure, &other.host, other.port, &other.tls_exceptions, &other.proxy)
+            && (self.secure, &self.host, self.port, &self.tls_exceptions, &self.proxy, self.http2)
+                == (other.secure, &other.host, other.port, &other.tls_exceptions, &other.proxy, other.http2)
     }
 }
 
@@ -104,11 +114,82 @@ impl Ord for Waiter {
     }
 }
 
+/// Whether a key's connections may speak HTTP/2, and how they come to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Http2Mode {
+    /// HTTP/1.1 only.
+    Off,
+    /// Offered by ALPN over TLS; the server chooses.
+    Negotiate,
+    /// Spoken from the first byte (prior knowledge: h2c, or h2 over TLS whatever ALPN says).
+    Direct,
+}
+
+/// What a key's server speaks, as far as its connections have shown.
+#[derive(Default)]
+enum Protocol {
+    /// No connection has told yet: while one opens, the others wait for it.
+    #[default]
+    Unknown,
+    /// HTTP/1.1: up to `max_per_host` connections.
+    Http1,
+    /// HTTP/2: every request is a stream on this connection.
+    Http2(Arc<Multiplexed>),
+}
+
 #[derive(Default)]
 struct Host {
     idle: Vec<Connection>,
+    /// Slots held: requests on HTTP/1.1 connections, or streams on the HTTP/2 one.
     busy: usize,
     waiters: BinaryHeap<Waiter>,
+    /// Only for keys that may speak HTTP/2.
+    protocol: Protocol,
+    /// A slot holder is opening a connection that may turn out to speak HTTP/2.
+    opening: bool,
+    /// Told when that opening ends, however it ends.
+    opened: Option<watch::Sender<()>>,
+}
+
+impl Host {
+    /// How many slots the key may have now.
+    fn limit(&self, key: &PoolKey, max_per_host: usize) -> usize {
+        if key.http2 == Http2Mode::Off {
+            return max_per_host;
+        }
+        match &self.protocol {
+            Protocol::Unknown => 1,
+            Protocol::Http1 => max_per_host,
+            Protocol::Http2(connection) => connection.stream_limit(),
+        }
+    }
+}
+
+/// What a slot holder of a key that may speak HTTP/2 does when it finds no connection.
+pub(crate) enum Opening {
+    /// Open one; the guard, when the protocol is not known yet, tells the others when the
+    /// opening ends.
+    Open(Option<OpeningGuard>),
+    /// Another holder is opening one: wait for it, then look again.
+    Wait(watch::Receiver<()>),
+}
+
+/// Held while a connection of an HTTP/2-capable key opens; dropping it wakes the waiters.
+pub(crate) struct OpeningGuard {
+    pool: Arc<Pool>,
+    key: PoolKey,
+}
+
+impl Drop for OpeningGuard {
+    fn drop(&mut self) {
+        let mut hosts = self.pool.hosts();
+        if let Some(host) = hosts.get_mut(&self.key) {
+            host.opening = false;
+            if let Some(opened) = &host.opened {
+                opened.send_replace(());
+            }
+        }
+    }
 }
 
 /// The pool; shared by every request of one backend.
@@ -183,7 +264,7 @@ impl Pool {
                 hosts.insert(key.clone(), Host::default());
             }
             let host = hosts.get_mut(&key).expect("inserted above");
-            if host.busy < self.max_per_host {
+            if host.busy < host.limit(&key, self.max_per_host) {
                 host.busy += 1;
                 return Ok(Slot { pool: Some(self.clone()), key });
             }
@@ -197,15 +278,83 @@ impl Pool {
     fn release(pool: &Arc<Self>, key: &PoolKey) {
         let mut hosts = pool.hosts();
         let Some(host) = hosts.get_mut(key) else { return };
-        while let Some(waiter) = host.waiters.pop() {
+        host.busy -= 1;
+        Self::grant_waiters(pool, host, key);
+        if host.busy == 0 && host.idle.is_empty() && !matches!(host.protocol, Protocol::Http2(_)) {
+            hosts.remove(key);
+        }
+    }
+
+    /// Hands free slots to the best waiters while the key's limit allows.
+    fn grant_waiters(pool: &Arc<Self>, host: &mut Host, key: &PoolKey) {
+        while host.busy < host.limit(key, pool.max_per_host) {
+            let Some(waiter) = host.waiters.pop() else { return };
             match waiter.grant.send(Slot { pool: Some(pool.clone()), key: key.clone() }) {
-                Ok(()) => return,
+                Ok(()) => host.busy += 1,
                 Err(unwanted) => unwanted.disarm(),
             }
         }
-        host.busy -= 1;
-        if host.busy == 0 && host.idle.is_empty() {
-            hosts.remove(key);
+    }
+
+    /// The HTTP/2 connection of the slot's key, if it has one.
+    pub(crate) fn multiplexed(&self, slot: &Slot) -> Option<Arc<Multiplexed>> {
+        if slot.key.http2 == Http2Mode::Off {
+            return None;
+        }
+        match &self.hosts().get(&slot.key)?.protocol {
+            Protocol::Http2(connection) => Some(connection.clone()),
+            _ => None,
+        }
+    }
+
+    /// Opens or waits: only one connection of a key that may speak HTTP/2 opens at a time,
+    /// since it may be the only one the key needs.
+    pub(crate) fn open_or_wait(self: &Arc<Self>, slot: &Slot) -> Opening {
+        let mut hosts = self.hosts();
+        let host = hosts.entry(slot.key.clone()).or_default();
+        if matches!(host.protocol, Protocol::Http1) {
+            return Opening::Open(None);
+        }
+        if host.opening {
+            let opened = host.opened.get_or_insert_with(|| watch::channel(()).0);
+            return Opening::Wait(opened.subscribe());
+        }
+        host.opening = true;
+        Opening::Open(Some(OpeningGuard { pool: self.clone(), key: slot.key.clone() }))
+    }
+
+    /// Records what a new connection of the slot's key speaks, and lets as many waiters in as
+    /// that allows (HTTP/1.1: `max_per_host`; HTTP/2: the server's stream limit).
+    pub(crate) fn learned_http1(self: &Arc<Self>, slot: &Slot) {
+        self.learned(&slot.key, Protocol::Http1);
+    }
+
+    /// As [`Pool::learned_http1`], for an HTTP/2 connection every request of the key shares.
+    pub(crate) fn learned_http2(self: &Arc<Self>, key: &PoolKey, connection: Arc<Multiplexed>) {
+        self.learned(key, Protocol::Http2(connection));
+    }
+
+    fn learned(self: &Arc<Self>, key: &PoolKey, protocol: Protocol) {
+        if key.http2 == Http2Mode::Off {
+            return;
+        }
+        let mut hosts = self.hosts();
+        let host = hosts.entry(key.clone()).or_default();
+        host.protocol = protocol;
+        Self::grant_waiters(self, host, key);
+    }
+
+    /// Forgets the key's HTTP/2 connection `id` (it is going away or closed): the next request
+    /// opens a new one.
+    pub(crate) fn forget_http2(&self, key: &PoolKey, id: u64) {
+        let mut hosts = self.hosts();
+        let Some(host) = hosts.get_mut(key) else { return };
+        if matches!(&host.protocol, Protocol::Http2(connection) if connection.id() == id) {
+            tracing::debug!(key = ?key, "forgetting an HTTP/2 connection");
+            host.protocol = Protocol::Unknown;
+            if host.busy == 0 && host.idle.is_empty() {
+                hosts.remove(key);
+            }
         }
     }
 
@@ -264,6 +413,11 @@ impl Pool {
         for (key, host) in self.hosts().iter_mut() {
             for _ in host.idle.drain(..) {
                 log_close(key, PoolCloseReason::Cleared);
+            }
+            // An HTTP/2 connection closes once its streams end and nothing holds it.
+            if matches!(host.protocol, Protocol::Http2(_)) {
+                log_close(key, PoolCloseReason::Cleared);
+                host.protocol = Protocol::Unknown;
             }
         }
     }
@@ -328,7 +482,7 @@ mod tests {
     use netaccess_core::order::next_sequence;
 
     fn key() -> PoolKey {
-        PoolKey::new(false, "h", 1, String::new(), String::new())
+        PoolKey::new(false, "h", 1, String::new(), String::new(), Http2Mode::Off)
     }
 
     #[tokio::test]

@@ -40,10 +40,11 @@ use tracing::Instrument;
 use url::Url;
 
 use crate::connection::Connection;
-use crate::exchange::{body_stream, exchange, Failed, Incoming, Outgoing};
-use crate::pool::{PoolKey, Slot};
+use crate::exchange::{exchange, Failed, Outgoing};
+use crate::incoming::Incoming;
+use crate::pool::{Http2Mode, Opening, PoolKey, Slot};
 use crate::proxy_auth::ProxyRounds;
-use crate::{accept_encoding, invalid, secure, Inner, DEFAULT_POST_CONTENT_TYPE};
+use crate::{accept_encoding, http2, invalid, secure, Inner, DEFAULT_POST_CONTENT_TYPE};
 
 /// Where a request goes, and through which proxy.
 pub(crate) struct Route<'a> {
@@ -55,12 +56,32 @@ pub(crate) struct Route<'a> {
     /// The request's `User-Agent` (its own, else the default): a `CONNECT` carries it, and
     /// nothing else of the request's headers.
     pub(crate) user_agent: Option<HeaderValue>,
+    /// Whether the route's connections may speak HTTP/2 (see `http2`).
+    pub(crate) http2: Http2Mode,
 }
 
 impl Route<'_> {
     /// Plain http through an HTTP proxy: the request itself goes to the proxy.
     fn forwards(&self) -> bool {
-        matches!(self.proxy.kind, ProxyKind::Http | ProxyKind::HttpCaching) && self.url.scheme() == "http"
+        forwards(self.proxy, self.url)
+    }
+}
+
+fn forwards(proxy: &Proxy, url: &Url) -> bool {
+    matches!(proxy.kind, ProxyKind::Http | ProxyKind::HttpCaching) && url.scheme() == "http"
+}
+
+/// How a request's connections may speak HTTP/2: never when forwarded to an HTTP proxy;
+/// from the first byte when asked (`http2_direct`); by ALPN over TLS unless not allowed.
+fn http2_mode(url: &Url, proxy: &Proxy, attributes: &netaccess_core::RequestAttributes) -> Http2Mode {
+    if forwards(proxy, url) {
+        Http2Mode::Off
+    } else if attributes.http2_direct {
+        Http2Mode::Direct
+    } else if url.scheme() == "https" && attributes.http2_allowed {
+        Http2Mode::Negotiate
+    } else {
+        Http2Mode::Off
     }
 }
 
@@ -175,6 +196,7 @@ impl Inner {
                 ignore: &attributes.ignore_ssl_errors,
                 proxy,
                 user_agent: headers.get(header::USER_AGENT).cloned(),
+                http2: http2_mode(&url, proxy, &attributes),
             };
             match self.through(&route, &prepared, &mut headers, &mut place, &mut body, &replay).await {
                 Err(error) if unreachable_proxy(&error) && !proxy.is_direct() => {
@@ -214,6 +236,7 @@ impl Inner {
                 route.port,
                 secure::exceptions_key(route.ignore),
                 if route.proxy.is_direct() { String::new() } else { route.proxy.label() },
+                route.http2,
             );
             let slot = self.pool.acquire(key, attributes.priority, prepared.sequence, place.take()).await;
             // The moment of sending decides the jar's cookies and the credentials known now; a
@@ -249,8 +272,10 @@ impl Inner {
             );
             let out = Outgoing {
                 url: prepared.url_text,
+                target: prepared.url,
                 method: prepared.method,
                 head: &head,
+                headers,
                 framing: prepared.framing,
                 expect_continue: prepared.expect_continue,
                 close_after: asks_to_close(headers),
@@ -272,12 +297,12 @@ impl Inner {
                 )
             })
             .await?;
-            if route.forwards() && incoming.head.status == 407 {
+            if route.forwards() && incoming.head().status == 407 {
                 let uri = prepared.url_text;
                 if let Some(answer) =
-                    Box::pin(rounds.answer(&incoming.head.headers, prepared.method.as_str(), uri)).await
+                    Box::pin(rounds.answer(&incoming.head().headers, prepared.method.as_str(), uri)).await
                 {
-                    drain(body_stream(incoming, None, self.pool.clone(), slot, uri.to_owned())).await;
+                    drain(incoming.into_body(None, self.pool.clone(), slot, uri.to_owned())).await;
                     proxy_authorization = Some(answer);
                     continue;
                 }
@@ -285,14 +310,15 @@ impl Inner {
                 rounds.succeeded();
             }
             if let Some(send_time) = prepared.send_time {
-                send_time.on_response_head(prepared.url, &incoming.head.headers);
+                send_time.on_response_head(prepared.url, &incoming.head().headers);
             }
             return self.response(incoming, prepared.decompress, slot, prepared.url_text.to_owned(), route.proxy);
         }
     }
 
-    /// Sends on a pooled or new connection; a reused connection that fails before any response
-    /// byte gets one retry on a fresh one.
+    /// Sends on the key's HTTP/2 connection, a pooled one or a new one; a reused connection
+    /// that fails before any response byte gets one retry on a fresh one, a stream the server
+    /// did not process a few (see `http2`).
     async fn attempts(
         &self,
         out: Outgoing<'_>,
@@ -302,18 +328,76 @@ impl Inner {
         replay: &Option<Body>,
     ) -> Result<Incoming, NetworkError> {
         let mut fresh_only = false;
+        let mut unprocessed = 0;
         loop {
+            if let Some(multiplexed) = self.pool.multiplexed(slot) {
+                let this_body = next_body(body, replay, out.url)?;
+                let encrypted_with_response = multiplexed.tls().is_some() && out.framing == RequestFraming::None;
+                if multiplexed.tls().is_some() && !encrypted_with_response {
+                    out.events.send(ReplyEvent::Encrypted).await;
+                }
+                let exchange =
+                    http2::exchange(&multiplexed, out, this_body, Default::default(), &self.pool, slot.key());
+                match exchange.await {
+                    Ok(incoming) => {
+                        if encrypted_with_response {
+                            out.events.send(ReplyEvent::Encrypted).await;
+                        }
+                        return Ok(Incoming::Http2(incoming));
+                    }
+                    Err(failed) => {
+                        self.retry_unprocessed(failed, &mut unprocessed, replay, out.url)?;
+                        continue;
+                    }
+                }
+            }
             let idle = if fresh_only { None } else { self.pool.take_idle(slot, std::time::Instant::now()) };
+            let mut opening = None;
             let connection = match idle {
                 Some(connection) => connection,
-                // Boxed: opening (TCP, proxies, TLS) is a large future that a pooled request
-                // never runs; inline, every request would carry and move its size.
                 None => {
+                    if route.http2 != Http2Mode::Off {
+                        match self.pool.open_or_wait(slot) {
+                            Opening::Open(guard) => opening = guard,
+                            Opening::Wait(mut opened) => {
+                                // Woken when the other opening ends, however it ends.
+                                let _ = opened.changed().await;
+                                continue;
+                            }
+                        }
+                    }
                     out.events.send(ReplyEvent::SocketStartedConnecting).await;
                     let span = tracing::debug_span!("connection", host = route.host, port = route.port, proxy = %route.proxy.label());
+                    // Boxed: opening (TCP, proxies, TLS) is a large future that a pooled
+                    // request never runs; inline, every request would carry and move its size.
                     Box::pin(self.open(route, out.events).instrument(span)).await?
                 }
             };
+            let speaks_h2 = route.http2 == Http2Mode::Direct || (route.http2 != Http2Mode::Off && connection.alpn_h2);
+            if speaks_h2 {
+                let opened = connection.opened;
+                let encrypted = connection.tls.is_some();
+                let key = slot.key().clone();
+                let handshake =
+                    http2::handshake(connection, self.pool.clone(), key.clone(), self.config.limits, out.url);
+                let (multiplexed, ping) = Box::pin(handshake).await?;
+                http2::offer(multiplexed.clone(), ping, self.pool.clone(), key, opening.take());
+                if encrypted {
+                    out.events.send(ReplyEvent::Encrypted).await;
+                }
+                let this_body = next_body(body, replay, out.url)?;
+                match http2::exchange(&multiplexed, out, this_body, opened, &self.pool, slot.key()).await {
+                    Ok(incoming) => return Ok(Incoming::Http2(incoming)),
+                    Err(failed) => {
+                        self.retry_unprocessed(failed, &mut unprocessed, replay, out.url)?;
+                        continue;
+                    }
+                }
+            }
+            if route.http2 != Http2Mode::Off && !connection.reused {
+                self.pool.learned_http1(slot);
+            }
+            drop(opening);
             let reused = connection.reused;
             // A new connection reports `Encrypted` as soon as its handshake succeeded. A reused
             // one reports it with the response (still before `MetaDataChanged`), or before the
@@ -325,19 +409,13 @@ impl Inner {
             if encrypted && !encrypted_with_response {
                 out.events.send(ReplyEvent::Encrypted).await;
             }
-            let this_body = body.take().or_else(|| replay.as_ref().and_then(Body::try_clone)).ok_or_else(|| {
-                NetworkError::new(
-                    NetworkErrorKind::ContentReSendError,
-                    out.url,
-                    "the request body cannot be sent again",
-                )
-            })?;
+            let this_body = next_body(body, replay, out.url)?;
             match exchange(connection, out, this_body).await {
                 Ok(incoming) => {
                     if encrypted_with_response {
                         out.events.send(ReplyEvent::Encrypted).await;
                     }
-                    return Ok(incoming);
+                    return Ok(Incoming::Http1(incoming));
                 }
                 Err(Failed { error, before_response: true }) if reused && !fresh_only => {
                     tracing::debug!(url = out.url, %error, "a reused connection failed; retrying on a fresh one");
@@ -356,6 +434,30 @@ impl Inner {
                 Err(failed) => return Err(failed.error),
             }
         }
+    }
+
+    /// After an HTTP/2 stream failed: `Ok` to send it again (the server did not process it,
+    /// the body can be sent again, and retries remain), else the error.
+    fn retry_unprocessed(
+        &self,
+        failed: Failed,
+        retries: &mut u32,
+        replay: &Option<Body>,
+        url: &str,
+    ) -> Result<(), NetworkError> {
+        if !failed.before_response || *retries >= http2::MAX_UNPROCESSED_RETRIES {
+            return Err(failed.error);
+        }
+        if replay.is_none() {
+            return Err(NetworkError::new(
+                NetworkErrorKind::ContentReSendError,
+                url,
+                format!("{} and the request body cannot be sent again", failed.error.message()),
+            ));
+        }
+        *retries += 1;
+        tracing::debug!(url, error = %failed.error, "the server did not process the stream; sending it again");
+        Ok(())
     }
 
     /// Opens a connection along the route: TCP to the server or the proxy, the tunnel, TLS.
@@ -381,7 +483,11 @@ impl Inner {
             events,
         };
         let limit = self.connector.config().tls_handshake_timeout;
-        secure::secure(connector, stream, route.host, decider, limit).await
+        let protocols = match route.http2 {
+            Http2Mode::Off => netaccess_tls::ALPN_HTTP1,
+            Http2Mode::Negotiate | Http2Mode::Direct => netaccess_tls::ALPN_H2_HTTP1,
+        };
+        secure::secure(connector, stream, route.host, decider, limit, protocols).await
     }
 
     async fn connect_proxy(&self, route: &Route<'_>) -> Result<Connection, NetworkError> {
@@ -482,4 +588,11 @@ async fn drain(mut body: netaccess_core::BodyStream) {
             return;
         }
     }
+}
+
+/// The body for the next try: the one given, else a copy of the replayable one.
+fn next_body(body: &mut Option<Body>, replay: &Option<Body>, url: &str) -> Result<Body, NetworkError> {
+    body.take().or_else(|| replay.as_ref().and_then(Body::try_clone)).ok_or_else(|| {
+        NetworkError::new(NetworkErrorKind::ContentReSendError, url, "the request body cannot be sent again")
+    })
 }

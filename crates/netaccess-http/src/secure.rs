@@ -44,7 +44,7 @@ pub(crate) struct Decider<'a> {
     pub(crate) events: &'a EventSink,
 }
 
-/// Wraps a TCP connection in TLS and decides on its certificate. The handshake must end within
+/// Wraps a TCP connection in TLS, offering `protocols` by ALPN, and decides on its certificate. The handshake must end within
 /// `timeout` (the transport's TLS handshake timeout; zero: no limit): a peer that accepts and
 /// then says nothing must not hold the request for ever. The decision (the handler may ask a
 /// person) is not timed.
@@ -54,13 +54,14 @@ pub(crate) async fn secure(
     host: &str,
     decider: Decider<'_>,
     timeout: Duration,
+    protocols: &[&[u8]],
 ) -> Result<Connection, NetworkError> {
     let url = decider.url.as_str();
     let (facts, opened) = (tcp.facts, tcp.opened);
     let handshake = within_limit(
         timeout,
         async {
-            connector.connect(tcp.io, host).await.map_err(|err| {
+            connector.connect_offering(tcp.io, host, protocols).await.map_err(|err| {
                 NetworkError::new(NetworkErrorKind::SslHandshakeFailedError, url, err.to_string()).with_source(err)
             })
         },
@@ -80,6 +81,7 @@ pub(crate) async fn secure(
     let errors = handshake.errors.clone();
     let chain = handshake.chain.clone();
     let session = handshake.facts();
+    let alpn_h2 = handshake.alpn_protocol() == Some(b"h2");
     let mut poolable = true;
     if !errors.is_empty() {
         decider.events.send(ReplyEvent::SslErrors(errors.clone())).await;
@@ -97,6 +99,7 @@ pub(crate) async fn secure(
     let mut connection = Connection::new(Box::new(handshake.accept()));
     connection.tls = Some(TlsInfo { chain, errors });
     connection.poolable = poolable;
+    connection.alpn_h2 = alpn_h2;
     connection.facts = facts.map(|mut facts| {
         facts.tls = Some(session);
         facts

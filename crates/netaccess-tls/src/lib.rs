@@ -147,6 +147,12 @@ impl fmt::Display for HandshakeError {
 
 impl std::error::Error for HandshakeError {}
 
+/// ALPN offering HTTP/1.1 only (what [`TlsConnector::connect`] offers).
+pub const ALPN_HTTP1: &[&[u8]] = &[b"http/1.1"];
+
+/// ALPN offering HTTP/2, then HTTP/1.1 (https where HTTP/2 is allowed, as browsers and Qt do).
+pub const ALPN_H2_HTTP1: &[&[u8]] = &[b"h2", b"http/1.1"];
+
 /// Performs client handshakes; cheap to clone, shares its session cache.
 #[derive(Clone)]
 pub struct TlsConnector {
@@ -211,7 +217,7 @@ impl TlsConnector {
             .map_err(|e| TlsSetupError(e.to_string()))?
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(RecordingVerifier::new(roots.clone(), provider.clone())));
-        let mut base = match &config.client_identity {
+        let base = match &config.client_identity {
             None => builder.with_no_client_auth(),
             Some((chain, key)) => {
                 let chain = load_pem_certificates(chain)?;
@@ -222,7 +228,6 @@ impl TlsConnector {
                     .map_err(|e| TlsSetupError(format!("unusable client certificate: {e}")))?
             }
         };
-        base.alpn_protocols = vec![b"http/1.1".to_vec()];
         let sessions = Arc::new(ClientSessionMemoryCache::new(SESSION_CACHE_SIZE));
         Ok(Self { base: Arc::new(base), roots, sessions })
     }
@@ -252,6 +257,24 @@ impl TlsConnector {
     where
         IO: AsyncRead + AsyncWrite + Unpin,
     {
+        self.connect_offering(io, host, ALPN_HTTP1).await
+    }
+
+    /// Performs a handshake with `host` over `io`, offering `protocols` by ALPN in order of
+    /// preference ([`ALPN_H2_HTTP1`] for https that may speak HTTP/2); the chosen one is
+    /// [`Handshake::alpn_protocol`].
+    ///
+    /// # Errors
+    /// The handshake itself failed.
+    pub async fn connect_offering<IO>(
+        &self,
+        io: IO,
+        host: &str,
+        protocols: &[&[u8]],
+    ) -> Result<Handshake<IO>, HandshakeError>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin,
+    {
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         let server_name = ServerName::try_from(bare.to_owned())
             .map_err(|e| HandshakeError(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)))?;
@@ -259,6 +282,7 @@ impl TlsConnector {
         let gate = Arc::new(GatedSessions::new(self.sessions.clone()));
         let mut config = (*self.base).clone();
         config.resumption = Resumption::store(gate.clone());
+        config.alpn_protocols = protocols.iter().map(|p| p.to_vec()).collect();
         let connecting = tokio_rustls::TlsConnector::from(Arc::new(config)).connect(server_name, io);
         let stream =
             Recording { inner: Box::pin(connecting), recorder: recorder.clone() }.await.map_err(HandshakeError)?;

@@ -1,0 +1,246 @@
+//! A byte-level HTTP/2 server (h2c, prior knowledge) for frames no real server sends on
+//! purpose: `GOAWAY` with a chosen last stream id, refused and reset streams, HPACK bombs,
+//! `CONTINUATION`, `PING` and `SETTINGS` floods, a window that never opens.
+//!
+//! It reads the client's preface, sends its own `SETTINGS`, acknowledges the client's
+//! `SETTINGS` and `PING`s, and calls the test's handler for each request head (a `HEADERS`
+//! block ended by `END_HEADERS`); the handler says what to write back. Request bodies are read
+//! and dropped, no `WINDOW_UPDATE` is ever sent.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// What the server does after a request head.
+#[derive(Debug, Clone)]
+pub enum H2Action {
+    /// Writes these bytes (frames made by the functions of this module).
+    Write(Vec<u8>),
+    /// Writes the frames `count` times (a flood), stopping when the client goes.
+    Repeat(Vec<u8>, usize),
+    /// Waits a moment, then closes the connection.
+    Close,
+}
+
+/// A request head as the server saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct H2Request {
+    /// Which connection (0 for the first accepted).
+    pub connection: usize,
+    /// Which request on that connection (0 for the first).
+    pub nth: usize,
+    /// Its stream id.
+    pub stream: u32,
+}
+
+type Handler = Arc<dyn Fn(H2Request) -> Vec<H2Action> + Send + Sync>;
+
+/// A running byte-level HTTP/2 server; it stops when dropped.
+pub struct RawH2Server {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Every request head, in arrival order.
+    pub requests: Arc<Mutex<Vec<H2Request>>>,
+    /// Connections accepted.
+    pub connections: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for RawH2Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl RawH2Server {
+    /// Starts on 127.0.0.1; `settings` go in the server's first `SETTINGS` frame.
+    pub async fn start(
+        settings: Vec<(u16, u32)>,
+        handler: impl Fn(H2Request) -> Vec<H2Action> + Send + Sync + 'static,
+    ) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let addr = listener.local_addr().expect("local addr");
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let connections = Arc::new(AtomicUsize::new(0));
+        let handler: Handler = Arc::new(handler);
+        let (log, count) = (requests.clone(), connections.clone());
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { return };
+                let connection = count.fetch_add(1, Ordering::SeqCst);
+                let (handler, log, settings) = (handler.clone(), log.clone(), settings.clone());
+                tokio::spawn(async move {
+                    let _ = serve(stream, connection, &settings, handler, log).await;
+                });
+            }
+        });
+        Self { addr, requests, connections, task }
+    }
+
+    /// The URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// The request heads so far.
+    pub fn seen(&self) -> Vec<H2Request> {
+        self.requests.lock().expect("lock").clone()
+    }
+}
+
+async fn serve(
+    mut stream: TcpStream,
+    connection: usize,
+    settings: &[(u16, u32)],
+    handler: Handler,
+    log: Arc<Mutex<Vec<H2Request>>>,
+) -> std::io::Result<()> {
+    let mut preface = [0u8; 24];
+    stream.read_exact(&mut preface).await?;
+    stream.write_all(&settings_frame(settings)).await?;
+    let mut nth = 0;
+    loop {
+        let mut header = [0u8; 9];
+        stream.read_exact(&mut header).await?;
+        let length = u32::from_be_bytes([0, header[0], header[1], header[2]]) as usize;
+        let (kind, flags) = (header[3], header[4]);
+        let id = u32::from_be_bytes([header[5], header[6], header[7], header[8]]) & 0x7fff_ffff;
+        let mut payload = vec![0u8; length];
+        stream.read_exact(&mut payload).await?;
+        match kind {
+            SETTINGS if flags & ACK == 0 => stream.write_all(&frame(SETTINGS, ACK, 0, &[])).await?,
+            PING if flags & ACK == 0 => stream.write_all(&frame(PING, ACK, 0, &payload)).await?,
+            HEADERS | CONTINUATION if flags & END_HEADERS != 0 => {
+                let request = H2Request { connection, nth, stream: id };
+                nth += 1;
+                log.lock().expect("lock").push(request);
+                for action in handler(request) {
+                    match action {
+                        H2Action::Write(bytes) => stream.write_all(&bytes).await?,
+                        H2Action::Repeat(bytes, count) => {
+                            for _ in 0..count {
+                                stream.write_all(&bytes).await?;
+                            }
+                        }
+                        H2Action::Close => {
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            return Ok(());
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+const DATA: u8 = 0;
+const HEADERS: u8 = 1;
+const RST_STREAM: u8 = 3;
+const SETTINGS: u8 = 4;
+const PING: u8 = 6;
+const GOAWAY: u8 = 7;
+const CONTINUATION: u8 = 9;
+const ACK: u8 = 1;
+const END_STREAM: u8 = 1;
+const END_HEADERS: u8 = 4;
+
+/// The error code `REFUSED_STREAM`.
+pub const REFUSED_STREAM: u32 = 7;
+/// The error code `CANCEL`.
+pub const CANCEL: u32 = 8;
+/// The error code `NO_ERROR`.
+pub const NO_ERROR: u32 = 0;
+/// The setting `SETTINGS_INITIAL_WINDOW_SIZE`.
+pub const INITIAL_WINDOW_SIZE: u16 = 4;
+
+/// One frame.
+pub fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let length = u32::try_from(payload.len()).expect("frame length").to_be_bytes();
+    let mut out = vec![length[1], length[2], length[3], kind, flags];
+    out.extend_from_slice(&stream.to_be_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// A `SETTINGS` frame with these parameters.
+pub fn settings_frame(settings: &[(u16, u32)]) -> Vec<u8> {
+    let payload: Vec<u8> =
+        settings.iter().flat_map(|(id, value)| [&id.to_be_bytes()[..], &value.to_be_bytes()[..]].concat()).collect();
+    frame(SETTINGS, 0, 0, &payload)
+}
+
+/// `200 OK` with `body` on `stream`, ended.
+pub fn ok(stream: u32, body: &[u8]) -> Vec<u8> {
+    // 0x88: `:status: 200`, index 8 of the static table.
+    let mut out = frame(HEADERS, END_HEADERS, stream, &[0x88]);
+    out.extend(frame(DATA, END_STREAM, stream, body));
+    out
+}
+
+/// `RST_STREAM` with `code`.
+pub fn reset(stream: u32, code: u32) -> Vec<u8> {
+    frame(RST_STREAM, 0, stream, &code.to_be_bytes())
+}
+
+/// `GOAWAY` naming the last stream the server processed.
+pub fn goaway(last_stream: u32, code: u32) -> Vec<u8> {
+    frame(GOAWAY, 0, 0, &[last_stream.to_be_bytes(), code.to_be_bytes()].concat())
+}
+
+/// A `PING`.
+pub fn ping() -> Vec<u8> {
+    frame(PING, 0, 0, &[7; 8])
+}
+
+/// An empty `SETTINGS` frame (it asks for an acknowledgement).
+pub fn empty_settings() -> Vec<u8> {
+    frame(SETTINGS, 0, 0, &[])
+}
+
+/// A `HEADERS` frame with `:status: 200` and no `END_HEADERS`: `CONTINUATION`s must follow.
+pub fn open_headers(stream: u32) -> Vec<u8> {
+    frame(HEADERS, 0, stream, &[0x88])
+}
+
+/// A `CONTINUATION` frame carrying `block`, without `END_HEADERS`.
+pub fn continuation(stream: u32, block: &[u8]) -> Vec<u8> {
+    frame(CONTINUATION, 0, stream, block)
+}
+
+/// An HPACK bomb: `:status: 200`, one field of `value_len` bytes added to the dynamic table,
+/// then `references` one-byte references to it, in one `HEADERS` frame: a few KiB on the wire,
+/// `references * value_len` bytes once decoded.
+pub fn hpack_bomb(stream: u32, value_len: usize, references: usize) -> Vec<u8> {
+    let mut block = vec![0x88, 0x40];
+    block.extend(hpack_string(b"x-bomb"));
+    block.extend(hpack_string(&vec![b'a'; value_len]));
+    // 0xbe: index 62, the first entry of the dynamic table.
+    block.extend(std::iter::repeat_n(0xbe, references));
+    frame(HEADERS, END_HEADERS | END_STREAM, stream, &block)
+}
+
+fn hpack_string(bytes: &[u8]) -> Vec<u8> {
+    let mut out = hpack_integer(bytes.len(), 7, 0);
+    out.extend_from_slice(bytes);
+    out
+}
+
+fn hpack_integer(mut value: usize, prefix_bits: u32, first: u8) -> Vec<u8> {
+    let max = (1usize << prefix_bits) - 1;
+    if value < max {
+        return vec![first | value as u8];
+    }
+    let mut out = vec![first | max as u8];
+    value -= max;
+    while value >= 128 {
+        out.push((value % 128) as u8 | 0x80);
+        value /= 128;
+    }
+    out.push(value as u8);
+    out
+}

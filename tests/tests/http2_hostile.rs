@@ -1,0 +1,138 @@
+//! HTTP/2 servers that go away, refuse, reset, flood or stall, each a byte-level h2c server
+//! (`netaccess_tests::raw_h2`), driven through the manager with several requests in flight.
+
+use std::time::Duration;
+
+use futures::future::join_all;
+use netaccess::{NetworkAccessManager, NetworkErrorKind, Reply, Request};
+use netaccess_tests::raw_h2::{self, H2Action, H2Request, RawH2Server};
+use tokio::time::timeout;
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+fn h2c(url: String) -> Request {
+    let mut request = Request::new(url);
+    request.attributes_mut().http2_direct = true;
+    request
+}
+
+async fn finish(mut reply: Reply) -> Result<bytes::Bytes, NetworkErrorKind> {
+    timeout(LIMIT, reply.bytes()).await.expect("the reply finishes").map_err(|e| e.kind())
+}
+
+async fn three_at_once(
+    manager: &NetworkAccessManager,
+    server: &RawH2Server,
+) -> Vec<Result<bytes::Bytes, NetworkErrorKind>> {
+    let replies: Vec<Reply> = (0..3).map(|i| manager.get(h2c(server.url(&format!("/{i}"))))).collect();
+    join_all(replies.into_iter().map(finish)).await
+}
+
+#[tokio::test]
+async fn streams_above_the_goaway_last_id_are_sent_again_on_a_new_connection() {
+    // The first connection answers stream 1 once three streams are open, says only stream 1
+    // was processed, and closes; the second answers everything.
+    let server = RawH2Server::start(vec![], |request: H2Request| match (request.connection, request.nth) {
+        (0, 2) => vec![
+            H2Action::Write([raw_h2::ok(1, b"first"), raw_h2::goaway(1, raw_h2::NO_ERROR)].concat()),
+            H2Action::Close,
+        ],
+        (0, _) => vec![],
+        _ => vec![H2Action::Write(raw_h2::ok(request.stream, b"again"))],
+    })
+    .await;
+    let manager = NetworkAccessManager::new();
+    let bodies = three_at_once(&manager, &server).await;
+    assert_eq!(bodies, [Ok("first".into()), Ok("again".into()), Ok("again".into())]);
+    let seen = server.seen();
+    assert_eq!(seen.iter().filter(|r| r.connection == 0).count(), 3);
+    assert_eq!(seen.iter().filter(|r| r.connection == 1).count(), 2, "only the unprocessed two again");
+}
+
+#[tokio::test]
+async fn streams_the_server_may_have_processed_fail_with_remote_host_closed() {
+    let server = RawH2Server::start(vec![], |request: H2Request| match request.nth {
+        2 => vec![H2Action::Write(raw_h2::goaway(5, raw_h2::NO_ERROR)), H2Action::Close],
+        _ => vec![],
+    })
+    .await;
+    let manager = NetworkAccessManager::new();
+    let bodies = three_at_once(&manager, &server).await;
+    assert_eq!(bodies, vec![Err(NetworkErrorKind::RemoteHostClosedError); 3]);
+    assert_eq!(server.seen().len(), 3, "none sent twice");
+}
+
+#[tokio::test]
+async fn a_refused_stream_is_sent_again() {
+    let server = RawH2Server::start(vec![], |request: H2Request| match request.nth {
+        0 => vec![H2Action::Write(raw_h2::reset(request.stream, raw_h2::REFUSED_STREAM))],
+        _ => vec![H2Action::Write(raw_h2::ok(request.stream, b"welcome"))],
+    })
+    .await;
+    let manager = NetworkAccessManager::new();
+    assert_eq!(finish(manager.get(h2c(server.url("/")))).await, Ok("welcome".into()));
+    assert_eq!(server.seen().len(), 2);
+    assert_eq!(server.connections.load(std::sync::atomic::Ordering::SeqCst), 1, "on the same connection");
+}
+
+#[tokio::test]
+async fn a_server_resetting_every_stream_fails_each_request_and_nothing_else() {
+    let server = RawH2Server::start(vec![], |request: H2Request| {
+        vec![H2Action::Write(raw_h2::reset(request.stream, raw_h2::CANCEL))]
+    })
+    .await;
+    let manager = NetworkAccessManager::new();
+    let replies: Vec<Reply> = (0..50).map(|i| manager.get(h2c(server.url(&format!("/{i}"))))).collect();
+    let bodies = join_all(replies.into_iter().map(finish)).await;
+    assert_eq!(bodies, vec![Err(NetworkErrorKind::RemoteHostClosedError); 50]);
+    let healthy = RawH2Server::start(vec![], |r: H2Request| vec![H2Action::Write(raw_h2::ok(r.stream, b"fine"))]).await;
+    assert_eq!(finish(manager.get(h2c(healthy.url("/")))).await, Ok("fine".into()), "the manager carries on");
+}
+
+#[tokio::test]
+async fn an_hpack_bomb_is_refused_by_the_header_list_limit() {
+    // 4 KB in the dynamic table, referenced 12,000 times: 12 KB on the wire, 48 MB decoded.
+    let server =
+        RawH2Server::start(vec![], |r: H2Request| vec![H2Action::Write(raw_h2::hpack_bomb(r.stream, 4000, 12_000))])
+            .await;
+    let manager = NetworkAccessManager::new();
+    let outcome = finish(manager.get(h2c(server.url("/")))).await;
+    assert_eq!(outcome, Err(NetworkErrorKind::ProtocolFailure));
+}
+
+#[tokio::test]
+async fn a_continuation_flood_ends_in_an_error_not_a_hang() {
+    for block in [&b""[..], &b"\x00\x01a\x01b"[..]] {
+        let server = RawH2Server::start(vec![], move |r: H2Request| {
+            vec![
+                H2Action::Write(raw_h2::open_headers(r.stream)),
+                H2Action::Repeat(raw_h2::continuation(r.stream, block), 200_000),
+            ]
+        })
+        .await;
+        let manager = NetworkAccessManager::new();
+        let outcome = finish(manager.get(h2c(server.url("/")))).await;
+        assert!(outcome.is_err(), "CONTINUATION frames of {} bytes: {outcome:?}", block.len());
+    }
+}
+
+#[tokio::test]
+async fn ping_and_settings_floods_are_survived() {
+    for (name, flood) in [("PING", raw_h2::ping()), ("SETTINGS", raw_h2::empty_settings())] {
+        let server = RawH2Server::start(vec![], move |r: H2Request| {
+            vec![H2Action::Repeat(flood.clone(), 10_000), H2Action::Write(raw_h2::ok(r.stream, b"still here"))]
+        })
+        .await;
+        let manager = NetworkAccessManager::new();
+        let outcome = finish(manager.get(h2c(server.url("/")))).await;
+        assert_eq!(outcome, Ok("still here".into()), "a {name} flood");
+    }
+}
+
+#[tokio::test]
+async fn an_upload_to_a_server_that_never_opens_its_window_times_out() {
+    let server = RawH2Server::start(vec![(raw_h2::INITIAL_WINDOW_SIZE, 0)], |_| vec![]).await;
+    let manager = NetworkAccessManager::builder().transfer_timeout(Duration::from_millis(500)).build();
+    let reply = manager.post(h2c(server.url("/upload")), vec![7u8; 100_000]);
+    assert_eq!(finish(reply).await, Err(NetworkErrorKind::TimeoutError));
+}
