@@ -3,15 +3,16 @@
 //! stream limit, the queue's priorities, and the HTTP/1.1 test groups that apply, as twins:
 //! uploads, redirects, cookies, authentication, decompression, abort, proxies.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::join_all;
+use futures::future::{join_all, BoxFuture, FutureExt};
 use netaccess::{
-    NetworkAccessManager, NetworkAccessManagerBuilder, NetworkErrorKind, Priority, Reply, ReplyEvent, Request,
-    TlsConfig, Trust,
+    IgnoredSslErrors, NetworkAccessManager, NetworkAccessManagerBuilder, NetworkErrorKind, Priority, Reply, ReplyEvent,
+    Request, SslError, SslErrorDecision, SslErrorHandler, SslErrorKind, TlsConfig, Trust,
 };
-use netaccess_tests::pki::{Pki, Validity};
+use netaccess_tests::pki::{self_signed, Pki, Validity};
 use netaccess_tests::{pattern, HttpServer, TestProxy};
 use sha2::{Digest, Sha256};
 use tokio::time::timeout;
@@ -328,4 +329,51 @@ async fn a_transfer_timeout_bounds_a_stream_that_never_answers() {
     let (_, body) = finish(manager.get(Request::new(server.localhost_url("/hello")))).await;
     assert_eq!(body.expect("the connection carries on"), "Hello, world!");
     assert_eq!(server.connections(), 1);
+}
+
+#[tokio::test]
+async fn requests_accepting_the_same_problem_share_the_h2_connection_and_strict_ones_do_not() {
+    let pki = Pki::new("netaccess h2 test CA");
+    let server = HttpServer::start_h2(&pki.server(&["elsewhere.example"], Validity::Current), 100).await;
+    let manager = trusting(&pki).build();
+    let lenient = || {
+        let mut request = Request::new(server.localhost_url("/hello"));
+        request.attributes_mut().ignore_ssl_errors = IgnoredSslErrors::Listed(vec![SslErrorKind::HostNameMismatch]);
+        request
+    };
+    let replies: Vec<Reply> = (0..5).map(|_| manager.get(lenient())).collect();
+    for (reply, body) in join_all(replies.into_iter().map(finish)).await {
+        assert_eq!(body.expect("accepted"), "Hello, world!");
+        assert!(reply.attributes().http2_was_used);
+    }
+    assert_eq!(server.handshakes(), 1, "requests that accept the same problem share the connection");
+    let (_, strict) = finish(manager.get(Request::new(server.localhost_url("/hello")))).await;
+    assert_eq!(strict.map_err(|e| e.kind()), Err(NetworkErrorKind::SslHandshakeFailedError));
+    assert_eq!(server.handshakes(), 1, "the strict request's own handshake was refused");
+}
+
+struct CountingHandler(Arc<AtomicUsize>);
+
+impl SslErrorHandler for CountingHandler {
+    fn decide(&self, _: &url::Url, _: &[SslError], _: &[bytes::Bytes]) -> BoxFuture<'static, SslErrorDecision> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        async { SslErrorDecision::IgnoreAll }.boxed()
+    }
+}
+
+#[tokio::test]
+async fn a_connection_a_handler_accepted_serves_one_request_over_h2_too() {
+    let server = HttpServer::start_h2(&self_signed(&["localhost"]), 100).await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let manager = NetworkAccessManager::builder()
+        .tls(TlsConfig::default().with_trust(Trust::None))
+        .ssl_error_handler(CountingHandler(calls.clone()))
+        .build();
+    for _ in 0..2 {
+        let (reply, body) = finish(manager.get(Request::new(server.localhost_url("/hello")))).await;
+        assert_eq!(body.expect("accepted by the handler"), "Hello, world!");
+        assert!(reply.attributes().http2_was_used);
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "asked for each connection");
+    assert_eq!(server.handshakes(), 2, "none shared");
 }

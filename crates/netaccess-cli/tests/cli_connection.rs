@@ -128,3 +128,42 @@ async fn resolve_takes_several_addresses_and_verbose_tells_each_attempt() {
     assert_eq!(lines[0]["error"], "HostNotFoundError");
     assert!(lines[0]["error_message"].as_str().unwrap().contains("family"), "{}", lines[0]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_is_offered_by_default_and_the_flags_choose_the_protocol() {
+    let pki = Pki::new("netaccess test CA");
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, pki.ca_pem()).unwrap();
+    let server = HttpServer::start_h2(&pki.server(&["localhost"], Validity::Current), 100).await;
+    let cleartext = HttpServer::start_h2c(100).await;
+    let cases = [
+        (vec![], server.localhost_url("/hello"), "2", true),
+        (vec!["--http2"], server.localhost_url("/hello"), "2", true),
+        (vec!["--http1.1"], server.localhost_url("/hello"), "1.1", true),
+        (vec!["--http2-prior-knowledge"], cleartext.url("/hello"), "2", false),
+        (vec![], cleartext.url("/hello"), "1.1", false),
+    ];
+    for (flags, url, version, encrypted) in cases {
+        let mut args: Vec<String> = ["--cacert", &ca.display().to_string(), "--summary", "-", "-o", "/dev/null"]
+            .iter()
+            .map(|a| (*a).to_owned())
+            .collect();
+        args.extend(flags.iter().map(|f| (*f).to_owned()));
+        args.extend(["-w".into(), "%{http_version}\\n".into(), url]);
+        let output = netaccess(args).await;
+        assert_eq!(output.status.code(), Some(0), "{flags:?}: {}", stderr(&output));
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let summary: Value =
+            serde_json::from_str(stdout.lines().find(|l| l.starts_with('{')).expect("a summary")).expect("JSON");
+        assert_eq!(summary["http_version"], version, "{flags:?}");
+        assert_eq!(summary["encrypted"], encrypted, "{flags:?}");
+        assert!(stdout.lines().any(|l| l == version), "-w %{{http_version}} with {flags:?}: {stdout}");
+        if encrypted {
+            let alpn = if version == "2" { "h2" } else { "http/1.1" };
+            assert_eq!(summary["tls"]["alpn"], alpn, "{flags:?}");
+        }
+    }
+    let seen: Vec<String> = server.seen.requests().into_iter().map(|r| r.version).collect();
+    assert_eq!(seen, ["HTTP/2.0", "HTTP/2.0", "HTTP/1.1"]);
+}

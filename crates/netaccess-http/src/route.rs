@@ -377,11 +377,18 @@ impl Inner {
             if speaks_h2 {
                 let opened = connection.opened;
                 let encrypted = connection.tls.is_some();
+                let poolable = connection.poolable;
                 let key = slot.key().clone();
                 let handshake =
                     http2::handshake(connection, self.pool.clone(), key.clone(), self.config.limits, out.url);
                 let (multiplexed, ping) = Box::pin(handshake).await?;
-                http2::offer(multiplexed.clone(), ping, self.pool.clone(), key, opening.take());
+                // A connection whose certificate problems a handler accepted for this request
+                // serves it alone (as over HTTP/1.1: the next request is asked again).
+                if poolable {
+                    http2::offer(multiplexed.clone(), ping, self.pool.clone(), key, opening.take());
+                } else {
+                    drop(opening.take());
+                }
                 if encrypted {
                     out.events.send(ReplyEvent::Encrypted).await;
                 }
