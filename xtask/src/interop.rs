@@ -112,7 +112,11 @@ pub(crate) fn free_port() -> Result<u16, String> {
 pub(crate) struct Nginx {
     base: String,
     tls_base: String,
+    /// The TLS server that speaks HTTP/2 (and HTTP/1.1) by ALPN.
+    pub(crate) h2_base: String,
     pub(crate) ca_der: Vec<u8>,
+    /// The CA certificate as PEM, for programs that read a file.
+    pub(crate) ca_pem: String,
     root: PathBuf,
     access_log: PathBuf,
     version: String,
@@ -127,18 +131,13 @@ impl Drop for Nginx {
 }
 
 /// Sizes of the static files served, in bytes.
-const SIZES: [usize; 5] = [0, 1, 1024, 1024 * 1024, 10 * 1024 * 1024 + 7];
+pub(crate) const SIZES: [usize; 5] = [0, 1, 1024, 1024 * 1024, 10 * 1024 * 1024 + 7];
 
 impl Nginx {
     fn start(dir: &Path) -> Result<Self, String> {
-        let free_port = || {
-            TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .map_err(|e| format!("free port: {e}"))
-                .map(|a| a.port())
-        };
         let port = free_port()?;
         let tls_port = free_port()?;
+        let h2_port = free_port()?;
         let pki = netaccess_tests::Pki::new("netaccess interop CA");
         let identity = pki.server(&["localhost"], netaccess_tests::Validity::Current);
         std::fs::write(dir.join("server.pem"), &identity.chain_pem).map_err(|e| e.to_string())?;
@@ -155,6 +154,13 @@ impl Nginx {
         std::fs::write(root.join("files/text.txt"), text).map_err(|e| e.to_string())?;
         let access_log = dir.join("access.log");
         let config = dir.join("nginx.conf");
+        let version = Command::new(NGINX)
+            .arg("-v")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stderr).trim().trim_start_matches("nginx version: ").to_owned())
+            .unwrap_or_default();
+        // `http2 on` came with nginx 1.25.1; before it, a flag of `listen` (Debian 12 has 1.22).
+        let (h2_listen, h2_directive) = if has_http2_directive(&version) { ("", "http2 on;") } else { (" http2", "") };
         let mut conf = String::new();
         let _ = write!(
             conf,
@@ -167,7 +173,7 @@ events {{ worker_connections 256; }}
 http {{
     default_type application/octet-stream;
     types {{ text/plain txt; }}
-    log_format conns '$connection $connection_requests $request_method $request_uri $status';
+    log_format conns '$connection $connection_requests $request_method $request_uri $status $server_protocol';
     access_log {log} conns;
     client_body_temp_path {root}/temp;
     proxy_temp_path {root}/temp;
@@ -202,6 +208,22 @@ http {{
         root {root};
         location /files/ {{ }}
     }}
+    server {{
+        listen 127.0.0.1:{h2_port} ssl{h2_listen};
+        {h2_directive}
+        ssl_certificate {dir}/server.pem;
+        ssl_certificate_key {dir}/server.key;
+        root {root};
+        gzip on;
+        gzip_types text/plain;
+        gzip_min_length 0;
+        location /files/ {{ }}
+        location /dav/ {{
+            dav_methods PUT DELETE;
+            create_full_put_path on;
+            client_max_body_size 100m;
+        }}
+    }}
 }}
 "#,
             dir = dir.display(),
@@ -209,11 +231,6 @@ http {{
             root = root.display(),
         );
         std::fs::write(&config, conf).map_err(|e| e.to_string())?;
-        let version = Command::new(NGINX)
-            .arg("-v")
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stderr).trim().trim_start_matches("nginx version: ").to_owned())
-            .unwrap_or_default();
         let child = Command::new(NGINX)
             .arg("-c")
             .arg(&config)
@@ -226,7 +243,9 @@ http {{
         let nginx = Nginx {
             base: format!("http://127.0.0.1:{port}"),
             tls_base: format!("https://localhost:{tls_port}"),
+            h2_base: format!("https://localhost:{h2_port}"),
             ca_der: pki.ca_der().to_vec(),
+            ca_pem: pki.ca_pem(),
             root,
             access_log,
             version,
@@ -234,6 +253,7 @@ http {{
         };
         wait_for_port(port, "nginx")?;
         wait_for_port(tls_port, "nginx (TLS)")?;
+        wait_for_port(h2_port, "nginx (HTTP/2)")?;
         Ok(nginx)
     }
 
@@ -247,21 +267,58 @@ http {{
 
     /// The nginx connection serial numbers of logged requests whose URI starts with `prefix`.
     fn connections_for(&self, prefix: &str) -> Vec<u64> {
+        self.logged(prefix).into_iter().map(|entry| entry.connection).collect()
+    }
+
+    /// The logged requests whose URI starts with `prefix`, in the log's order.
+    pub(crate) fn logged(&self, prefix: &str) -> Vec<Logged> {
         let log = std::fs::read_to_string(&self.access_log).unwrap_or_default();
         log.lines()
             .filter_map(|line| {
                 let fields: Vec<&str> = line.split(' ').collect();
-                (fields.get(3)?.starts_with(prefix)).then(|| fields[0].parse().ok())?
+                if !fields.get(3)?.starts_with(prefix) {
+                    return None;
+                }
+                Some(Logged {
+                    connection: fields[0].parse().ok()?,
+                    connection_requests: fields.get(1)?.parse().ok()?,
+                    protocol: fields.get(5).copied().unwrap_or_default().to_owned(),
+                })
             })
             .collect()
     }
+
+    pub(crate) fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub(crate) fn ca_der(&self) -> &[u8] {
+        &self.ca_der
+    }
 }
 
-fn content(size: usize) -> Vec<u8> {
+/// One line of nginx's access log.
+pub(crate) struct Logged {
+    /// `$connection`: the connection's serial number.
+    pub(crate) connection: u64,
+    /// `$connection_requests`: how many requests the connection had carried with this one.
+    pub(crate) connection_requests: u64,
+    /// `$server_protocol`: `HTTP/1.1`, `HTTP/2.0`.
+    pub(crate) protocol: String,
+}
+
+/// Whether nginx `version` (as `nginx -v` prints it: `nginx/1.22.1`) knows `http2 on`.
+fn has_http2_directive(version: &str) -> bool {
+    let numbers: Vec<u32> =
+        version.trim_start_matches("nginx/").split(['.', ' ']).take(3).filter_map(|n| n.parse().ok()).collect();
+    numbers.as_slice() >= [1, 25, 1].as_slice()
+}
+
+pub(crate) fn content(size: usize) -> Vec<u8> {
     (0..size).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect()
 }
 
-fn sha(data: &[u8]) -> String {
+pub(crate) fn sha(data: &[u8]) -> String {
     Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -282,6 +339,7 @@ async fn nginx_checks(nginx: &Nginx) -> Vec<Check> {
     results.push(("https: wrong host refused, then ignored".into(), https_wrong_host(nginx).await));
     results.push(("auth_basic: handler asked once".into(), basic_auth(nginx).await));
     results.push(("-w agrees with curl's".into(), write_out_like_curl(nginx)));
+    results.extend(crate::nginx_h2::checks(nginx).await);
     results
 }
 

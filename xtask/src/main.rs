@@ -23,6 +23,7 @@ mod ftp;
 mod fuzz;
 mod interop;
 mod man;
+mod nginx_h2;
 mod notices;
 mod proxies;
 mod shell;
