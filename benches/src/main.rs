@@ -14,12 +14,16 @@
 //!   request and RSS per queued reply, which should stay flat), and the `netaccess` command
 //!   fetching a list of 10,000 URLs beside `curl -Z` (see `scale.rs`);
 //! - the peak memory of a fresh process per contender: 1,000 small GETs, then 256 MiB;
-//! - a file download from the page cache (`file:`, `tokio::fs`, `std::fs`) and an ftp download.
+//! - a file download from the page cache (`file:`, `tokio::fs`, `std::fs`) and an ftp download;
+//! - over HTTP/2 (TLS, ALPN `h2`), beside reqwest and hyper's HTTP/2 connection: 20,000 small
+//!   GETs one after another and from 6 workers, 10,000 issued at once, and 4 x 256 MiB
+//!   downloaded (netaccess over HTTP/1.1 beside) (see `http2.rs`).
 //!
 //! `--quick` runs a short version (CI runs it to keep the harness from rotting; the numbers then
 //! mean nothing). `--only A,B` runs the named scenarios (`sequential`, `sequential-tls`,
 //! `concurrent`, `download`, `download-chunked`, `download-tls`, `upload`, `burst`, `scale`,
-//! `footprint`, `file`, `ftp`); `BENCH_CONTENDER=NAME` keeps the contenders whose name contains NAME (to profile one
+//! `footprint`, `file`, `ftp`, `sequential-h2`, `concurrent-h2`, `burst-h2`, `download-h2`);
+//! `BENCH_CONTENDER=NAME` keeps the contenders whose name contains NAME (to profile one
 //! alone). Run it pinned
 //! to one CPU (`taskset -c 0`, as `cargo xtask bench` does) so the small-request figures measure
 //! the client, not wake-up latency between cores.
@@ -28,6 +32,7 @@
 
 mod clients;
 mod footprint;
+mod http2;
 mod local;
 mod measure;
 mod requests;
@@ -154,6 +159,25 @@ fn main() {
     }
     if wanted("ftp") {
         local::ftp_download(&runtime, quick);
+    }
+    let h2_clients = http2::H2Clients::new(&pki.ca_der());
+    let h2 = http2::Target {
+        runtime: &runtime,
+        clients: &h2_clients,
+        base: format!("https://localhost:{}", server.h2_port),
+        port: server.h2_port,
+    };
+    if wanted("sequential-h2") {
+        http2::small(&h2, 1, sequential, runs);
+    }
+    if wanted("concurrent-h2") {
+        http2::small(&h2, 6, concurrent, runs);
+    }
+    if wanted("burst-h2") {
+        http2::burst(&h2, burst, runs);
+    }
+    if wanted("download-h2") {
+        http2::download(&h2, &tls, (downloads.0 / 2, downloads.1), runs);
     }
     if quick {
         println!("\n(--quick: a smoke run; the numbers mean nothing)");

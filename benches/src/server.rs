@@ -1,5 +1,5 @@
-//! The loopback server the HTTP scenarios share: hyper 1.x, plain and TLS, run in a child
-//! process so the client's CPU time is the client's alone.
+//! The loopback server the HTTP scenarios share: hyper 1.x, plain, TLS (HTTP/1.1) and TLS with
+//! ALPN `h2` (HTTP/2), run in a child process so the client's CPU time is the client's alone.
 //!
 //! Routes: `/small` (13 bytes), `/large/N` (N bytes with Content-Length) and `/chunked/N` (N
 //! bytes, chunked), both sent from one preallocated 1 MiB buffer so the server copies nothing
@@ -67,6 +67,21 @@ where
     let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
 }
 
+/// Serves HTTP/2 on `stream` (after ALPN chose `h2`).
+async fn serve_h2_on<S>(stream: S, block: Bytes)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
+        let block = block.clone();
+        async move { Ok::<_, Infallible>(respond(request, block).await) }
+    });
+    let mut builder = hyper::server::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new());
+    // Streams at once: enough for the bursts of every client (hyper's default is 200).
+    builder.max_concurrent_streams(1000);
+    let _ = builder.serve_connection(TokioIo::new(stream), service).await;
+}
+
 /// Serves plain HTTP and HTTPS (with the identity in `dir`) on 127.0.0.1, prints both ports on
 /// stdout, and runs until killed.
 pub(crate) fn serve(dir: &Path) {
@@ -82,13 +97,30 @@ pub(crate) fn serve(dir: &Path) {
         .with_no_client_auth()
         .with_single_cert(chain, key)
         .expect("certificate");
+    let mut h2_config = config.clone();
+    h2_config.alpn_protocols = vec![b"h2".to_vec()];
+    let h2_acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(h2_config));
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let block = Bytes::from((0..BLOCK).map(|i| (i % 251) as u8).collect::<Vec<u8>>());
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     runtime.block_on(async move {
         let plain = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let tls = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        println!("{} {}", plain.local_addr().expect("addr").port(), tls.local_addr().expect("addr").port());
+        let h2 = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = |listener: &tokio::net::TcpListener| listener.local_addr().expect("addr").port();
+        println!("{} {} {}", port(&plain), port(&tls), port(&h2));
+        let h2_block = block.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = h2.accept().await {
+                let _ = stream.set_nodelay(true);
+                let (acceptor, block) = (h2_acceptor.clone(), h2_block.clone());
+                tokio::spawn(async move {
+                    if let Ok(stream) = acceptor.accept(stream).await {
+                        serve_h2_on(stream, block).await;
+                    }
+                });
+            }
+        });
         let plain_block = block.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = plain.accept().await {
@@ -113,6 +145,8 @@ pub(crate) struct ServerProcess {
     child: Child,
     pub(crate) port: u16,
     pub(crate) tls_port: u16,
+    /// HTTPS with ALPN `h2` only: HTTP/2.
+    pub(crate) h2_port: u16,
 }
 
 impl ServerProcess {
@@ -124,7 +158,8 @@ impl ServerProcess {
         BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("port line");
         let mut ports = line.split_whitespace().map(|p| p.parse().expect("port"));
         let (port, tls_port) = (ports.next().expect("port"), ports.next().expect("tls port"));
-        Self { child, port, tls_port }
+        let h2_port = ports.next().expect("h2 port");
+        Self { child, port, tls_port, h2_port }
     }
 }
 
