@@ -489,3 +489,67 @@ pub(crate) fn stream_error(url: &str, doing: &str, error: h2::Error) -> NetworkE
     };
     NetworkError::new(kind, url, format!("{doing} over HTTP/2 failed: {error}")).with_source(error)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+
+    use futures::StreamExt;
+    use netaccess_core::{Backend, BackendRequest, Operation};
+
+    use crate::HttpBackend;
+
+    /// An h2c server on the `h2` crate: answers every stream with its path, counting
+    /// connections and the most streams open at once.
+    async fn h2c_server() -> (std::net::SocketAddr, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let counted = connections.clone();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut connection = h2::server::handshake(socket).await.unwrap();
+                    while let Some(Ok((request, mut respond))) = connection.accept().await {
+                        tokio::spawn(async move {
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                            let path = Bytes::from(request.uri().path().to_owned());
+                            let mut send = respond.send_response(http::Response::new(()), false).unwrap();
+                            send.send_data(path, true).unwrap();
+                        });
+                    }
+                });
+            }
+        });
+        (addr, connections)
+    }
+
+    #[tokio::test]
+    async fn h2c_requests_share_one_connection_as_streams() {
+        let (addr, connections) = h2c_server().await;
+        let backend = HttpBackend::default();
+        let sends = (0..20).map(|i| {
+            let url = url::Url::parse(&format!("http://{addr}/stream-{i}")).unwrap();
+            let mut request = BackendRequest::new(Operation::Get, url);
+            request.attributes.http2_direct = true;
+            let backend = backend.clone();
+            async move {
+                let mut response = backend.send(request).await.unwrap();
+                let mut body = Vec::new();
+                while let Some(chunk) = response.body.next().await {
+                    body.extend_from_slice(&chunk.unwrap());
+                }
+                (response.attributes, body, i)
+            }
+        });
+        for (attributes, body, i) in futures::future::join_all(sends).await {
+            assert!(attributes.http2_was_used);
+            assert_eq!(attributes.http_version, Some(Version::HTTP_2));
+            assert_eq!(body, format!("/stream-{i}").as_bytes());
+        }
+        assert_eq!(connections.load(Ordering::SeqCst), 1);
+    }
+}

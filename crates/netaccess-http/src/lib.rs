@@ -1,5 +1,5 @@
 //! The `http:` backend of netaccess: the hand-written HTTP/1.1 core (`netaccess-http1`) driven
-//! over a pooled transport on tokio.
+//! over a pooled transport on tokio, and HTTP/2 on the `h2` crate.
 //!
 //! [`HttpBackend`] implements [`netaccess_core::Backend`]; the `netaccess` manager registers it
 //! for `http`, and it works on its own as well:
@@ -41,8 +41,13 @@
 //!   set `Accept-Encoding`; the decoded reply loses `Content-Length` and `Content-Encoding` (kept
 //!   as the `original_content_length` attribute). A coding it cannot decode is delivered as it
 //!   came with its header (as Qt does); an empty body is empty whatever its coding.
-//! - **Uploads** are written whole before the response is read; a server that answers early
-//!   without reading the body makes the upload fail with the write error.
+//! - **Uploads** over HTTP/1.1 are written whole before the response is read; a server that
+//!   answers early without reading the body makes the upload fail with the write error. Over
+//!   HTTP/2 the upload runs beside the wait for the response.
+//! - **HTTP/2**: see the `http2` module: ALPN offers `h2` and `http/1.1` for https (the
+//!   request's `http2_allowed`), `http2_direct` speaks it by prior knowledge; one connection per
+//!   pool key carries every request of the key as a stream, up to the server's stream limit, in
+//!   the queue's order.
 
 #![forbid(unsafe_code)]
 

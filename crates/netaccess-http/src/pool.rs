@@ -521,6 +521,27 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_key_that_may_speak_http2_opens_one_connection_until_it_knows() {
+        let pool = Pool::new(6, Duration::from_secs(60));
+        let h2_key = || PoolKey::new(true, "h", 443, String::new(), String::new(), Http2Mode::Negotiate);
+        let first = pool.acquire(h2_key(), Priority::Normal, next_sequence(), None).await;
+        let Opening::Open(Some(guard)) = pool.open_or_wait(&first) else { panic!("the first opens") };
+        let waiting: Vec<_> = (0..3)
+            .map(|_| {
+                let pool = pool.clone();
+                tokio::spawn(async move { pool.acquire(h2_key(), Priority::Normal, next_sequence(), None).await })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(waiting.iter().all(|w| !w.is_finished()), "the others wait while the protocol is unknown");
+        pool.learned_http1(&first);
+        drop(guard);
+        let slots: Vec<Slot> = futures::future::join_all(waiting).await.into_iter().map(Result::unwrap).collect();
+        assert_eq!(slots.len(), 3, "HTTP/1.1: up to six at once");
+        assert!(matches!(pool.open_or_wait(&slots[0]), Opening::Open(None)), "HTTP/1.1 connections open freely");
+    }
+
+    #[tokio::test]
     async fn a_canceled_waiter_does_not_leak_its_slot() {
         let pool = Pool::new(1, Duration::from_secs(60));
         let held = pool.acquire(key(), Priority::Normal, next_sequence(), None).await;
