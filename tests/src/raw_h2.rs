@@ -244,3 +244,19 @@ fn hpack_integer(mut value: usize, prefix_bits: u32, first: u8) -> Vec<u8> {
     out.push(value as u8);
     out
 }
+
+/// `200 OK` with `Content-Encoding: gzip` and `body` (already compressed) in `DATA` frames of
+/// at most 16 KiB, ended.
+pub fn ok_gzip(stream: u32, body: &[u8]) -> Vec<u8> {
+    // 0x0f 0x0b: a literal field without indexing, its name index 26 of the static table
+    // (`content-encoding`); then the value.
+    let mut block = vec![0x88, 0x0f, 0x0b];
+    block.extend(hpack_string(b"gzip"));
+    let mut out = frame(HEADERS, END_HEADERS, stream, &block);
+    let pieces: Vec<&[u8]> = body.chunks(16 * 1024).collect();
+    for (i, piece) in pieces.iter().enumerate() {
+        let flags = if i + 1 == pieces.len() { END_STREAM } else { 0 };
+        out.extend(frame(DATA, flags, stream, piece));
+    }
+    out
+}

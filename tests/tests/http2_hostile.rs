@@ -136,3 +136,25 @@ async fn an_upload_to_a_server_that_never_opens_its_window_times_out() {
     let reply = manager.post(h2c(server.url("/upload")), vec![7u8; 100_000]);
     assert_eq!(finish(reply).await, Err(NetworkErrorKind::TimeoutError));
 }
+
+#[tokio::test]
+async fn a_gzip_bomb_over_h2_is_refused_by_the_same_guard() {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    for _ in 0..64 {
+        encoder.write_all(&[0u8; 1024 * 1024]).unwrap();
+    }
+    let bomb = encoder.finish().unwrap();
+    let server =
+        RawH2Server::start(vec![], move |r: H2Request| vec![H2Action::Write(raw_h2::ok_gzip(r.stream, &bomb))]).await;
+    let manager = NetworkAccessManager::new();
+    let mut reply = manager.get(h2c(server.url("/bomb")));
+    let mut delivered = 0usize;
+    while let Some(chunk) = timeout(LIMIT, reply.chunk()).await.expect("no hang") {
+        delivered += chunk.len();
+    }
+    let error = reply.error().expect("the bomb is refused");
+    assert_eq!(error.kind(), NetworkErrorKind::ProtocolFailure, "{error}");
+    assert!(error.message().contains("bomb"), "{error}");
+    assert!(delivered < 32 * 1024 * 1024, "stopped near the threshold: {delivered} bytes delivered");
+}

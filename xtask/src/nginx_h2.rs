@@ -22,6 +22,7 @@ pub(crate) async fn checks(nginx: &Nginx) -> Vec<Check> {
         ("h2: files 0 B - 10 MiB".into(), files(nginx, &manager).await),
         ("h2: 3 MiB PUT, read back".into(), upload(nginx, &manager).await),
         ("h2: gzip decoded".into(), gzip(nginx, &manager).await),
+        ("h2: past nginx's GOAWAY at 1,000".into(), past_goaway(nginx, &manager).await),
         ("h2: the command, like curl".into(), command_like_curl(nginx)),
     ]
 }
@@ -61,6 +62,25 @@ async fn hundred_at_once(nginx: &Nginx, manager: &NetworkAccessManager) -> Resul
     let most = logged.iter().map(|l| l.connection_requests).max().unwrap_or(0);
     expect(most >= 100, || format!("the connection carried {most} requests"))?;
     Ok(format!("100 GETs on connection {:?}, $connection_requests up to {most}", connections.first().unwrap_or(&0)))
+}
+
+/// nginx ends an HTTP/2 connection with `GOAWAY` after `keepalive_requests` (1,000 here):
+/// 1,500 GETs in flight cross it without an error, the unprocessed ones sent again on a new
+/// connection.
+async fn past_goaway(nginx: &Nginx, manager: &NetworkAccessManager) -> Result<String, String> {
+    let prefix = "/files/1.bin?h2-goaway=";
+    let urls: Vec<String> = (0..1500).map(|i| format!("{}{prefix}{i}", nginx.h2_base)).collect();
+    for result in join_all(urls.iter().map(|url| fetch_h2(manager, url))).await {
+        let (body, _) = result?;
+        expect(body == content(1), || "a body differs".into())?;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let logged = nginx.logged(prefix);
+    let connections: BTreeSet<u64> = logged.iter().map(|l| l.connection).collect();
+    expect(connections.len() >= 2, || format!("1,500 GETs on {} connection(s)", connections.len()))?;
+    expect(logged.len() == 1500, || format!("nginx processed {} requests, not 1,500 once each", logged.len()))?;
+    expect(logged.iter().all(|l| l.connection_requests <= 1000), || "a connection carried more than 1,000".into())?;
+    Ok(format!("1,500 GETs over {} connections, {} requests logged", connections.len(), logged.len()))
 }
 
 async fn files(nginx: &Nginx, manager: &NetworkAccessManager) -> Result<String, String> {

@@ -223,7 +223,7 @@ pub(crate) async fn exchange(
     out: Outgoing<'_>,
     body: Body,
     opened: Milestones,
-    pool: &Pool,
+    pool: &Arc<Pool>,
     key: &PoolKey,
 ) -> Result<Incoming, Failed> {
     let request = request(&out)?;

@@ -137,11 +137,14 @@ enum Protocol {
     Http2(Arc<Multiplexed>),
 }
 
-#[derive(Default)]
 struct Host {
     idle: Vec<Connection>,
     /// Slots held: requests on HTTP/1.1 connections, or streams on the HTTP/2 one.
     busy: usize,
+    /// Which slots `busy` counts: those granted since the key's HTTP/2 connection was last
+    /// forgotten (its streams then stop counting, so new requests need not wait for a long
+    /// download on a connection that is going away). Unique in the process.
+    generation: u64,
     waiters: BinaryHeap<Waiter>,
     /// Only for keys that may speak HTTP/2.
     protocol: Protocol,
@@ -151,7 +154,31 @@ struct Host {
     opened: Option<watch::Sender<()>>,
 }
 
+impl Default for Host {
+    fn default() -> Self {
+        Self {
+            idle: Vec::new(),
+            busy: 0,
+            generation: next_generation(),
+            waiters: BinaryHeap::new(),
+            protocol: Protocol::Unknown,
+            opening: false,
+            opened: None,
+        }
+    }
+}
+
+fn next_generation() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 impl Host {
+    /// A slot of this host's current generation.
+    fn slot(&self, pool: &Arc<Pool>, key: &PoolKey) -> Slot {
+        Slot { pool: Some(pool.clone()), key: key.clone(), generation: self.generation }
+    }
+
     /// How many slots the key may have now.
     fn limit(&self, key: &PoolKey, max_per_host: usize) -> usize {
         if key.http2 == Http2Mode::Off {
@@ -203,6 +230,8 @@ pub(crate) struct Pool {
 pub(crate) struct Slot {
     pool: Option<Arc<Pool>>,
     key: PoolKey,
+    /// The host's generation when it was granted (see `Host::generation`).
+    generation: u64,
 }
 
 impl Slot {
@@ -218,7 +247,7 @@ impl Slot {
 impl Drop for Slot {
     fn drop(&mut self) {
         if let Some(pool) = self.pool.take() {
-            Pool::release(&pool, &self.key);
+            Pool::release(&pool, &self.key, self.generation);
         }
     }
 }
@@ -266,7 +295,7 @@ impl Pool {
             let host = hosts.get_mut(&key).expect("inserted above");
             if host.busy < host.limit(&key, self.max_per_host) {
                 host.busy += 1;
-                return Ok(Slot { pool: Some(self.clone()), key });
+                return Ok(host.slot(self, &key));
             }
             let (grant, granted) = oneshot::channel();
             host.waiters.push(Waiter { priority, seq: sequence, grant });
@@ -275,10 +304,12 @@ impl Pool {
         Err(waiting)
     }
 
-    fn release(pool: &Arc<Self>, key: &PoolKey) {
+    fn release(pool: &Arc<Self>, key: &PoolKey, generation: u64) {
         let mut hosts = pool.hosts();
         let Some(host) = hosts.get_mut(key) else { return };
-        host.busy -= 1;
+        if generation == host.generation {
+            host.busy -= 1;
+        }
         Self::grant_waiters(pool, host, key);
         if host.busy == 0 && host.idle.is_empty() && !matches!(host.protocol, Protocol::Http2(_)) {
             hosts.remove(key);
@@ -289,7 +320,7 @@ impl Pool {
     fn grant_waiters(pool: &Arc<Self>, host: &mut Host, key: &PoolKey) {
         while host.busy < host.limit(key, pool.max_per_host) {
             let Some(waiter) = host.waiters.pop() else { return };
-            match waiter.grant.send(Slot { pool: Some(pool.clone()), key: key.clone() }) {
+            match waiter.grant.send(host.slot(pool, key)) {
                 Ok(()) => host.busy += 1,
                 Err(unwanted) => unwanted.disarm(),
             }
@@ -346,15 +377,17 @@ impl Pool {
 
     /// Forgets the key's HTTP/2 connection `id` (it is going away or closed): the next request
     /// opens a new one.
-    pub(crate) fn forget_http2(&self, key: &PoolKey, id: u64) {
+    pub(crate) fn forget_http2(self: &Arc<Self>, key: &PoolKey, id: u64) {
         let mut hosts = self.hosts();
         let Some(host) = hosts.get_mut(key) else { return };
         if matches!(&host.protocol, Protocol::Http2(connection) if connection.id() == id) {
             tracing::debug!(key = ?key, "forgetting an HTTP/2 connection");
             host.protocol = Protocol::Unknown;
-            if host.busy == 0 && host.idle.is_empty() {
-                hosts.remove(key);
-            }
+            // Its streams finish on it, uncounted: the next request opens a new connection
+            // now, not when the last of them ends.
+            host.generation = next_generation();
+            host.busy = 0;
+            Self::grant_waiters(self, host, key);
         }
     }
 
