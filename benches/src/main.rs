@@ -160,24 +160,26 @@ fn main() {
     if wanted("ftp") {
         local::ftp_download(&runtime, quick);
     }
-    let h2_clients = http2::H2Clients::new(&pki.ca_der());
-    let h2 = http2::Target {
-        runtime: &runtime,
-        clients: &h2_clients,
-        base: format!("https://localhost:{}", server.h2_port),
-        port: server.h2_port,
-    };
-    if wanted("sequential-h2") {
-        http2::small(&h2, 1, sequential, runs);
-    }
-    if wanted("concurrent-h2") {
-        http2::small(&h2, 6, concurrent, runs);
-    }
-    if wanted("burst-h2") {
-        http2::burst(&h2, burst, runs);
-    }
-    if wanted("download-h2") {
-        http2::download(&h2, &tls, (downloads.0 / 2, downloads.1), runs);
+    if ["sequential-h2", "concurrent-h2", "burst-h2", "download-h2"].into_iter().any(wanted) {
+        let h2_clients = http2::H2Clients::new(&pki.ca_der());
+        let h2 = http2::Target {
+            runtime: &runtime,
+            clients: &h2_clients,
+            base: format!("https://localhost:{}", server.h2_port),
+            port: server.h2_port,
+        };
+        if wanted("sequential-h2") {
+            http2::small(&h2, 1, sequential, runs);
+        }
+        if wanted("concurrent-h2") {
+            http2::small(&h2, 6, concurrent, runs);
+        }
+        if wanted("burst-h2") {
+            http2::burst(&h2, burst, runs);
+        }
+        if wanted("download-h2") {
+            http2::download(&h2, &tls, (downloads.0 / 2, downloads.1), runs);
+        }
     }
     if quick {
         println!("\n(--quick: a smoke run; the numbers mean nothing)");

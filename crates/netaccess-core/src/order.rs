@@ -15,7 +15,10 @@
 //!   hash as it is: per request, a few dozen instructions where SipHash twice cost 600.
 //! - [`Place::start`] lets a request *start*: at most [`IssueOrder::start_limit`] requests of
 //!   one line run at once, and the others wait, best first (the highest priority, then the
-//!   earliest issued). A waiting request is a small record (its sequence, its priority, a
+//!   earliest issued). A request that may be multiplexed (an HTTP/2 stream) is issued with
+//!   [`IssueOrder::issue_multiplexed`], which raises its line's limit to what one connection
+//!   may carry: the backend's queue then holds the requests its host cannot take yet, in the
+//!   same order. A waiting request is a small record (its sequence, its priority, a
 //!   waker): whatever a running request needs (its state machine, buffers, a connection's
 //!   queue entry) is made only when it starts, so ten thousand requests issued at once cost
 //!   a few KiB each, not a running transfer each. A started request counts until its
@@ -103,6 +106,9 @@ struct Line {
     started: VecDeque<(u64, Option<Waker>)>,
     /// Started requests whose [`Running`] guard is alive.
     running: usize,
+    /// The line's own start limit, when a request raised it above the order's (see
+    /// [`IssueOrder::issue_multiplexed`]).
+    raised: Option<usize>,
 }
 
 impl Line {
@@ -110,9 +116,14 @@ impl Line {
         self.waiting.is_empty() && self.started.is_empty() && self.running == 0
     }
 
+    /// The line's start limit: its own, else the order's.
+    fn limit(&self, order_limit: usize) -> usize {
+        self.raised.map_or(order_limit, |raised| raised.max(order_limit))
+    }
+
     /// Wakes the best waiting place when it could start now.
-    fn wake_next_to_start(&mut self, limit: usize) {
-        if self.running < limit {
+    fn wake_next_to_start(&mut self, order_limit: usize) {
+        if self.running < self.limit(order_limit) {
             if let Some(waker) = self.waiting.values_mut().next().and_then(Option::take) {
                 waker.wake();
             }
@@ -171,9 +182,40 @@ impl IssueOrder {
     /// # });
     /// ```
     pub fn issue(self: &Arc<Self>, key: u64, priority: Priority) -> Place {
+        self.issue_in(key, priority, None)
+    }
+
+    /// As [`issue`](Self::issue), for a request that may share one connection with many others
+    /// (HTTP/2 streams): its line lets up to `limit` requests run at once from now on, while the
+    /// line lasts, so the backend's own queue (which knows what the host speaks) decides how
+    /// many go at once, by priority then issue order.
+    ///
+    /// ```
+    /// use netaccess_core::order::{line_key, IssueOrder};
+    /// use netaccess_core::Priority;
+    /// let order = IssueOrder::with_start_limit(6);
+    /// let key = line_key("https", "example.com", 443);
+    /// let _places: Vec<_> = (0..100).map(|_| order.issue_multiplexed(key, Priority::Normal, 100)).collect();
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// # let mut started = Vec::new();
+    /// # for place in _places { started.push(place.start().await); }
+    /// assert_eq!(order.running(), 100);
+    /// # });
+    /// ```
+    pub fn issue_multiplexed(self: &Arc<Self>, key: u64, priority: Priority, limit: usize) -> Place {
+        self.issue_in(key, priority, Some(limit))
+    }
+
+    fn issue_in(self: &Arc<Self>, key: u64, priority: Priority, limit: Option<usize>) -> Place {
         let sequence = next_sequence();
         let rank = (priority as u8, sequence);
-        self.lines().entry(key).or_default().waiting.insert(rank, None);
+        let mut lines = self.lines();
+        let line = lines.entry(key).or_default();
+        if let Some(limit) = limit {
+            line.raised = Some(line.raised.map_or(limit, |raised| raised.max(limit)));
+        }
+        line.waiting.insert(rank, None);
+        drop(lines);
         Place { rank, line: Some((self.clone(), key)), started: false, keeps_running: None }
     }
 
@@ -288,7 +330,7 @@ impl Place {
         let mut lines = order.lines();
         let Some(line) = lines.get_mut(key) else { return Poll::Ready(()) };
         let first = line.waiting.keys().next() == Some(&self.rank);
-        if first && line.running < order.start_limit {
+        if first && line.running < line.limit(order.start_limit) {
             line.waiting.remove(&self.rank);
             line.started.push_back((self.rank.1, None));
             line.running += 1;

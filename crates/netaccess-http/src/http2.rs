@@ -18,9 +18,10 @@
 //!   opened after it) is sent again on a new connection; `REFUSED_STREAM` likewise. Each
 //!   request does so at most [`MAX_UNPROCESSED_RETRIES`] times. A stream the server may have
 //!   processed fails with `RemoteHostClosedError`.
-//! - **Flow control**: windows of [`STREAM_WINDOW`] per stream and [`CONNECTION_WINDOW`] per
-//!   connection; credit is given back as the reply takes each chunk into its bounded read
-//!   buffer, so a reader that stops reading stops its stream at one window. Uploads wait for
+//! - **Flow control**: windows of [`STREAM_WINDOW`] per stream and [`CONNECTION_WINDOW`] (their
+//!   sum) per connection; credit is given back as the reply takes each chunk into its bounded
+//!   read buffer, so a reader that stops reading stops its stream at one window, and never the
+//!   connection's other streams. Uploads wait for
 //!   the server's credit (a server that never opens its window holds the upload until the
 //!   transfer timeout).
 //! - **Uploads** run beside the wait for the response (a server may answer, and keep reading,
@@ -60,8 +61,12 @@ pub const MAX_STREAMS_PER_CONNECTION: usize = 100;
 /// The receive window of each stream: as much as the reply's read buffer holds (1 MiB).
 pub const STREAM_WINDOW: u32 = 1024 * 1024;
 
-/// The receive window of a connection: 16 streams' worth.
-pub const CONNECTION_WINDOW: u32 = 16 * 1024 * 1024;
+/// The receive window of a connection: the sum of its streams' windows, so replies that are not
+/// being read (each holding at most its stream's window) never use up the window of the one
+/// that is: a smaller one deadlocks a program that reads many replies of one host one after
+/// another (`tests/tests/http2.rs`, 60 replies read last first). The memory this allows is the
+/// streams' own: at most [`STREAM_WINDOW`] unread per reply.
+pub const CONNECTION_WINDOW: u32 = STREAM_WINDOW * MAX_STREAMS_PER_CONNECTION as u32;
 
 /// How often one request is sent again after its stream went unprocessed (`GOAWAY`,
 /// `REFUSED_STREAM`).

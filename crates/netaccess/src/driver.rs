@@ -66,7 +66,17 @@ pub(crate) fn start(manager: Arc<ManagerInner>, request: Request, operation: Ope
     // The request's place among its host's requests is taken here, before any task runs.
     let place = request.url().and_then(|url| {
         let key = line_key(url.scheme(), url.host_str()?, url.port_or_known_default()?);
-        Some(manager.order.issue(key, request.attributes().priority))
+        let attributes = request.attributes();
+        // A request that may become an HTTP/2 stream lets its line run as many requests as one
+        // connection may carry: the pool, which learns what the host speaks, holds the rest
+        // (six per host over HTTP/1.1), in the same priority and issue order.
+        let multiplexed = matches!(url.scheme(), "http" | "https")
+            && (attributes.http2_direct || (url.scheme() == "https" && attributes.http2_allowed));
+        Some(if multiplexed {
+            manager.order.issue_multiplexed(key, attributes.priority, netaccess_http::MAX_STREAMS_PER_CONNECTION)
+        } else {
+            manager.order.issue(key, attributes.priority)
+        })
     });
     manager.retry_budget.deposit();
     let request = Arc::new(request);
