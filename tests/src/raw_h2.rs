@@ -24,6 +24,9 @@ pub enum H2Action {
     Repeat(Vec<u8>, usize),
     /// Waits a moment, then closes the connection.
     Close,
+    /// Goes on serving the connection (answering `PING`s and later requests), and closes it
+    /// this long after, without `GOAWAY`, as a server whose idle timeout passed.
+    CloseAfter(Duration),
 }
 
 /// A request head as the server saw it.
@@ -103,9 +106,20 @@ async fn serve(
     stream.read_exact(&mut preface).await?;
     stream.write_all(&settings_frame(settings)).await?;
     let mut nth = 0;
+    let mut close_at: Option<tokio::time::Instant> = None;
     loop {
         let mut header = [0u8; 9];
-        stream.read_exact(&mut header).await?;
+        match close_at {
+            None => {
+                stream.read_exact(&mut header).await?;
+            }
+            Some(deadline) => match tokio::time::timeout_at(deadline, stream.read_exact(&mut header)).await {
+                Ok(read) => {
+                    read?;
+                }
+                Err(_) => return Ok(()),
+            },
+        }
         let length = u32::from_be_bytes([0, header[0], header[1], header[2]]) as usize;
         let (kind, flags) = (header[3], header[4]);
         let id = u32::from_be_bytes([header[5], header[6], header[7], header[8]]) & 0x7fff_ffff;
@@ -130,6 +144,7 @@ async fn serve(
                             tokio::time::sleep(Duration::from_millis(100)).await;
                             return Ok(());
                         }
+                        H2Action::CloseAfter(after) => close_at = Some(tokio::time::Instant::now() + after),
                     }
                 }
             }

@@ -158,3 +158,53 @@ async fn a_gzip_bomb_over_h2_is_refused_by_the_same_guard() {
     assert!(error.message().contains("bomb"), "{error}");
     assert!(delivered < 32 * 1024 * 1024, "stopped near the threshold: {delivered} bytes delivered");
 }
+
+#[tokio::test]
+async fn a_connection_the_server_closed_while_idle_is_replaced_without_an_error() {
+    // Each connection closes 300 ms after its first request, without GOAWAY, as a server's idle
+    // timeout does.
+    let server = RawH2Server::start(vec![], |r: H2Request| match r.nth {
+        0 => vec![H2Action::Write(raw_h2::ok(r.stream, b"hello")), H2Action::CloseAfter(Duration::from_millis(300))],
+        _ => vec![H2Action::Write(raw_h2::ok(r.stream, b"hello"))],
+    })
+    .await;
+    let manager = NetworkAccessManager::new();
+    assert_eq!(finish(manager.get(h2c(server.url("/")))).await, Ok("hello".into()));
+    assert_eq!(finish(manager.get(h2c(server.url("/")))).await, Ok("hello".into()), "on the open connection");
+    assert_eq!(server.connections.load(std::sync::atomic::Ordering::SeqCst), 1);
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(finish(manager.get(h2c(server.url("/")))).await, Ok("hello".into()), "after the close");
+    assert_eq!(server.connections.load(std::sync::atomic::Ordering::SeqCst), 2);
+    let seen: Vec<(usize, usize)> = server.seen().iter().map(|r| (r.connection, r.nth)).collect();
+    assert_eq!(seen, [(0, 0), (0, 1), (1, 0)]);
+}
+
+#[tokio::test]
+async fn clearing_the_connection_cache_lets_the_next_request_open_a_new_h2_connection() {
+    let server = RawH2Server::start(vec![], |r: H2Request| vec![H2Action::Write(raw_h2::ok(r.stream, b"hi"))]).await;
+    let manager = NetworkAccessManager::new();
+    assert_eq!(finish(manager.get(h2c(server.url("/")))).await, Ok("hi".into()));
+    assert_eq!(finish(manager.get(h2c(server.url("/")))).await, Ok("hi".into()));
+    assert_eq!(server.connections.load(std::sync::atomic::Ordering::SeqCst), 1, "shared");
+    manager.clear_connection_cache();
+    assert_eq!(finish(manager.get(h2c(server.url("/")))).await, Ok("hi".into()));
+    assert_eq!(server.connections.load(std::sync::atomic::Ordering::SeqCst), 2, "a new one after clearing");
+}
+
+#[tokio::test]
+async fn after_a_goaway_new_requests_go_to_a_new_connection() {
+    let server = RawH2Server::start(vec![], |r: H2Request| match (r.connection, r.nth) {
+        (0, 0) => {
+            vec![H2Action::Write([raw_h2::ok(r.stream, b"one"), raw_h2::goaway(r.stream, raw_h2::NO_ERROR)].concat())]
+        }
+        _ => vec![H2Action::Write(raw_h2::ok(r.stream, b"two"))],
+    })
+    .await;
+    let manager = NetworkAccessManager::new();
+    assert_eq!(finish(manager.get(h2c(server.url("/")))).await, Ok("one".into()));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let bodies = three_at_once(&manager, &server).await;
+    assert_eq!(bodies, vec![Ok("two".into()); 3]);
+    assert_eq!(server.connections.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert_eq!(server.seen().len(), 4, "each request processed once");
+}

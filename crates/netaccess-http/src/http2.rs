@@ -15,7 +15,8 @@
 //!   [`MAX_STREAMS_PER_CONNECTION`]. So the pool's priorities and issue order still decide which
 //!   waiting request gets the next stream: a slot is a stream.
 //! - **Retries**: a stream the server never processed (above the last id of its `GOAWAY`, or
-//!   opened after it) is sent again on a new connection; `REFUSED_STREAM` likewise. Each
+//!   one the connection could not open because it went away or closed while idle) is sent
+//!   again on a new connection; `REFUSED_STREAM` likewise. Each
 //!   request does so at most [`MAX_UNPROCESSED_RETRIES`] times. A stream the server may have
 //!   processed fails with `RemoteHostClosedError`.
 //! - **Flow control**: windows of [`STREAM_WINDOW`] per stream and [`CONNECTION_WINDOW`] (their
@@ -239,10 +240,15 @@ pub(crate) async fn exchange(
         }
         Failed { error: stream_error(out.url, doing, error), before_response: again }
     };
-    let mut sender = connection.sender.clone().ready().await.map_err(|e| unprocessed(e, "opening a stream"))?;
+    // A connection that cannot open a stream (it went away, or closed while idle) never saw
+    // the request: it goes again on a new connection, as a stale HTTP/1.1 one's does.
+    let unopened = |error: h2::Error, doing: &str| {
+        pool.forget_http2(key, connection.id);
+        Failed { error: stream_error(out.url, doing, error), before_response: true }
+    };
+    let mut sender = connection.sender.clone().ready().await.map_err(|e| unopened(e, "opening a stream"))?;
     let empty = matches!(out.framing, RequestFraming::None | RequestFraming::Length(0));
-    let (mut response, send) =
-        sender.send_request(request, empty).map_err(|e| unprocessed(e, "sending the request"))?;
+    let (mut response, send) = sender.send_request(request, empty).map_err(|e| unopened(e, "opening a stream"))?;
     let reused = connection.streams.fetch_add(1, Ordering::Relaxed) > 0;
     let mut upload = (!empty).then(|| {
         let task = upload(send, body, out.events.clone(), out.emit_all_upload_progress, out.url.to_owned());
