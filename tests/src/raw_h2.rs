@@ -50,6 +50,8 @@ pub struct RawH2Server {
     pub requests: Arc<Mutex<Vec<H2Request>>>,
     /// Connections accepted.
     pub connections: Arc<AtomicUsize>,
+    /// Every `RST_STREAM` the client sent: (stream, error code).
+    pub resets: Arc<Mutex<Vec<(u32, u32)>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -70,18 +72,20 @@ impl RawH2Server {
         let requests = Arc::new(Mutex::new(Vec::new()));
         let connections = Arc::new(AtomicUsize::new(0));
         let handler: Handler = Arc::new(handler);
-        let (log, count) = (requests.clone(), connections.clone());
+        let resets = Arc::new(Mutex::new(Vec::new()));
+        let (log, count, reset_log) = (requests.clone(), connections.clone(), resets.clone());
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else { return };
                 let connection = count.fetch_add(1, Ordering::SeqCst);
-                let (handler, log, settings) = (handler.clone(), log.clone(), settings.clone());
+                let (handler, log, settings, resets) =
+                    (handler.clone(), log.clone(), settings.clone(), reset_log.clone());
                 tokio::spawn(async move {
-                    let _ = serve(stream, connection, &settings, handler, log).await;
+                    let _ = serve(stream, connection, &settings, handler, log, resets).await;
                 });
             }
         });
-        Self { addr, requests, connections, task }
+        Self { addr, requests, connections, resets, task }
     }
 
     /// The URL of `path`.
@@ -101,6 +105,7 @@ async fn serve(
     settings: &[(u16, u32)],
     handler: Handler,
     log: Arc<Mutex<Vec<H2Request>>>,
+    resets: Arc<Mutex<Vec<(u32, u32)>>>,
 ) -> std::io::Result<()> {
     let mut preface = [0u8; 24];
     stream.read_exact(&mut preface).await?;
@@ -128,6 +133,10 @@ async fn serve(
         match kind {
             SETTINGS if flags & ACK == 0 => stream.write_all(&frame(SETTINGS, ACK, 0, &[])).await?,
             PING if flags & ACK == 0 => stream.write_all(&frame(PING, ACK, 0, &payload)).await?,
+            RST_STREAM if payload.len() == 4 => {
+                let code = u32::from_be_bytes([payload[0], payload[1], payload[2], payload[3]]);
+                resets.lock().expect("lock").push((id, code));
+            }
             HEADERS | CONTINUATION if flags & END_HEADERS != 0 => {
                 let request = H2Request { connection, nth, stream: id };
                 nth += 1;
@@ -205,6 +214,13 @@ pub fn reset(stream: u32, code: u32) -> Vec<u8> {
 /// `GOAWAY` naming the last stream the server processed.
 pub fn goaway(last_stream: u32, code: u32) -> Vec<u8> {
     frame(GOAWAY, 0, 0, &[last_stream.to_be_bytes(), code.to_be_bytes()].concat())
+}
+
+/// `200 OK` and the start of a body on `stream`, not ended: the stream stays open.
+pub fn ok_unfinished(stream: u32, start: &[u8]) -> Vec<u8> {
+    let mut out = frame(HEADERS, END_HEADERS, stream, &[0x88]);
+    out.extend(frame(DATA, 0, stream, start));
+    out
 }
 
 /// A `PING`.

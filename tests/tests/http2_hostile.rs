@@ -208,3 +208,44 @@ async fn after_a_goaway_new_requests_go_to_a_new_connection() {
     assert_eq!(server.connections.load(std::sync::atomic::Ordering::SeqCst), 2);
     assert_eq!(server.seen().len(), 4, "each request processed once");
 }
+
+#[tokio::test]
+async fn an_abort_resets_the_stream_with_cancel() {
+    let server =
+        RawH2Server::start(vec![], |r: H2Request| vec![H2Action::Write(raw_h2::ok_unfinished(r.stream, b"the start"))])
+            .await;
+    let manager = NetworkAccessManager::new();
+    let mut reply = manager.get(h2c(server.url("/")));
+    let first = timeout(LIMIT, reply.chunk()).await.expect("no hang");
+    assert_eq!(first.as_deref(), Some(&b"the start"[..]));
+    reply.abort();
+    let ended = timeout(LIMIT, reply.finished()).await.expect("ends").map_err(|e| e.kind());
+    assert_eq!(ended, Err(NetworkErrorKind::OperationCanceledError));
+    timeout(LIMIT, async {
+        while server.resets.lock().unwrap().is_empty() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the server saw a RST_STREAM");
+    assert_eq!(*server.resets.lock().unwrap(), [(1, raw_h2::CANCEL)]);
+}
+
+#[tokio::test]
+async fn a_body_that_stops_coming_ends_with_the_transfer_timeout_and_a_reset() {
+    let server =
+        RawH2Server::start(vec![], |r: H2Request| vec![H2Action::Write(raw_h2::ok_unfinished(r.stream, b"some"))])
+            .await;
+    let manager = NetworkAccessManager::builder().transfer_timeout(Duration::from_millis(300)).build();
+    let mut reply = manager.get(h2c(server.url("/")));
+    let ended = timeout(LIMIT, reply.bytes()).await.expect("ends").map_err(|e| e.kind());
+    assert_eq!(ended, Err(NetworkErrorKind::TimeoutError));
+    timeout(LIMIT, async {
+        while server.resets.lock().unwrap().is_empty() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the stream was reset");
+    assert_eq!(*server.resets.lock().unwrap(), [(1, raw_h2::CANCEL)]);
+}
