@@ -20,6 +20,8 @@ struct Case {
     expect_bytes: Option<u64>,
     /// Whether the reply must come from the cache (`from_cache` in the summary).
     expect_from_cache: bool,
+    /// Whether the reply must come over HTTP/2 (`http_version` "2" in the summary).
+    expect_http2: bool,
 }
 
 pub(crate) fn run() -> Result<(), String> {
@@ -49,9 +51,13 @@ pub(crate) fn run() -> Result<(), String> {
             expect_error: None,
             expect_bytes: Some(bytes),
             expect_from_cache: false,
+            expect_http2: false,
         });
     }
     cases.extend(https_cases(&tls_server, &ca_file));
+    let h2_server = runtime.block_on(netaccess_tests::HttpServer::start_h2(&identity, 100));
+    let h2c_server = runtime.block_on(netaccess_tests::HttpServer::start_h2c(100));
+    cases.extend(http2_cases(&h2_server, &h2c_server, &ca_file));
     let origin = runtime.block_on(netaccess_tests::CacheOrigin::start());
     let fresh = serde_json::json!({"response_headers": [["Cache-Control", "max-age=600"]], "response_body": "kept for ten minutes"});
     origin.configure("demo", vec![fresh.clone(), fresh]);
@@ -69,6 +75,7 @@ pub(crate) fn run() -> Result<(), String> {
             expect_error: None,
             expect_bytes: Some(20),
             expect_from_cache: from_cache,
+            expect_http2: false,
         });
     }
     let ftp = runtime.block_on(netaccess_tests::FtpServer::start(Some(("demo", "demo"))));
@@ -80,6 +87,7 @@ pub(crate) fn run() -> Result<(), String> {
         expect_error: None,
         expect_bytes: Some(2 * 1024 * 1024),
         expect_from_cache: false,
+        expect_http2: false,
     });
     cases.push(Case {
         what: "ftp upload (-T, -u)",
@@ -93,6 +101,7 @@ pub(crate) fn run() -> Result<(), String> {
         expect_error: None,
         expect_bytes: Some(0),
         expect_from_cache: false,
+        expect_http2: false,
     });
     cases.push(Case {
         what: "ftp missing file",
@@ -100,6 +109,7 @@ pub(crate) fn run() -> Result<(), String> {
         expect_error: Some("ContentNotFoundError"),
         expect_bytes: Some(0),
         expect_from_cache: false,
+        expect_http2: false,
     });
     let socks = runtime.block_on(netaccess_tests::TestProxy::socks5(None));
     let http_proxy = runtime.block_on(netaccess_tests::TestProxy::http(None));
@@ -117,6 +127,7 @@ pub(crate) fn run() -> Result<(), String> {
         expect_error: None,
         expect_bytes: Some(bytes),
         expect_from_cache: false,
+        expect_http2: false,
     };
     cases.push(proxied("via SOCKS5 (socks5h)", socks.url("socks5h"), server.url("/hello"), 13));
     cases.push(proxied("https via SOCKS5", socks.url("socks5h"), tls_server.localhost_url("/hello"), 13));
@@ -141,17 +152,20 @@ pub(crate) fn run() -> Result<(), String> {
             let error = record["error"].as_str();
             let bytes = record["bytes"].as_u64().unwrap_or(0);
             let from_cache = record["from_cache"].as_bool() == Some(true);
+            let http2 = record["http_version"] == "2";
             if error != case.expect_error
                 || case.expect_bytes.is_some_and(|want| want != bytes)
                 || from_cache != case.expect_from_cache
+                || http2 != case.expect_http2
             {
                 failures.push(format!(
-                    "{}: got error {error:?}, {bytes} bytes, from_cache {from_cache}, expected {:?}, {:?} bytes, \
-                     from_cache {} (exit {:?}, stderr: {})",
+                    "{}: got error {error:?}, {bytes} bytes, from_cache {from_cache}, HTTP/2 {http2}, expected {:?}, \
+                     {:?} bytes, from_cache {}, HTTP/2 {} (exit {:?}, stderr: {})",
                     case.what,
                     case.expect_error,
                     case.expect_bytes,
                     case.expect_from_cache,
+                    case.expect_http2,
                     output.status.code(),
                     String::from_utf8_lossy(&output.stderr).trim()
                 ));
@@ -186,6 +200,7 @@ fn prepare(dir: &Path) -> Result<Vec<Case>, String> {
             expect_error: None,
             expect_bytes: Some(21),
             expect_from_cache: false,
+            expect_http2: false,
         },
         Case {
             what: "file HEAD",
@@ -193,6 +208,7 @@ fn prepare(dir: &Path) -> Result<Vec<Case>, String> {
             expect_error: None,
             expect_bytes: Some(0),
             expect_from_cache: false,
+            expect_http2: false,
         },
         Case {
             what: "file GET 8 MiB",
@@ -200,6 +216,7 @@ fn prepare(dir: &Path) -> Result<Vec<Case>, String> {
             expect_error: None,
             expect_bytes: Some(big.len() as u64),
             expect_from_cache: false,
+            expect_http2: false,
         },
         Case {
             what: "file PUT",
@@ -207,6 +224,7 @@ fn prepare(dir: &Path) -> Result<Vec<Case>, String> {
             expect_error: None,
             expect_bytes: Some(0),
             expect_from_cache: false,
+            expect_http2: false,
         },
         Case {
             what: "data plain",
@@ -214,6 +232,7 @@ fn prepare(dir: &Path) -> Result<Vec<Case>, String> {
             expect_error: None,
             expect_bytes: Some(12),
             expect_from_cache: false,
+            expect_http2: false,
         },
         Case {
             what: "data base64",
@@ -221,6 +240,7 @@ fn prepare(dir: &Path) -> Result<Vec<Case>, String> {
             expect_error: None,
             expect_bytes: Some(12),
             expect_from_cache: false,
+            expect_http2: false,
         },
         Case {
             what: "missing file",
@@ -228,6 +248,7 @@ fn prepare(dir: &Path) -> Result<Vec<Case>, String> {
             expect_error: Some("ContentNotFoundError"),
             expect_bytes: Some(0),
             expect_from_cache: false,
+            expect_http2: false,
         },
         Case {
             what: "directory",
@@ -235,6 +256,7 @@ fn prepare(dir: &Path) -> Result<Vec<Case>, String> {
             expect_error: Some("ContentOperationNotPermittedError"),
             expect_bytes: Some(0),
             expect_from_cache: false,
+            expect_http2: false,
         },
         Case {
             what: "unknown scheme",
@@ -242,6 +264,7 @@ fn prepare(dir: &Path) -> Result<Vec<Case>, String> {
             expect_error: Some("ProtocolUnknownError"),
             expect_bytes: Some(0),
             expect_from_cache: false,
+            expect_http2: false,
         },
         Case {
             what: "offline, local ok",
@@ -249,6 +272,7 @@ fn prepare(dir: &Path) -> Result<Vec<Case>, String> {
             expect_error: None,
             expect_bytes: Some(21),
             expect_from_cache: false,
+            expect_http2: false,
         },
     ])
 }
@@ -260,6 +284,7 @@ fn http_cases(server: &netaccess_tests::HttpServer) -> Vec<Case> {
         expect_error,
         expect_bytes: Some(bytes),
         expect_from_cache: false,
+        expect_http2: false,
     };
     vec![
         get("http GET", "/hello", None, 13),
@@ -274,6 +299,7 @@ fn http_cases(server: &netaccess_tests::HttpServer) -> Vec<Case> {
             expect_error: None,
             expect_bytes: Some(11),
             expect_from_cache: false,
+            expect_http2: false,
         },
         Case {
             what: "http offline",
@@ -281,6 +307,7 @@ fn http_cases(server: &netaccess_tests::HttpServer) -> Vec<Case> {
             expect_error: Some("UnknownNetworkError"),
             expect_bytes: Some(0),
             expect_from_cache: false,
+            expect_http2: false,
         },
     ]
 }
@@ -298,6 +325,7 @@ fn https_cases(server: &netaccess_tests::HttpServer, ca_file: &Path) -> Vec<Case
             expect_error: None,
             expect_bytes: Some(1_048_576),
             expect_from_cache: false,
+            expect_http2: false,
         },
         Case {
             what: "https, CA unknown",
@@ -305,6 +333,7 @@ fn https_cases(server: &netaccess_tests::HttpServer, ca_file: &Path) -> Vec<Case
             expect_error: Some("SslHandshakeFailedError"),
             expect_bytes: Some(0),
             expect_from_cache: false,
+            expect_http2: false,
         },
         Case {
             what: "https -k",
@@ -312,7 +341,37 @@ fn https_cases(server: &netaccess_tests::HttpServer, ca_file: &Path) -> Vec<Case
             expect_error: None,
             expect_bytes: Some(13),
             expect_from_cache: false,
+            expect_http2: false,
         },
+    ]
+}
+
+fn http2_cases(
+    server: &netaccess_tests::HttpServer,
+    cleartext: &netaccess_tests::HttpServer,
+    ca_file: &Path,
+) -> Vec<Case> {
+    let ca = ca_file.display().to_string();
+    let case = |what, mut args: Vec<String>, expect_http2| {
+        args.extend(["-o".into(), "/dev/null".into()]);
+        Case { what, args, expect_error: None, expect_bytes: Some(1_048_576), expect_from_cache: false, expect_http2 }
+    };
+    vec![
+        case(
+            "https, HTTP/2 by ALPN",
+            vec!["--cacert".into(), ca.clone(), server.localhost_url("/bytes/1048576")],
+            true,
+        ),
+        case(
+            "https --http1.1",
+            vec!["--http1.1".into(), "--cacert".into(), ca, server.localhost_url("/bytes/1048576")],
+            false,
+        ),
+        case(
+            "h2c --http2-prior-knowledge",
+            vec!["--http2-prior-knowledge".into(), cleartext.url("/bytes/1048576")],
+            true,
+        ),
     ]
 }
 
@@ -331,6 +390,9 @@ fn row(what: &str, record: &Value, exit: Option<i32>) -> [String; 6] {
     };
     if record["from_cache"].as_bool() == Some(true) {
         outcome.push_str(" (cache)");
+    }
+    if record["http_version"] == "2" {
+        outcome.push_str(" (HTTP/2)");
     }
     let sha = record["sha256"].as_str().unwrap_or("").get(..12).unwrap_or("").to_owned();
     [
