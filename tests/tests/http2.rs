@@ -396,3 +396,18 @@ async fn replies_read_one_after_another_never_starve_each_other_of_the_connectio
     }
     assert_eq!(server.connections(), 1);
 }
+
+#[tokio::test]
+async fn an_upload_whose_source_fails_ends_at_once_with_the_sources_error() {
+    let H2 { server, pki } = h2_server(100).await;
+    let manager = trusting(&pki).build();
+    let pieces: Vec<Result<bytes::Bytes, std::io::Error>> =
+        vec![Ok(bytes::Bytes::from_static(b"the first part")), Err(std::io::Error::other("the disk went away"))];
+    let body = netaccess::Body::from_stream(futures::stream::iter(pieces), Some(1000));
+    let (_, outcome) = finish(manager.post(Request::new(server.localhost_url("/upload")), body)).await;
+    let error = outcome.expect_err("the upload failed");
+    assert!(error.message().contains("the disk went away"), "{error}");
+    let (_, body) = finish(manager.get(Request::new(server.localhost_url("/hello")))).await;
+    assert_eq!(body.expect("the connection carries on"), "Hello, world!");
+    assert_eq!(server.connections(), 1);
+}

@@ -213,7 +213,14 @@ impl Incoming {
 }
 
 /// Aborts the upload task when the exchange or the body is dropped (a timeout, an abort).
-struct AbortOnDrop(tokio::task::JoinHandle<Result<(), Failed>>);
+struct AbortOnDrop(tokio::task::JoinHandle<Result<(), UploadFailure>>);
+
+/// Why an upload stopped: the body's source failed (the stream was reset), or the stream did
+/// (the response may tell more).
+enum UploadFailure {
+    Source(Failed),
+    Stream(Failed),
+}
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
@@ -262,7 +269,8 @@ pub(crate) async fn exchange(
                 finished = &mut uploading.0 => {
                     match finished {
                         Ok(Ok(())) => None,
-                        Ok(Err(failed)) => {
+                        Ok(Err(UploadFailure::Source(failed))) => return Err(failed),
+                        Ok(Err(UploadFailure::Stream(failed))) => {
                             // The stream's own failure says more than the upload's.
                             return match (&mut response).await {
                                 Err(error) => Err(unprocessed(error, "sending the request body")),
@@ -276,7 +284,17 @@ pub(crate) async fn exchange(
                         ))),
                     }
                 }
-                head = &mut response => Some(head),
+                head = &mut response => match head {
+                    // Reset by us: only the upload does, when its source failed; its error
+                    // says why (the task returns right after the reset).
+                    Err(error) if error.is_reset() && !error.is_remote() && !error.is_library() => {
+                        return Err(match (&mut uploading.0).await {
+                            Ok(Err(UploadFailure::Source(failed) | UploadFailure::Stream(failed))) => failed,
+                            _ => unprocessed(error, "sending the request body"),
+                        });
+                    }
+                    head => Some(head),
+                },
             }
         }
     };
@@ -370,15 +388,24 @@ async fn upload(
     events: EventSink,
     emit_all: bool,
     url: String,
-) -> Result<(), Failed> {
+) -> Result<(), UploadFailure> {
     let mut progress = UploadProgress::new(events, body.len(), emit_all);
     let mut chunks = body.into_stream();
-    let failed = |error: h2::Error| Failed {
-        error: stream_error(&url, "sending the request body", error),
-        before_response: false,
+    let failed = |error: h2::Error| {
+        UploadFailure::Stream(Failed {
+            error: stream_error(&url, "sending the request body", error),
+            before_response: false,
+        })
     };
     while let Some(chunk) = chunks.next().await {
-        let mut chunk = chunk.map_err(|err| Failed::from(NetworkError::upload_body(url.as_str(), err)))?;
+        let mut chunk = match chunk {
+            Ok(chunk) => chunk,
+            Err(err) => {
+                // The server would wait for the rest for ever: the stream ends here.
+                send.send_reset(Reason::CANCEL);
+                return Err(UploadFailure::Source(Failed::from(NetworkError::upload_body(url.as_str(), err))));
+            }
+        };
         let size = chunk.len() as u64;
         while !chunk.is_empty() {
             send.reserve_capacity(chunk.len());
@@ -390,11 +417,11 @@ async fn upload(
                 }
                 Some(Err(error)) => return Err(failed(error)),
                 None => {
-                    return Err(Failed::from(NetworkError::new(
+                    return Err(UploadFailure::Stream(Failed::from(NetworkError::new(
                         NetworkErrorKind::RemoteHostClosedError,
                         url.as_str(),
                         "the server closed the stream before the request body was sent",
-                    )))
+                    ))))
                 }
             }
         }

@@ -179,6 +179,14 @@ impl Host {
         Slot { pool: Some(pool.clone()), key: key.clone(), generation: self.generation }
     }
 
+    /// Stops using the key's HTTP/2 connection: its streams finish on it, uncounted, so the
+    /// next request opens a new connection now, not when the last of them ends.
+    fn retire_http2(&mut self) {
+        self.protocol = Protocol::Unknown;
+        self.generation = next_generation();
+        self.busy = 0;
+    }
+
     /// How many slots the key may have now.
     fn limit(&self, key: &PoolKey, max_per_host: usize) -> usize {
         if key.http2 == Http2Mode::Off {
@@ -311,7 +319,7 @@ impl Pool {
             host.busy -= 1;
         }
         Self::grant_waiters(pool, host, key);
-        if host.busy == 0 && host.idle.is_empty() && !matches!(host.protocol, Protocol::Http2(_)) {
+        if host.busy == 0 && host.idle.is_empty() && !host.opening && !matches!(host.protocol, Protocol::Http2(_)) {
             hosts.remove(key);
         }
     }
@@ -382,11 +390,7 @@ impl Pool {
         let Some(host) = hosts.get_mut(key) else { return };
         if matches!(&host.protocol, Protocol::Http2(connection) if connection.id() == id) {
             tracing::debug!(key = ?key, "forgetting an HTTP/2 connection");
-            host.protocol = Protocol::Unknown;
-            // Its streams finish on it, uncounted: the next request opens a new connection
-            // now, not when the last of them ends.
-            host.generation = next_generation();
-            host.busy = 0;
+            host.retire_http2();
             Self::grant_waiters(self, host, key);
         }
     }
@@ -441,8 +445,8 @@ impl Pool {
         drop(slot);
     }
 
-    /// Closes every idle connection (`clear_connection_cache`).
-    pub(crate) fn clear_idle(&self) {
+    /// Closes every idle connection (`clear_connection_cache`) and retires the HTTP/2 ones.
+    pub(crate) fn clear_idle(self: &Arc<Self>) {
         for (key, host) in self.hosts().iter_mut() {
             for _ in host.idle.drain(..) {
                 log_close(key, PoolCloseReason::Cleared);
@@ -450,7 +454,8 @@ impl Pool {
             // An HTTP/2 connection closes once its streams end and nothing holds it.
             if matches!(host.protocol, Protocol::Http2(_)) {
                 log_close(key, PoolCloseReason::Cleared);
-                host.protocol = Protocol::Unknown;
+                host.retire_http2();
+                Self::grant_waiters(self, host, key);
             }
         }
     }
