@@ -14,7 +14,10 @@ use bytes::Bytes;
 use futures::StreamExt;
 use http::Method;
 use netaccess_core::{Body, BodyStream, EventSink, NetworkError, NetworkErrorKind, ReplyEvent, UploadProgress};
-use netaccess_http1::{Call, CallState, CloseReason, Event, Framing, Http1Error, RequestFraming, ResponseHead};
+use netaccess_http1::{
+    encode_request_head_as_written, Call, CallState, CloseReason, Event, Framing, Http1Error, RequestFraming,
+    RequestTarget, ResponseHead,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::connection::{Connection, READ_BUFFER};
@@ -33,9 +36,11 @@ pub(crate) struct Outgoing<'a> {
     /// The URL as parsed (HTTP/2 takes its origin and target from it).
     pub(crate) target: &'a url::Url,
     pub(crate) method: &'a Method,
-    /// The HTTP/1.1 head, encoded.
-    pub(crate) head: &'a [u8],
-    /// The headers the head was encoded from (HTTP/2 sends them as fields).
+    /// Whether the HTTP/1.1 request target is the absolute URL (to a forwarding proxy).
+    pub(crate) absolute_form: bool,
+    /// The caller's spelling of header names (HTTP/1.1 only; HTTP/2 sends them in lower case).
+    pub(crate) names_as_written: &'a [Box<str>],
+    /// The headers to send.
     pub(crate) headers: &'a http::HeaderMap,
     pub(crate) framing: RequestFraming,
     pub(crate) expect_continue: bool,
@@ -45,6 +50,24 @@ pub(crate) struct Outgoing<'a> {
     pub(crate) limits: netaccess_http1::Limits,
     /// The longest wait for the response head once the request was sent (zero: none).
     pub(crate) head_timeout: Duration,
+}
+
+impl Outgoing<'_> {
+    /// The HTTP/1.1 head, encoded only when the request goes over HTTP/1.1.
+    pub(crate) fn encode_head(&self) -> Vec<u8> {
+        let target =
+            if self.absolute_form { RequestTarget::Absolute(self.target) } else { RequestTarget::Origin(self.target) };
+        let mut head = Vec::with_capacity(256);
+        encode_request_head_as_written(
+            self.method,
+            target,
+            self.headers,
+            self.names_as_written,
+            self.framing,
+            &mut head,
+        );
+        head
+    }
 }
 
 /// A failed exchange, and whether it may be retried on a fresh connection: nothing of a
@@ -96,8 +119,13 @@ impl Incoming {
 }
 
 /// Sends the request on `connection` and reads until the final response head.
-pub(crate) async fn exchange(mut connection: Connection, out: Outgoing<'_>, body: Body) -> Result<Incoming, Failed> {
-    let mut call = Call::new(out.method.clone(), out.head.to_vec(), out.framing).with_limits(out.limits);
+pub(crate) async fn exchange(
+    mut connection: Connection,
+    out: Outgoing<'_>,
+    head: Vec<u8>,
+    body: Body,
+) -> Result<Incoming, Failed> {
+    let mut call = Call::new(out.method.clone(), head, out.framing).with_limits(out.limits);
     if out.expect_continue {
         call = call.expect_continue(EXPECT_CONTINUE_WAIT);
     }

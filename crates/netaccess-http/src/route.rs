@@ -31,10 +31,7 @@ use netaccess_core::{
     within_limit, BackendRequest, BackendResponse, Body, EventSink, IgnoredSslErrors, NetworkError, NetworkErrorKind,
     ReplyEvent, SendTime,
 };
-use netaccess_http1::{
-    apply_default_headers, asks_to_close, encode_request_head_as_written, expects_continue, RequestFraming,
-    RequestTarget,
-};
+use netaccess_http1::{apply_default_headers, asks_to_close, expects_continue, RequestFraming};
 use netaccess_proxy::{http_connect, socks5_connect, Capabilities, ConnectFailure, Proxy, ProxyKind};
 use tracing::Instrument;
 use url::Url;
@@ -259,22 +256,12 @@ impl Inner {
                 },
             }
             let headers = &*headers;
-            let target =
-                if route.forwards() { RequestTarget::Absolute(route.url) } else { RequestTarget::Origin(route.url) };
-            let mut head = Vec::with_capacity(256);
-            encode_request_head_as_written(
-                prepared.method,
-                target,
-                headers,
-                prepared.names_as_written,
-                prepared.framing,
-                &mut head,
-            );
             let out = Outgoing {
                 url: prepared.url_text,
                 target: prepared.url,
                 method: prepared.method,
-                head: &head,
+                absolute_form: route.forwards(),
+                names_as_written: prepared.names_as_written,
                 headers,
                 framing: prepared.framing,
                 expect_continue: prepared.expect_continue,
@@ -417,7 +404,7 @@ impl Inner {
                 out.events.send(ReplyEvent::Encrypted).await;
             }
             let this_body = next_body(body, replay, out.url)?;
-            match exchange(connection, out, this_body).await {
+            match exchange(connection, out, out.encode_head(), this_body).await {
                 Ok(incoming) => {
                     if encrypted_with_response {
                         out.events.send(ReplyEvent::Encrypted).await;
