@@ -17,11 +17,21 @@ pub(crate) fn command() -> clap::Command {
 /// curl's `-V` in netaccess's terms: the versions, then the protocols and features.
 fn long_version() -> String {
     let schemes = netaccess::NetworkAccessManager::builder().build().supported_schemes();
-    let mut features =
-        vec!["cookies", "disk-cache", "happy-eyeballs", "http-proxy", "socks5", "multipart", "gzip", "deflate"];
+    let mut features = vec![
+        "cookies",
+        "disk-cache",
+        "happy-eyeballs",
+        "http-proxy",
+        "socks5",
+        "multipart",
+        "gzip",
+        "deflate",
+        "HTTP2",
+        "hsts",
+    ];
     features.extend(netaccess::compiled_features());
     format!(
-        "{} (netaccess {}; HTTP/1.1 of its own, TLS by rustls)\nProtocols: {}\nFeatures: {}",
+        "{} (netaccess {}; HTTP/1.1 of its own, HTTP/2 by h2, TLS by rustls)\nProtocols: {}\nFeatures: {}",
         env!("CARGO_PKG_VERSION"),
         netaccess::VERSION,
         schemes.join(" "),

@@ -337,6 +337,7 @@ async fn version_lists_protocols_and_completions_know_every_flag() {
         assert!(protocols.split_whitespace().any(|p| p == scheme), "{scheme} in {protocols}");
     }
     assert!(text.lines().any(|l| l.starts_with("Features: ") && l.contains("br")), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("Features: ") && l.contains("HTTP2")), "as curl names it: {text}");
 
     // Asked for as the first argument (the helper above puts --no-progress first).
     let out = Command::new(env!("CARGO_BIN_EXE_netaccess")).args(["completions", "bash"]).output().unwrap();
