@@ -52,6 +52,8 @@ pub struct RawH2Server {
     pub connections: Arc<AtomicUsize>,
     /// Every `RST_STREAM` the client sent: (stream, error code).
     pub resets: Arc<Mutex<Vec<(u32, u32)>>>,
+    /// Connections that ended (the client closed them, or the server did).
+    pub closed: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -73,19 +75,21 @@ impl RawH2Server {
         let connections = Arc::new(AtomicUsize::new(0));
         let handler: Handler = Arc::new(handler);
         let resets = Arc::new(Mutex::new(Vec::new()));
-        let (log, count, reset_log) = (requests.clone(), connections.clone(), resets.clone());
+        let closed = Arc::new(AtomicUsize::new(0));
+        let (log, count, reset_log, ended) = (requests.clone(), connections.clone(), resets.clone(), closed.clone());
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else { return };
                 let connection = count.fetch_add(1, Ordering::SeqCst);
-                let (handler, log, settings, resets) =
-                    (handler.clone(), log.clone(), settings.clone(), reset_log.clone());
+                let (handler, log, settings, resets, ended) =
+                    (handler.clone(), log.clone(), settings.clone(), reset_log.clone(), ended.clone());
                 tokio::spawn(async move {
                     let _ = serve(stream, connection, &settings, handler, log, resets).await;
+                    ended.fetch_add(1, Ordering::SeqCst);
                 });
             }
         });
-        Self { addr, requests, connections, resets, task }
+        Self { addr, requests, connections, resets, closed, task }
     }
 
     /// The URL of `path`.

@@ -249,3 +249,19 @@ async fn a_body_that_stops_coming_ends_with_the_transfer_timeout_and_a_reset() {
     .expect("the stream was reset");
     assert_eq!(*server.resets.lock().unwrap(), [(1, raw_h2::CANCEL)]);
 }
+
+#[tokio::test]
+async fn a_dropped_manager_closes_its_http2_connection() {
+    let server = RawH2Server::start(vec![], |r: H2Request| vec![H2Action::Write(raw_h2::ok(r.stream, b"bye"))]).await;
+    let manager = NetworkAccessManager::new();
+    assert_eq!(finish(manager.get(h2c(server.url("/")))).await, Ok("bye".into()));
+    assert_eq!(server.closed.load(std::sync::atomic::Ordering::SeqCst), 0, "kept for the next request");
+    drop(manager);
+    timeout(LIMIT, async {
+        while server.closed.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the connection closed with its manager");
+}

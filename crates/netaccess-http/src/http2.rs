@@ -127,12 +127,17 @@ pub(crate) async fn handshake(
         builder.handshake::<_, Bytes>(io).await.map_err(|e| stream_error(url, "starting HTTP/2", e))?;
     let id = facts.as_ref().map_or_else(unnamed_connection_id, |f| f.id);
     let ping = driver.ping_pong();
+    // Weak: the pool holds the connection's sender; were the task to hold the pool, a dropped
+    // manager's connection would stay open for ever.
+    let pool = Arc::downgrade(&pool);
     tokio::spawn(async move {
         match driver.await {
             Ok(()) => tracing::debug!(key = ?key, "an HTTP/2 connection closed"),
             Err(error) => tracing::debug!(key = ?key, %error, "an HTTP/2 connection failed"),
         }
-        pool.forget_http2(&key, id);
+        if let Some(pool) = pool.upgrade() {
+            pool.forget_http2(&key, id);
+        }
     });
     Ok((Arc::new(Multiplexed { sender, tls, facts, id, streams: AtomicU64::new(0) }), ping))
 }
