@@ -44,10 +44,10 @@ pub(crate) struct Decider<'a> {
     pub(crate) events: &'a EventSink,
 }
 
-/// Wraps a TCP connection in TLS, offering `protocols` by ALPN, and decides on its certificate. The handshake must end within
-/// `timeout` (the transport's TLS handshake timeout; zero: no limit): a peer that accepts and
-/// then says nothing must not hold the request for ever. The decision (the handler may ask a
-/// person) is not timed.
+/// Wraps a TCP connection in TLS, offering `protocols` by ALPN, and decides on its certificate.
+/// The handshake must end within `timeout` (the transport's TLS handshake timeout; zero: no
+/// limit): a peer that accepts and then says nothing must not hold the request for ever. The
+/// decision (the handler may ask a person) is not timed.
 pub(crate) async fn secure(
     connector: &TlsConnector,
     tcp: Connection,
