@@ -161,6 +161,8 @@ impl Nginx {
             .unwrap_or_default();
         // `http2 on` came with nginx 1.25.1; before it, a flag of `listen` (Debian 12 has 1.22).
         let (h2_listen, h2_directive) = if has_http2_directive(&version) { ("", "http2 on;") } else { (" http2", "") };
+        // The upload location, served over HTTP/1.1 and over HTTP/2.
+        let dav = "location /dav/ { dav_methods PUT DELETE; create_full_put_path on; client_max_body_size 100m; }";
         let mut conf = String::new();
         let _ = write!(
             conf,
@@ -181,18 +183,14 @@ http {{
     uwsgi_temp_path {root}/temp;
     scgi_temp_path {root}/temp;
     keepalive_requests 1000;
+    gzip on;
+    gzip_types text/plain;
+    gzip_min_length 0;
     server {{
         listen 127.0.0.1:{port};
         root {root};
-        gzip on;
-        gzip_types text/plain;
-        gzip_min_length 0;
         location /files/ {{ }}
-        location /dav/ {{
-            dav_methods PUT DELETE;
-            create_full_put_path on;
-            client_max_body_size 100m;
-        }}
+        {dav}
         location = /moved {{ return 301 /files/1024.bin; }}
         location /private/ {{
             alias {root}/files/;
@@ -214,15 +212,8 @@ http {{
         ssl_certificate {dir}/server.pem;
         ssl_certificate_key {dir}/server.key;
         root {root};
-        gzip on;
-        gzip_types text/plain;
-        gzip_min_length 0;
         location /files/ {{ }}
-        location /dav/ {{
-            dav_methods PUT DELETE;
-            create_full_put_path on;
-            client_max_body_size 100m;
-        }}
+        {dav}
     }}
 }}
 "#,
