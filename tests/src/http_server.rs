@@ -380,6 +380,23 @@ async fn answer(
             response(200, "slow")
         }
         "ranged" => ranged(&request, number(1)),
+        "misranged" => {
+            // `/misranged`: whatever range is asked, 206 with the first 100 bytes of a 5000-byte
+            // resource (a server that answers a range it was not asked for).
+            let mut reply = response(206, pattern(100));
+            reply.headers_mut().insert("content-range", "bytes 0-99/5000".parse().expect("value"));
+            reply
+        }
+        "versioned" => {
+            // `/versioned/V/NAME`: 256 KiB of the line "version V", sent in 16 KiB pieces; V
+            // milliseconds before the head, so the versions finish in an order of the test's.
+            tokio::time::sleep(Duration::from_millis(number(1) as u64)).await;
+            let line = format!("version {}\n", segments.get(1).copied().unwrap_or_default());
+            let data = Bytes::from(line.repeat(256 * 1024 / line.len()));
+            let pieces: Vec<Result<Frame<Bytes>, Infallible>> =
+                data.chunks(16 * 1024).map(|c| Ok(Frame::data(Bytes::copy_from_slice(c)))).collect();
+            Response::new(BodyExt::boxed(StreamBody::new(stream::iter(pieces))))
+        }
         "flaky" => {
             // `/flaky/KEY/N`: 503 with `Retry-After: 0` for the first N requests of KEY, then 200.
             let key = segments.get(1).copied().unwrap_or_default().to_owned();

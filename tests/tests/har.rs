@@ -131,15 +131,22 @@ async fn a_recorded_session_validates_keeps_secrets_out_and_replays_the_same() {
     let replayed = session(&offline, &url).await;
     for (i, (again, first)) in replayed.iter().zip(&recorded).enumerate() {
         if i == 1 {
-            // The body above the limit was left out of the record: its status replays, its
-            // body cannot.
-            assert_eq!((again.0, again.1.len()), (first.0, 0), "the left-out body");
+            // The body above the limit was left out of the record: the replay fails (below)
+            // rather than answer an empty body.
+            assert_eq!((again.0, again.1.len(), first.1.len()), (None, 0, 3000), "the left-out body");
         } else {
             assert!(again == first, "request {i} replayed as {:?}, recorded {:?}", again.0, first.0);
         }
     }
     assert_eq!(server.seen.targets().len(), asked_before, "the replay never reached the server");
     assert_eq!(replay.remaining(), 0, "every entry answered once");
+
+    let left_out = HarReplay::from_file(&path).unwrap();
+    let offline_again = NetworkAccessManager::builder().har_replay(left_out).build();
+    let error = offline_again.get(Request::new(server.url("/bytes/3000"))).finished().await.unwrap_err();
+    assert_eq!(error.kind(), NetworkErrorKind::UnknownContentError, "{error}");
+    assert!(error.message().contains("body limit") && error.message().contains("3000 bytes"), "{error}");
+    assert_eq!(recorder.bodies_left_out(), 1, "the recorder counted it");
 
     let mut missing = offline.get(Request::new(server.url("/never/recorded")));
     let error = timeout(LIMIT, missing.finished()).await.unwrap().unwrap_err();

@@ -6,7 +6,8 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use netaccess::{NetworkAccessManager, NetworkError, NetworkErrorKind, Proxy, Request};
-use netaccess_tests::{settled_value, RawServer, Script};
+use netaccess_tests::{settled_value, HttpServer, RawServer, Script};
+use sha2::{Digest, Sha256};
 use tokio::time::timeout;
 
 const LIMIT: Duration = Duration::from_secs(20);
@@ -112,7 +113,8 @@ async fn a_gzip_bomb_is_refused_unless_the_guard_is_off() {
     response.extend_from_slice(&bomb);
     let server = RawServer::start(Script::Replies(vec![vec![response]])).await;
 
-    let guarded = NetworkAccessManager::new();
+    // Qt's threshold, 10 MiB: the ratio rule is the same at the default's 512 MiB.
+    let guarded = NetworkAccessManager::builder().decompression_threshold(Some(10 * 1024 * 1024)).build();
     let mut reply = guarded.get(Request::new(server.url("/bomb")));
     let mut delivered = 0usize;
     while let Some(chunk) = timeout(LIMIT, reply.chunk()).await.unwrap() {
@@ -293,4 +295,85 @@ async fn an_ftp_server_that_greets_and_falls_silent_meets_the_transfer_timeout()
         .unwrap_err();
     assert_eq!(error.kind(), NetworkErrorKind::TimeoutError, "{error}");
     assert!(started.elapsed() < Duration::from_secs(5), "ended by the transfer timeout: {:?}", started.elapsed());
+}
+
+/// A 64 MiB log that gzip packs far beyond 40:1: Qt's 10 MiB threshold refused it (the finding:
+/// exit 6 and a partial file); the default delivers it whole, in bounded pieces.
+#[tokio::test]
+async fn a_real_download_that_compresses_well_is_delivered_whole_by_default() {
+    let mut log = Vec::with_capacity(64 * 1024 * 1024);
+    let mut line = 0u64;
+    while log.len() < 64 * 1024 * 1024 {
+        // A counter every 64 lines, as a log's timestamps move: text, not only zeros.
+        log.extend_from_slice(
+            format!("2026-12-07T18:00:{:02} INFO GET /health 200 0.1ms\n", line / 64 % 60).as_bytes(),
+        );
+        line += 1;
+    }
+    let compressed = {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        encoder.write_all(&log).unwrap();
+        encoder.finish().unwrap()
+    };
+    let ratio = log.len() / compressed.len();
+    assert!(ratio > 40, "the body must be one Qt's ratio rule refuses: {ratio}:1");
+    let mut response =
+        format!("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n", compressed.len())
+            .into_bytes();
+    response.extend_from_slice(&compressed);
+    let server = RawServer::start(Script::Replies(vec![vec![response]])).await;
+
+    let manager = NetworkAccessManager::new();
+    let mut reply = manager.get(Request::new(server.url("/app.log")));
+    let mut digest = Sha256::new();
+    let (mut total, mut largest) = (0usize, 0usize);
+    while let Some(chunk) = timeout(LIMIT, reply.chunk()).await.unwrap() {
+        digest.update(&chunk);
+        total += chunk.len();
+        largest = largest.max(chunk.len());
+    }
+    assert!(reply.error().is_none(), "{:?}", reply.error());
+    assert_eq!((total, digest.finalize().to_vec()), (log.len(), Sha256::digest(&log).to_vec()), "delivered whole");
+    assert!(largest <= 1032 * 4096, "decoded in bounded pieces, largest {largest} bytes");
+
+    // The same body under Qt's threshold: refused, as before.
+    let qt = NetworkAccessManager::builder().decompression_threshold(Some(10 * 1024 * 1024)).build();
+    let error = qt.get(Request::new(server.url("/app.log"))).finished().await.unwrap_err();
+    assert!(error.message().contains("bomb") && error.message().contains("--no-compressed"), "{error}");
+}
+
+/// Gigabytes of zeros are still a bomb by default: refused before 1 GiB is delivered. And
+/// max_body_size caps any body, announced or not.
+#[tokio::test]
+async fn a_bomb_of_gigabytes_is_refused_before_one_gib_and_max_body_size_caps_a_body() {
+    let bomb = gzip_of_zeros(2 * 1024 * 1024 * 1024);
+    let mut response =
+        format!("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {}\r\n\r\n", bomb.len()).into_bytes();
+    response.extend_from_slice(&bomb);
+    let server = RawServer::start(Script::Replies(vec![vec![response]])).await;
+    let manager = NetworkAccessManager::new();
+    let mut reply = manager.get(Request::new(server.url("/zeros")));
+    let mut delivered = 0u64;
+    while let Some(chunk) = timeout(LIMIT, reply.chunk()).await.unwrap() {
+        delivered += chunk.len() as u64;
+    }
+    let error = reply.error().expect("the bomb is refused");
+    assert_eq!(error.kind(), NetworkErrorKind::ProtocolFailure, "{error}");
+    assert!(delivered >= 500 * 1024 * 1024, "not long before the default threshold (512 MiB): {delivered}");
+    assert!(delivered < 1024 * 1024 * 1024, "refused before 1 GiB: {delivered} bytes delivered");
+
+    let plain = HttpServer::start().await;
+    let capped = NetworkAccessManager::builder().max_body_size(Some(1000)).build();
+    let error = capped.get(Request::new(plain.url("/bytes/5000"))).finished().await.unwrap_err();
+    assert_eq!(error.kind(), NetworkErrorKind::UnknownContentError, "{error}");
+    assert!(error.message().contains("1000 bytes"), "{error}");
+    let body = capped.get(Request::new(plain.url("/chunked/1000"))).bytes().await.unwrap();
+    assert_eq!(body.len(), 1000, "a body at the limit is delivered");
+    let mut reply = capped.get(Request::new(plain.url("/chunked/50000")));
+    let mut delivered = 0;
+    while let Some(chunk) = timeout(LIMIT, reply.chunk()).await.unwrap() {
+        delivered += chunk.len();
+    }
+    assert!(delivered <= 1000, "no byte past the limit: {delivered}");
+    assert_eq!(reply.error().map(|e| e.kind()), Some(NetworkErrorKind::UnknownContentError));
 }

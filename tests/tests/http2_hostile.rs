@@ -159,7 +159,8 @@ async fn a_gzip_bomb_over_h2_is_refused_by_the_same_guard() {
     let bomb = encoder.finish().unwrap();
     let server =
         RawH2Server::start(vec![], move |r: H2Request| vec![H2Action::Write(raw_h2::ok_gzip(r.stream, &bomb))]).await;
-    let manager = NetworkAccessManager::new();
+    // Qt's threshold, 10 MiB: the ratio rule is the same at the default's 512 MiB.
+    let manager = NetworkAccessManager::builder().decompression_threshold(Some(10 * 1024 * 1024)).build();
     let mut reply = manager.get(h2c(server.url("/bomb")));
     let mut delivered = 0usize;
     while let Some(chunk) = timeout(LIMIT, reply.chunk()).await.expect("no hang") {

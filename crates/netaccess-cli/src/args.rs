@@ -159,14 +159,30 @@ pub(crate) struct Args {
     #[arg(short = 'U', long = "proxy-user", value_name = "USER:PASSWORD", help_heading = "Proxy")]
     pub(crate) proxy_user: Option<String>,
 
-    /// Load cookies from FILE at start (when it exists) and save the jar there at the end.
+    /// Load cookies from FILE at start (when it exists; curl's cookies.txt or netaccess's JSON
+    /// jar, an empty file or /dev/null too) and save the jar there at the end, in the format the
+    /// file had (a new file: curl's cookies.txt, mode 0600).
     #[arg(short = 'c', long = "cookie-jar", value_name = "FILE", help_heading = "Credentials and cookies")]
     pub(crate) cookie_jar: Option<PathBuf>,
 
     /// Record every http and https exchange (each redirect and authentication round too) in
-    /// FILE as HAR 1.2; secrets are redacted.
+    /// FILE as HAR 1.2 (a new file is mode 0600). Redacted: the values of the Authorization,
+    /// Proxy-Authorization, Cookie, Set-Cookie and X-Api-Key headers, of headers, query
+    /// parameters, form fields and JSON members whose names contain token, secret, password,
+    /// passwd, api-key, api_key or apikey, of names given with --har-redact, cookie values and
+    /// URL passwords. Response bodies are recorded as they came.
     #[arg(long = "har", value_name = "FILE", help_heading = "Output")]
     pub(crate) har: Option<PathBuf>,
+
+    /// With --har: record bodies up to BYTES each (default 1048576); a larger one is left out,
+    /// and a replay of its entry fails.
+    #[arg(long = "har-body-limit", value_name = "BYTES", default_value_t = netaccess::har::DEFAULT_BODY_LIMIT, help_heading = "Output")]
+    pub(crate) har_body_limit: usize,
+
+    /// With --har: redact the values of headers, query parameters and form fields named NAME
+    /// too (any case); repeatable.
+    #[arg(long = "har-redact", value_name = "NAME", help_heading = "Output")]
+    pub(crate) har_redact: Vec<String>,
 
     /// Answer http and https requests from the HAR FILE instead of the network (the first
     /// unused entry with the same method, URL and body); a request with none fails.
@@ -178,7 +194,8 @@ pub(crate) struct Args {
     #[arg(long = "hsts", value_name = "FILE", help_heading = "TLS")]
     pub(crate) hsts: Option<PathBuf>,
 
-    /// Send this cookie ("name=value; name2=value2"), or load a Netscape cookies.txt FILE.
+    /// Send this cookie ("name=value; name2=value2"), or load the cookies of FILE (curl's
+    /// cookies.txt, or a jar -c saved); lines that do not parse are skipped with a warning.
     #[arg(short = 'b', long = "cookie", value_name = "DATA|FILE", help_heading = "Credentials and cookies")]
     pub(crate) cookie: Vec<String>,
 
@@ -293,8 +310,10 @@ pub(crate) struct Args {
     #[arg(long = "data-raw", value_name = "DATA", help_heading = "Request")]
     pub(crate) data_raw: Vec<String>,
 
-    /// Resume a download into the -o file: "-" from its current size, or from byte OFFSET. A
-    /// server that ignores the range rewrites the file; 416 on a complete file is success.
+    /// Resume a download into the -o file: "-" from its current size, or from byte OFFSET. The
+    /// answer must be a 206 whose Content-Range starts at OFFSET; anything else (a 200 that
+    /// ignored the range, another range) fails with exit 33 and leaves the file as it was, as
+    /// curl does. 416 on a complete file is success.
     #[arg(short = 'C', long = "continue-at", value_name = "OFFSET|-", help_heading = "Output")]
     pub(crate) continue_at: Option<String>,
 
@@ -311,9 +330,15 @@ pub(crate) struct Args {
     #[arg(long = "retry-max-time", value_name = "SECS", default_value_t = 0.0, help_heading = "Redirects and retries")]
     pub(crate) retry_max_time: f64,
 
-    /// With --retry: retry every failure and every HTTP error status, whatever the method.
+    /// With --retry: retry every failure and every HTTP error status, whatever the method; a
+    /// download cut off mid-body starts again, its output rewritten (resumed with -C).
     #[arg(long = "retry-all-errors", help_heading = "Redirects and retries")]
     pub(crate) retry_all_errors: bool,
+
+    /// Fail a transfer whose body is larger than BYTES, as decoded (exit 5; 0: no limit): a
+    /// Content-Length above it fails before the body, a body that grows past it stops there.
+    #[arg(long = "max-filesize", value_name = "BYTES", default_value_t = 0, help_heading = "Output")]
+    pub(crate) max_filesize: u64,
 
     /// Take credentials for the URL's host from ~/.netrc.
     #[arg(short = 'n', long = "netrc", help_heading = "Credentials and cookies")]

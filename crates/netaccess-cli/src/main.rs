@@ -8,7 +8,7 @@
 //! and errors come out in the order the URLs were given. Exit status: 0 when every reply
 //! finished without error; else by the first failing reply's error group: 3 network, 4 proxy,
 //! 5 content, 6 protocol, 7 server, 1 anything else (such as an output that cannot be written);
-//! 2 for bad usage.
+//! 2 for bad usage; 33 (curl's) when a resumed download's answer does not continue the file.
 
 #![forbid(unsafe_code)]
 
@@ -74,8 +74,9 @@ async fn run(args: Args) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let jar = match cookie_jar(&args) {
-        Ok(jar) => jar,
+    let quiet = args.silent && !args.show_error;
+    let (jar, jar_format) = match cookie_jar(&args, quiet) {
+        Ok(pair) => pair,
         Err(message) => {
             eprintln!("netaccess: {message}");
             return ExitCode::from(2);
@@ -125,25 +126,39 @@ async fn run(args: Args) -> ExitCode {
             }
         }
     }
+    let mut body_retry = None;
     if args.retry > 0 {
         let mut policy = netaccess::RetryPolicy::new(args.retry);
         policy.fixed_delay = (args.retry_delay > 0.0).then(|| args::seconds(args.retry_delay));
         policy.max_elapsed = (args.retry_max_time > 0.0).then(|| args::seconds(args.retry_max_time));
         policy.all_errors = args.retry_all_errors;
+        body_retry = Some(transfer::BodyRetry { policy: policy.clone() });
         builder = builder.retry_policy(policy);
     }
     if let Some(path) = &args.hsts {
-        // A file that exists but cannot be read is a usage error, as a bad cookie file is.
-        if let Err(err) = std::fs::read(path).or_else(|e| match e.kind() {
+        // A file that exists but cannot be read is a usage error, as a bad cookie file is; a
+        // line that does not parse costs only itself (curl's rule), with a warning.
+        match std::fs::read(path).or_else(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Ok(Vec::new()),
             _ => Err(e),
         }) {
-            eprintln!("netaccess: cannot read the HSTS file {}: {err}", path.display());
-            return ExitCode::from(2);
+            Ok(bytes) => {
+                let (_, skipped) = netaccess::hsts::parse_file(&bytes, std::time::SystemTime::now());
+                warn_skipped("the HSTS file", path, &skipped, quiet);
+            }
+            Err(err) => {
+                eprintln!("netaccess: cannot read the HSTS file {}: {err}", path.display());
+                return ExitCode::from(2);
+            }
         }
         builder = builder.strict_transport_security_store(path);
     }
-    let recorder = args.har.as_ref().map(|_| std::sync::Arc::new(netaccess::HarRecorder::new()));
+    let recorder = args.har.as_ref().map(|_| {
+        let mut options = netaccess::HarOptions::default();
+        options.body_limit = args.har_body_limit;
+        options.redact.clone_from(&args.har_redact);
+        std::sync::Arc::new(netaccess::HarRecorder::with_options(options))
+    });
     if let Some(recorder) = &recorder {
         builder = builder.har_recorder(recorder.clone());
     }
@@ -168,10 +183,10 @@ async fn run(args: Args) -> ExitCode {
         .connect_timeout(args::seconds(args.connect_timeout))
         .deadline(args::seconds(args.max_time))
         .max_connections_per_host(args.max_host_connections)
+        .max_body_size((args.max_filesize > 0).then_some(args.max_filesize))
         .auto_decompress(!args.no_compressed)
         .tls(tls_config(&args))
         .build();
-    let quiet = args.silent && !args.show_error;
     let show_progress =
         !args.silent && (args.progress_bar || (!args.no_progress && !args.verbose && std::io::stderr().is_terminal()));
     let display = Display {
@@ -188,10 +203,14 @@ async fn run(args: Args) -> ExitCode {
 
     // Issued one after the other, in the order given; each transfer is planned only as its
     // turn to be issued comes, and what is done already is delivered between two issues, so
-    // finished transfers do not pile up while a long list is issued.
+    // finished transfers do not pile up while a long list is issued. Two transfers never write
+    // one file at once: one whose file an earlier transfer still writes waits for it (and so
+    // for those before it), so the later URL's body is the one the file ends with, as curl's.
     let mut transfers = FuturesOrdered::new();
     let mut exit = 0u8;
     let mut report = Report { summary_out, header_out, write_out, unknown: Vec::new(), quiet };
+    let mut concluded = 0usize;
+    let mut writers: std::collections::HashMap<std::path::PathBuf, usize> = std::collections::HashMap::new();
     for (index, target) in targets.iter().enumerate() {
         let plan = match planner.plan(index, target) {
             Ok(plan) => plan,
@@ -200,10 +219,20 @@ async fn run(args: Args) -> ExitCode {
                 return ExitCode::from(2);
             }
         };
+        if let plan::Destination::File(path) = &plan.destination {
+            if let Some(earlier) = writers.insert(plan::same_file_key(path), index) {
+                while concluded <= earlier {
+                    let Some(outcome) = transfers.next().await else { break };
+                    conclude(&outcome, &mut report, &mut exit);
+                    concluded += 1;
+                }
+            }
+        }
         let start = transfer::start(&manager, index, plan).await;
-        transfers.push_back(transfer::run(start, &display));
+        transfers.push_back(transfer::run(start, &display, &manager, body_retry.as_ref()));
         while let Some(Some(outcome)) = transfers.next().now_or_never() {
             conclude(&outcome, &mut report, &mut exit);
+            concluded += 1;
         }
     }
     drop(targets);
@@ -211,12 +240,18 @@ async fn run(args: Args) -> ExitCode {
         conclude(&outcome, &mut report, &mut exit);
     }
     if let Some(path) = &args.cookie_jar {
-        if let Err(err) = jar.save(path, true) {
+        if let Err(err) = jar.save_as(path, jar_format) {
             if !quiet {
                 eprintln!("netaccess: cannot save the cookie jar {}: {err}", path.display());
             }
             exit = if exit == 0 { 1 } else { exit };
         }
+    }
+    if let (Some(path), Err(err)) = (&args.hsts, manager.save_strict_transport_security_store()) {
+        if !quiet {
+            eprintln!("netaccess: cannot save the HSTS file {}: {err}", path.display());
+        }
+        exit = if exit == 0 { 1 } else { exit };
     }
     if let (Some(path), Some(recorder)) = (&args.har, &recorder) {
         if let Err(err) = recorder.save(path) {
@@ -225,21 +260,48 @@ async fn run(args: Args) -> ExitCode {
             }
             exit = if exit == 0 { 1 } else { exit };
         }
+        let left_out = recorder.bodies_left_out();
+        if left_out > 0 && !quiet {
+            eprintln!(
+                "netaccess: warning: {left_out} bodies over {} bytes were left out of {} (a replay of their \
+                 entries fails); --har-body-limit BYTES raises the limit",
+                args.har_body_limit,
+                path.display()
+            );
+        }
     }
     ExitCode::from(exit)
 }
 
-/// The jar: loaded from `--cookie-jar` when the file exists, plus `-b` files (Netscape format).
-fn cookie_jar(args: &Args) -> Result<std::sync::Arc<netaccess::DefaultCookieJar>, String> {
+/// Says on stderr which lines of a store file were left out, and why.
+fn warn_skipped(what: &str, path: &std::path::Path, skipped: &[netaccess::SkippedLine], quiet: bool) {
+    if quiet {
+        return;
+    }
+    for line in skipped {
+        eprintln!("netaccess: warning: {what} {}: {line}: left out", path.display());
+    }
+}
+
+/// The jar: loaded from `--cookie-jar` when the file exists, plus `-b` files, each in either
+/// format (curl's cookies.txt or our JSON), bad lines skipped with a warning; and the format the
+/// jar is saved in: the `-c` file's, or curl's for a new file.
+fn cookie_jar(
+    args: &Args,
+    quiet: bool,
+) -> Result<(std::sync::Arc<netaccess::DefaultCookieJar>, netaccess::JarFormat), String> {
     let jar = netaccess::DefaultCookieJar::new();
+    let mut format = netaccess::JarFormat::Netscape;
     if let Some(path) = args.cookie_jar.as_ref().filter(|p| p.exists()) {
-        jar.load(path).map_err(|e| format!("cannot load the cookie jar {}: {e}", path.display()))?;
+        let report = jar.read_file(path).map_err(|e| format!("cannot load the cookie jar {}: {e}", path.display()))?;
+        warn_skipped("the cookie jar", path, &report.skipped, quiet);
+        format = report.format;
     }
     for file in args.cookie.iter().filter(|c| !c.contains('=')) {
-        let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read the cookie file {file}: {e}"))?;
-        jar.import_netscape(&text);
+        let report = jar.read_file(file).map_err(|e| format!("cannot read the cookie file {e}"))?;
+        warn_skipped("the cookie file", std::path::Path::new(file), &report.skipped, quiet);
     }
-    Ok(std::sync::Arc::new(jar))
+    Ok((std::sync::Arc::new(jar), format))
 }
 
 fn tls_config(args: &Args) -> netaccess::TlsConfig {
@@ -316,7 +378,7 @@ fn conclude(outcome: &Outcome, report: &mut Report, exit: &mut u8) {
 fn exit_code(outcome: &Outcome) -> u8 {
     match (&outcome.error, &outcome.local_failure) {
         (Some(error), _) => summary::exit_code_for(error),
-        (None, Some(_)) => 1,
+        (None, Some(_)) => outcome.local_exit,
         (None, None) => 0,
     }
 }

@@ -214,6 +214,20 @@ fn destination(args: &Args, index: usize, listed: bool, url: Option<&url::Url>) 
     (Destination::File(directory.join(name)), Some(directory))
 }
 
+/// A key naming the file `path` names, for telling when two destinations are one file: its
+/// directory as the file system resolves it (links, `.`, `..`) and its name.
+pub(crate) fn same_file_key(path: &Path) -> PathBuf {
+    let name = path.file_name().map(PathBuf::from).unwrap_or_default();
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    match std::fs::canonicalize(directory) {
+        Ok(directory) => directory.join(name),
+        Err(_) => std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+    }
+}
+
 /// Each `-H` line as its name (parsed, and as typed: it goes out spelled so) and value.
 fn parse_headers(raw: &[String]) -> Result<Vec<(HeaderName, String, HeaderValue)>, UsageError> {
     raw.iter()

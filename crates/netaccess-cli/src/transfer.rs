@@ -16,8 +16,12 @@ pub(crate) struct Outcome {
     pub(crate) summary: Summary,
     /// The reply's error.
     pub(crate) error: Option<NetworkError>,
-    /// A local failure (the output could not be written, the upload file could not be read).
+    /// A local failure (the output could not be written, the upload file could not be read,
+    /// a resumed download's range does not continue the file).
     pub(crate) local_failure: Option<String>,
+    /// The exit status of the local failure: 1, or curl's 33 for a range that does not continue
+    /// the file.
+    pub(crate) local_exit: u8,
     /// The response head as `-D` writes it.
     pub(crate) header_block: Option<Vec<u8>>,
     /// The body, spooled to a temporary file, for stdout after the transfers before it.
@@ -27,7 +31,7 @@ pub(crate) struct Outcome {
 impl Outcome {
     fn local_failure(url: &str, operation: &str, message: String) -> Self {
         let summary = Summary { error_message: Some(message.clone()), ..Summary::new(url, operation) };
-        Self { summary, error: None, local_failure: Some(message), spool: None, header_block: None }
+        Self { summary, error: None, local_failure: Some(message), local_exit: 1, spool: None, header_block: None }
     }
 }
 
@@ -61,6 +65,15 @@ pub(crate) struct Started {
     destination: Destination,
     resume_from: Option<u64>,
     header_named_in: Option<std::path::PathBuf>,
+    /// A transfer without a request body may be sent again when its body is cut off.
+    resendable: bool,
+}
+
+/// `--retry` for a body cut off after its head: the manager retries only before a head is
+/// delivered, so the command starts such a download again itself (see [`run`]).
+#[derive(Clone)]
+pub(crate) struct BodyRetry {
+    pub(crate) policy: netaccess::RetryPolicy,
 }
 
 /// Reads the upload and issues the request. Called for each URL in turn, before any is run, so
@@ -80,6 +93,7 @@ pub(crate) async fn start(
             return Err(Box::new(Outcome::local_failure(&url, plan.operation.verb(), message)));
         }
     };
+    let resendable = matches!(plan.upload, crate::upload::Upload::None);
     let reply = manager.send(plan.request, plan.operation, body);
     Ok(Box::new(Started {
         index,
@@ -88,23 +102,80 @@ pub(crate) async fn start(
         destination: plan.destination,
         resume_from: plan.resume_from,
         header_named_in: plan.header_named_in,
+        resendable,
     }))
 }
 
 /// Sees a transfer through: writes its body, reports its events, sums it up. Boxed ends in,
 /// so the future of a transfer that waits holds two pointers and the next event's wait.
-pub(crate) async fn run(start: Result<Box<Started>, Box<Outcome>>, display: &Display) -> Outcome {
+///
+/// A download to a file whose body is cut off after its head (a reset, a timeout) is started
+/// again under `--retry` as curl's is: from the start, the file rewritten, or with `-C` from
+/// where the file now ends. The policy decides whether and when, as for failures before a
+/// head, counting the manager's retries of the same transfer.
+pub(crate) async fn run(
+    start: Result<Box<Started>, Box<Outcome>>,
+    display: &Display,
+    manager: &NetworkAccessManager,
+    retry: Option<&BodyRetry>,
+) -> Outcome {
     let mut transfer = match start {
         Ok(transfer) => transfer,
         Err(failed) => return *failed,
     };
     // Waits small: the rest of the transfer's state is made once it has something to do.
-    let first = transfer.reply.next_event().await;
-    Box::pin(see_through(*transfer, first, display)).await
+    let mut first = transfer.reply.next_event().await;
+    let mut retries = 0u32;
+    loop {
+        // What another attempt needs, taken before this one consumes the transfer.
+        let resend = (retry.is_some() && transfer.resendable && matches!(transfer.destination, Destination::File(_)))
+            .then(|| (transfer.reply.request().clone(), transfer.reply.operation().clone()));
+        let (index, started, resume_from) = (transfer.index, transfer.started, transfer.resume_from);
+        let (destination, header_named_in) = (transfer.destination.clone(), transfer.header_named_in.clone());
+        let (mut outcome, cut_off) = Box::pin(see_through(*transfer, first, display)).await;
+        outcome.summary.retries += retries;
+        let decision = match (retry, resend, cut_off) {
+            (Some(retry), Some((request, operation)), Some(kind)) => retry
+                .policy
+                .decide(outcome.summary.retries, &operation, netaccess::RetryTrigger::Failure(kind), started.elapsed())
+                .map(|delay| (delay, request, operation)),
+            _ => None,
+        };
+        let Some((delay, mut request, operation)) = decision else { return outcome };
+        retries += 1;
+        if !display.quiet {
+            eprintln!(
+                "netaccess: {}: the body was cut off ({}); trying again in {} ms",
+                outcome.summary.url,
+                outcome.summary.error_message.as_deref().unwrap_or("an error"),
+                delay.as_millis()
+            );
+        }
+        tokio::time::sleep(delay).await;
+        // -C: what arrived before the cut continued the file; the next attempt goes on from there.
+        let resume_from = match (&destination, resume_from) {
+            (Destination::File(path), Some(_)) => Some(std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)),
+            _ => None,
+        };
+        if let Some(value) =
+            resume_from.and_then(|offset| http::HeaderValue::from_str(&format!("bytes={offset}-")).ok())
+        {
+            request.headers_mut().insert(http::header::RANGE, value);
+        }
+        let reply = manager.send(request, operation, netaccess::Body::empty());
+        *transfer = Started { index, started, reply, destination, resume_from, header_named_in, resendable: true };
+        first = transfer.reply.next_event().await;
+    }
 }
 
-async fn see_through(transfer: Started, first: Option<ReplyEvent>, display: &Display) -> Outcome {
-    let Started { index, started, mut reply, destination, resume_from, header_named_in } = transfer;
+/// Sees one attempt through; beside the outcome, the error kind when its body was cut off after
+/// a 2xx head (what a retry may recover).
+async fn see_through(
+    transfer: Started,
+    first: Option<ReplyEvent>,
+    display: &Display,
+) -> (Outcome, Option<NetworkErrorKind>) {
+    let Started { index, started, mut reply, destination, resume_from, header_named_in, resendable: _ } = transfer;
     // Everything shown (verbose lines, the bar, the summary) goes without the URL's password.
     let url = netaccess::redact_password(reply.request().url_text()).into_owned();
     let tag = if display.numbered { format!("[{}] ", index + 1) } else { String::new() };
@@ -121,6 +192,8 @@ async fn see_through(transfer: Started, first: Option<ReplyEvent>, display: &Dis
     // `-f` on an error status, or `-C` on a range the file already has: the body is not kept.
     let mut discard = false;
     let mut resume_complete = false;
+    // `-C`: the answer does not continue the file (curl's exit 33); the file stays as it was.
+    let mut range_failure = None;
     let mut next = first;
     while let Some(event) = next {
         if display.verbose {
@@ -132,11 +205,18 @@ async fn see_through(transfer: Started, first: Option<ReplyEvent>, display: &Dis
                 discard = display.fail && status >= 400;
                 if let Some(offset) = resume_from {
                     match status {
-                        206 => sink.append = true,
                         416 => {
                             resume_complete = range_is_complete(&reply, offset);
                             discard = true;
                         }
+                        200..=299 => match resume_refusal(&reply, status, offset) {
+                            None => sink.append = offset > 0,
+                            Some(why) => {
+                                range_failure = Some(why);
+                                discard = true;
+                                reply.abort();
+                            }
+                        },
                         _ => {}
                     }
                 }
@@ -151,7 +231,7 @@ async fn see_through(transfer: Started, first: Option<ReplyEvent>, display: &Dis
                 let block = header_block(&reply);
                 // `-D -` with the body on stdout: the head goes just before the body.
                 let dump_in_body = display.headers_to_stdout && sink.destination == Destination::Stdout;
-                if display.show_headers || dump_in_body {
+                if (display.show_headers || dump_in_body) && range_failure.is_none() {
                     if let Err(err) = sink.write_all(&block).await {
                         write_failure.get_or_insert(err);
                     }
@@ -188,10 +268,14 @@ async fn see_through(transfer: Started, first: Option<ReplyEvent>, display: &Dis
         next = reply.next_event().await;
     }
     let mut error = reply.error();
-    if write_failure.is_some() && error.as_ref().is_some_and(|e| e.kind() == NetworkErrorKind::OperationCanceledError) {
-        // Aborted here, because the output failed: that failure is the one to report.
+    let aborted_here = write_failure.is_some() || range_failure.is_some();
+    if aborted_here && error.as_ref().is_some_and(|e| e.kind() == NetworkErrorKind::OperationCanceledError) {
+        // Aborted here, because the output failed or the range was wrong: that is the failure
+        // to report.
         error = None;
     }
+    let status = reply.status().unwrap_or(0);
+    let cut_off = error.as_ref().filter(|_| (200..300).contains(&status) && !aborted_here).map(NetworkError::kind);
     if resume_complete {
         // 416 for the range after the file's end, and the file has every byte: done already.
         error = None;
@@ -218,11 +302,42 @@ async fn see_through(transfer: Started, first: Option<ReplyEvent>, display: &Dis
     if let Some(error) = &error {
         summary.set_error(error);
     }
-    let local_failure = write_failure.map(|err| format!("cannot write the output: {err}"));
+    let local_exit = if range_failure.is_some() { RANGE_ERROR_EXIT } else { 1 };
+    let local_failure = range_failure.or_else(|| write_failure.map(|err| format!("cannot write the output: {err}")));
     if let Some(message) = &local_failure {
         summary.error_message.get_or_insert_with(|| message.clone());
     }
-    Outcome { summary, error, local_failure, spool, header_block: header_dump }
+    (Outcome { summary, error, local_failure, local_exit, spool, header_block: header_dump }, cut_off)
+}
+
+/// curl's exit status for a resumed download whose answer does not continue the file.
+pub(crate) const RANGE_ERROR_EXIT: u8 = 33;
+
+/// Why a 2xx answer to `-C`'s range request cannot be appended to the file of `offset` bytes,
+/// if it cannot (curl's rule): a 206 whose `Content-Range` does not start at `offset` (or whose
+/// end and total disagree with it), or a whole body (200) where the file already has bytes.
+fn resume_refusal(reply: &Reply, status: u16, offset: u64) -> Option<String> {
+    if status != 206 {
+        return (offset > 0).then(|| {
+            format!("the server answered {status} to a range request: it does not support byte ranges, cannot resume")
+        });
+    }
+    let range = reply.header("content-range").unwrap_or_default();
+    let parsed = range.trim().strip_prefix("bytes ").and_then(|rest| {
+        let (span, total) = rest.split_once('/')?;
+        let (first, last) = span.split_once('-')?;
+        let total = if total.trim() == "*" { None } else { Some(total.trim().parse::<u64>().ok()?) };
+        Some((first.trim().parse::<u64>().ok()?, last.trim().parse::<u64>().ok()?, total))
+    });
+    match parsed {
+        Some((first, last, total)) if first == offset && last >= first && total.is_none_or(|t| last < t) => None,
+        Some((first, ..)) if first != offset => Some(format!(
+            "the server sent the range {range:?}, which does not start at the file's end ({offset}): cannot resume"
+        )),
+        _ => Some(format!(
+            "the server's Content-Range {range:?} does not continue the file of {offset} bytes: cannot resume"
+        )),
+    }
 }
 
 /// Whether a 416's `Content-Range: bytes */LENGTH` says the resource is `offset` bytes long:

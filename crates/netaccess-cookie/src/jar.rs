@@ -13,10 +13,13 @@
 //!   `Secure` over https, `__Host-` also host-only and path `/` (6265bis).
 //! - **Limits**: a cookie's name and value together at most [`MAX_COOKIE_BYTES`]; at most
 //!   [`MAX_COOKIES_PER_DOMAIN`] per domain and [`MAX_COOKIES`] in all; when full, the expired
-//!   cookies go first, then the least recently created.
+//!   cookies go first, then the least recently created. The limits hold for cookies from a file
+//!   or [`CookieJar::set_all_cookies`] too, kept in one pass (a file of 60,000 cookies costs a
+//!   sort, not 57,000 evictions one at a time under the jar's lock).
 //! - **Sharing**: one mutex around the cookie list; the jar is `Send + Sync` and may be shared
 //!   by any number of managers and threads.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -187,27 +190,89 @@ impl DefaultCookieJar {
     }
 }
 
-/// Keeps the limits: expired cookies first, then the oldest of the domain, then the oldest.
+/// Keeps the limits after one cookie was stored for `domain`: expired cookies first, then the
+/// oldest of the domain, then the oldest. One over a limit (the usual case) costs one scan;
+/// more (a jar given too many at once) one pass of [`enforce_limits`].
 fn evict(cookies: &mut Vec<Cookie>, domain: &str, now: i64) {
-    if cookies.iter().filter(|c| c.domain == domain).count() > MAX_COOKIES_PER_DOMAIN || cookies.len() > MAX_COOKIES {
-        cookies.retain(|c| !c.is_expired(now));
+    let in_domain = |cookies: &Vec<Cookie>| cookies.iter().filter(|c| c.domain == domain).count();
+    if in_domain(cookies) <= MAX_COOKIES_PER_DOMAIN && cookies.len() <= MAX_COOKIES {
+        return;
     }
-    while cookies.iter().filter(|c| c.domain == domain).count() > MAX_COOKIES_PER_DOMAIN {
-        let oldest = cookies
+    cookies.retain(|c| !c.is_expired(now));
+    if in_domain(cookies) > MAX_COOKIES_PER_DOMAIN + 1 || cookies.len() > MAX_COOKIES + 1 {
+        enforce_limits(cookies, now);
+        return;
+    }
+    let oldest = |cookies: &Vec<Cookie>, only_domain: bool| {
+        cookies
             .iter()
             .enumerate()
-            .filter(|(_, c)| c.domain == domain)
+            .filter(|(_, c)| !only_domain || c.domain == domain)
             .min_by_key(|(_, c)| c.sequence)
-            .map(|(i, _)| i);
-        if let Some(index) = oldest {
+            .map(|(i, _)| i)
+    };
+    if in_domain(cookies) > MAX_COOKIES_PER_DOMAIN {
+        if let Some(index) = oldest(cookies, true) {
             cookies.remove(index);
         }
     }
-    while cookies.len() > MAX_COOKIES {
-        let oldest = cookies.iter().enumerate().min_by_key(|(_, c)| c.sequence).map(|(i, _)| i);
-        if let Some(index) = oldest {
+    if cookies.len() > MAX_COOKIES {
+        if let Some(index) = oldest(cookies, false) {
             cookies.remove(index);
         }
+    }
+}
+
+/// Every limit at once, in one pass however far over they are: expired and oversized cookies
+/// go, then the newest [`MAX_COOKIES_PER_DOMAIN`] of each domain and the newest
+/// [`MAX_COOKIES`] in all are kept (newest by creation order).
+fn enforce_limits(cookies: &mut Vec<Cookie>, now: i64) {
+    cookies.retain(|c| !c.is_expired(now) && c.name.len() + c.value.len() <= MAX_COOKIE_BYTES);
+    let mut newest_first: Vec<usize> = (0..cookies.len()).collect();
+    newest_first.sort_unstable_by_key(|&i| std::cmp::Reverse(cookies[i].sequence));
+    let mut keep = vec![false; cookies.len()];
+    {
+        let mut per_domain: HashMap<&str, usize> = HashMap::new();
+        let mut kept = 0;
+        for index in newest_first {
+            let held = per_domain.entry(cookies[index].domain.as_str()).or_default();
+            if *held < MAX_COOKIES_PER_DOMAIN && kept < MAX_COOKIES {
+                *held += 1;
+                kept += 1;
+                keep[index] = true;
+            }
+        }
+    }
+    let mut keep = keep.into_iter();
+    cookies.retain(|_| keep.next().unwrap_or(false));
+}
+
+impl DefaultCookieJar {
+    /// Adds `incoming` cookies at once (a file's), newer than every cookie held and in their
+    /// own creation order; one with the identity of a held cookie replaces it. The limits are
+    /// kept in one pass. Returns how many of them the jar holds afterwards.
+    pub(crate) fn merge(&self, mut incoming: Vec<Cookie>) -> usize {
+        let now = now();
+        incoming.sort_by_key(|c| c.sequence);
+        let mut cookies = self.lock();
+        let identity = |c: &Cookie| (c.name.clone(), c.domain.clone(), c.path.clone());
+        let mut held: HashMap<_, usize> = cookies.iter().enumerate().map(|(i, c)| (identity(c), i)).collect();
+        let first = self.sequence.fetch_add(incoming.len() as u64, Ordering::Relaxed);
+        for (offset, mut cookie) in incoming.into_iter().enumerate() {
+            cookie.sequence = first + offset as u64;
+            if cookie.created == 0 {
+                cookie.created = now;
+            }
+            match held.get(&identity(&cookie)) {
+                Some(&index) => cookies[index] = cookie,
+                None => {
+                    held.insert(identity(&cookie), cookies.len());
+                    cookies.push(cookie);
+                }
+            }
+        }
+        enforce_limits(&mut cookies, now);
+        cookies.iter().filter(|c| c.sequence >= first).count()
     }
 }
 
@@ -248,6 +313,8 @@ impl CookieJar for DefaultCookieJar {
     fn set_all_cookies(&self, cookies: Vec<Cookie>) {
         let next = cookies.iter().map(|c| c.sequence + 1).max().unwrap_or(0);
         self.sequence.fetch_max(next, Ordering::Relaxed);
+        let mut cookies = cookies;
+        enforce_limits(&mut cookies, now());
         *self.lock() = cookies;
     }
 

@@ -27,6 +27,7 @@ pub mod store;
 
 pub use cookie::{Cookie, SameSite};
 pub use jar::{normalize, CookieJar, DefaultCookieJar, MAX_COOKIES, MAX_COOKIES_PER_DOMAIN, MAX_COOKIE_BYTES};
+pub use store::{JarFileReport, JarFormat, SkippedLine};
 
 /// The README's example, compiled (and run where it needs no server) as a doctest.
 #[cfg(doctest)]

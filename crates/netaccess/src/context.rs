@@ -51,6 +51,8 @@ pub(crate) struct Defaults {
     /// The whole request's limit (zero: none).
     pub(crate) deadline: Duration,
     pub(crate) read_buffer_size: u64,
+    /// The largest body delivered, as decoded (`None`: no limit; curl's `--max-filesize`).
+    pub(crate) max_body_size: Option<u64>,
     /// The base URL and the headers of every request (see [`crate::request_defaults`]).
     pub(crate) requests: crate::request_defaults::RequestDefaults,
     /// Retries of requests that set no policy (none by default).

@@ -525,11 +525,14 @@ impl Transfer {
         self.emit(ReplyEvent::MetaDataChanged).await;
 
         // The reply makes the DownloadProgress that follows each ReadyRead (see `Reply::note`).
+        let max_body = self.manager.defaults.max_body_size;
+        within_body_limit(max_body, u64::try_from(total).unwrap_or(0), &url)?;
         let mut body = response.body;
         let mut received = 0u64;
         while let Some(chunk) = within(timeout, &url, body.next()).await? {
             let chunk = chunk?;
             received += chunk.len() as u64;
+            within_body_limit(max_body, received, &url)?;
             self.shared.state().bytes_received = received;
             if let Some(pending) = pending.as_mut() {
                 pending.body_chunk(&chunk);
@@ -631,6 +634,19 @@ async fn drain(mut body: netaccess_core::BodyStream, mut seen: impl FnMut(&[u8])
 }
 
 /// Runs `future` with a limit on how long it may take; `Duration::ZERO` is no limit.
+/// Fails a body of `size` bytes (announced or received so far) above the manager's
+/// [`max_body_size`](crate::NetworkAccessManagerBuilder::max_body_size).
+fn within_body_limit(limit: Option<u64>, size: u64, url: &Url) -> Result<(), NetworkError> {
+    match limit {
+        Some(limit) if size > limit => Err(NetworkError::new(
+            NetworkErrorKind::UnknownContentError,
+            url.as_str(),
+            format!("the body is larger than the limit of {limit} bytes (max_body_size, the command's --max-filesize)"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 async fn within<F: std::future::Future>(limit: Duration, url: &Url, future: F) -> Result<F::Output, NetworkError> {
     within_limit(limit, async { Ok(future.await) }, || {
         NetworkError::new(

@@ -20,8 +20,10 @@
 //! The store file is curl's `--hsts` format, so a file moves between curl and netaccess: one
 //! line per host, `host "YYYYMMDD HH:MM:SS"` in UTC (or `"unlimited"`), a leading `.` for
 //! `includeSubDomains`, `#` comments. Expired entries and lines that do not parse are dropped
-//! on load. It is written crash-safely (a temporary file renamed over the old one, as the cookie
-//! jar does) when a host is added, removed or changes its `includeSubDomains`, when an expiry
+//! on load, each line read alone ([`parse_file`]): a byte that is not UTF-8 costs its line, never
+//! the store (which would send a protected host's http URLs in clear). It is written through
+//! [`netaccess_store::save`] (crash-safe, a symlink's target written, a device or FIFO in place,
+//! a new file 0600, as the cookie jar and HAR records are) when a host is added, removed or changes its `includeSubDomains`, when an expiry
 //! moves by more than a day, and when the manager is dropped with changes unsaved; an expiry
 //! refreshed by every response would otherwise cost a file write per request. A file that
 //! exists but cannot be read is never overwritten: the store keeps to memory and says why in
@@ -167,9 +169,13 @@ impl Hsts {
     /// loaded now; one that exists but cannot be read leaves the store in memory only.
     pub(crate) fn new(enabled: bool, file: Option<PathBuf>) -> Self {
         let mut policies = HashMap::new();
-        let file = file.and_then(|path| match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                for policy in parse_file(&text, SystemTime::now()) {
+        let file = file.and_then(|path| match std::fs::read(&path) {
+            Ok(bytes) => {
+                let (read, skipped) = parse_file(&bytes, SystemTime::now());
+                for line in skipped {
+                    tracing::warn!(path = %path.display(), %line, "an HSTS store line was left out");
+                }
+                for policy in read {
                     policies.insert(policy.host.clone(), policy);
                 }
                 Some(path)
@@ -308,41 +314,63 @@ impl Hsts {
     fn changed(&self, material: bool) {
         self.unsaved.store(true, Ordering::Relaxed);
         if material {
-            self.save();
+            // A failure is logged and left for the next save, or the owner's explicit one.
+            let _ = self.save();
         }
     }
 
     /// Writes the store file, if there is one; a failure is logged, and the changes stay
     /// marked unsaved for the next try.
-    pub(crate) fn save(&self) {
-        let Some(path) = &self.file else { return };
+    pub(crate) fn save(&self) -> std::io::Result<()> {
+        let Some(path) = &self.file else { return Ok(()) };
         let _one_at_a_time = self.saving.lock().unwrap_or_else(|e| e.into_inner());
         self.unsaved.store(false, Ordering::Relaxed);
         let text = write_file(&self.hosts());
-        if let Err(e) = netaccess_cookie::store::write_atomically(path, text.as_bytes()) {
+        netaccess_store::save(path, text.as_bytes()).inspect_err(|e| {
             self.unsaved.store(true, Ordering::Relaxed);
             tracing::warn!(path = %path.display(), error = %e, "the HSTS store could not be written");
-        }
+        })
     }
 }
 
 impl Drop for Hsts {
     fn drop(&mut self) {
         if self.unsaved.load(Ordering::Relaxed) {
-            self.save();
+            let _ = self.save();
         }
     }
 }
 
-/// The policies of a store file in curl's format that have not expired by `now`.
-pub(crate) fn parse_file(text: &str, now: SystemTime) -> Vec<HstsPolicy> {
-    text.lines().filter_map(|line| parse_line(line.trim())).filter(|policy| !policy.is_expired(now)).collect()
+/// The policies of a store file in curl's format that have not expired by `now`, and the lines
+/// left out: each line is read alone, so one that is not UTF-8 or does not parse costs only
+/// itself (curl drops such a line too), never the whole store.
+pub fn parse_file(bytes: &[u8], now: SystemTime) -> (Vec<HstsPolicy>, Vec<netaccess_store::SkippedLine>) {
+    let mut policies = Vec::new();
+    let mut skipped = Vec::new();
+    for (line, text) in netaccess_store::text_lines(bytes) {
+        let text = match text {
+            Ok(text) => text.trim(),
+            Err(_) => {
+                skipped.push(netaccess_store::SkippedLine { line, reason: "not UTF-8 text".into() });
+                continue;
+            }
+        };
+        if text.is_empty() || text.starts_with('#') {
+            continue;
+        }
+        match parse_line(text) {
+            Some(policy) if policy.is_expired(now) => {}
+            Some(policy) => policies.push(policy),
+            None => skipped.push(netaccess_store::SkippedLine {
+                line,
+                reason: "not `host \"YYYYMMDD HH:MM:SS\"` (or \"unlimited\") of a host name".into(),
+            }),
+        }
+    }
+    (policies, skipped)
 }
 
 fn parse_line(line: &str) -> Option<HstsPolicy> {
-    if line.is_empty() || line.starts_with('#') {
-        return None;
-    }
     let (host, rest) = line.split_once(char::is_whitespace)?;
     let stamp = rest.trim().strip_prefix('"')?.strip_suffix('"')?;
     let (host, include_subdomains) = match host.strip_prefix('.') {
@@ -442,7 +470,8 @@ mod tests {
                     old.example.net \"20200101 00:00:00\"\n\
                     127.0.0.1 \"20271201 10:00:00\"\n\
                     broken line\n\n";
-        let policies = parse_file(text, now);
+        let (policies, skipped) = parse_file(text.as_bytes(), now);
+        assert_eq!(skipped.iter().map(|s| s.line).collect::<Vec<_>>(), [6, 7], "the IP literal and the broken line");
         assert_eq!(
             policies,
             vec![
@@ -453,7 +482,45 @@ mod tests {
         let written = write_file(&policies);
         assert!(written.contains(".example.com \"20271201 10:00:00\"\n"), "{written}");
         assert!(written.contains("api.example.org \"unlimited\"\n"), "{written}");
-        assert_eq!(parse_file(&written, now), policies);
+        assert_eq!(parse_file(written.as_bytes(), now), (policies, Vec::new()));
+    }
+
+    /// One byte that is not UTF-8 used to switch HSTS off for the whole run; now it costs its
+    /// line, whatever line it is in and whatever else is around it.
+    #[test]
+    fn random_bad_lines_cost_only_themselves() {
+        let now = day("20261201 00:00:00");
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..300 {
+            let (mut file, mut good, mut bad) = (Vec::new(), Vec::new(), Vec::new());
+            for line in 1..=12usize {
+                let host = format!("h{round}-{line}.example");
+                let mut text = format!("{host} \"20271201 10:00:00\"").into_bytes();
+                if next() % 3 == 0 {
+                    match next() % 4 {
+                        0 => text.insert((next() % text.len() as u64) as usize, 0x80 | (next() % 64) as u8),
+                        1 => text.truncate(text.len() - 1 - (next() % 8) as usize),
+                        2 => text = format!("{host} \"2027130{} 10:00:00\"", next() % 10).into_bytes(),
+                        _ => text = (0..1 + next() % 30).map(|_| b'a' + (next() % 26) as u8).collect(),
+                    }
+                    bad.push(line);
+                } else {
+                    good.push(host);
+                }
+                file.extend(text);
+                file.push(b'\n');
+            }
+            let (policies, skipped) = parse_file(&file, now);
+            let hosts: Vec<String> = policies.into_iter().map(|p| p.host).collect();
+            assert_eq!(hosts, good, "round {round}: every good line is read");
+            assert_eq!(skipped.iter().map(|s| s.line).collect::<Vec<_>>(), bad, "round {round}");
+        }
     }
 
     #[test]

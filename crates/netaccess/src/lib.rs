@@ -77,7 +77,7 @@ pub use hsts::HstsPolicy;
 pub use manager::{ManagerEvent, NetworkAccessManager, NetworkAccessManagerBuilder, MANAGER_EVENT_CAPACITY};
 pub use netaccess_cache::{CacheMetaData, CacheWriter, CachedBody, DiskCache, NetworkCache};
 pub use netaccess_connect::{IpFamily, ResolveOverrides, Resolver, SystemResolver, TransportConfig};
-pub use netaccess_cookie::{Cookie, CookieJar, DefaultCookieJar};
+pub use netaccess_cookie::{Cookie, CookieJar, DefaultCookieJar, JarFileReport, JarFormat, SkippedLine};
 pub use netaccess_core::redact_password;
 pub use netaccess_core::{
     attributes, Backend, BackendRequest, BackendResponse, Body, BodyStream, CacheLoadControl, ErrorGroup, EventSink,

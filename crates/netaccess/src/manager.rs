@@ -144,6 +144,15 @@ impl NetworkAccessManager {
         self.inner.hsts.hosts()
     }
 
+    /// Writes the HSTS store file now, if the manager has one (it is also written on each
+    /// material change and when the manager is dropped, where a failure can only be logged).
+    ///
+    /// # Errors
+    /// The file cannot be saved; the message names the path. The previous file is untouched.
+    pub fn save_strict_transport_security_store(&self) -> std::io::Result<()> {
+        self.inner.hsts.save()
+    }
+
     /// Sends a request with the given operation and body.
     pub fn send(&self, request: Request, operation: Operation, body: Body) -> Reply {
         let mut request = request;
@@ -304,7 +313,8 @@ impl NetworkAccessManager {
 /// | TLS handshake timeout | [`netaccess_connect::DEFAULT_TLS_HANDSHAKE_TIMEOUT`] (30 s) |
 /// | response head timeout | none: the transfer timeout's |
 /// | request deadline | none (`Duration::ZERO`) |
-/// | automatic decompression | on (gzip, deflate, br, zstd), bomb guard at [`netaccess_http::DEFAULT_BOMB_THRESHOLD`] (10 MiB, 40:1 / 100:1) |
+/// | automatic decompression | on (gzip, deflate, br, zstd), bomb guard at [`netaccess_http::DEFAULT_BOMB_THRESHOLD`] (512 MiB, then 40:1 / 100:1; Qt's is 10 MiB) |
+/// | largest body | no limit ([`max_body_size`](Self::max_body_size)) |
 /// | `User-Agent` | [`netaccess_http::DEFAULT_USER_AGENT`] |
 /// | proxies | the environment's (`http_proxy`, `https_proxy`, `all_proxy`, `no_proxy`, as curl reads them) |
 /// | cookie jar | an empty in-memory [`DefaultCookieJar`] |
@@ -351,6 +361,7 @@ impl Default for NetworkAccessManagerBuilder {
                 transfer_timeout: Duration::ZERO,
                 deadline: Duration::ZERO,
                 read_buffer_size: crate::DEFAULT_READ_BUFFER_SIZE,
+                max_body_size: None,
                 requests: crate::request_defaults::RequestDefaults::default(),
                 retry: netaccess_core::RetryPolicy::default(),
             },
@@ -410,6 +421,21 @@ impl NetworkAccessManagerBuilder {
     /// reading only a later one while earlier large ones sit unread can wait for ever.
     pub fn read_buffer_size(mut self, bytes: u64) -> Self {
         self.defaults.read_buffer_size = bytes;
+        self
+    }
+
+    /// The largest body a reply delivers, as its reader gets it (after decompression); `None`,
+    /// the default, is no limit (curl's `--max-filesize`). A response whose `Content-Length` says
+    /// more fails before its body, one whose body grows past it fails there, both with
+    /// `UnknownContentError` naming the limit. It caps what a legitimate download may be, where
+    /// the [decompression threshold](Self::decompression_threshold) guards against bombs.
+    ///
+    /// ```
+    /// let manager = netaccess::NetworkAccessManager::builder().max_body_size(Some(1 << 30)).build();
+    /// # drop(manager);
+    /// ```
+    pub fn max_body_size(mut self, bytes: Option<u64>) -> Self {
+        self.defaults.max_body_size = bytes;
         self
     }
 
@@ -546,7 +572,8 @@ impl NetworkAccessManagerBuilder {
         self
     }
 
-    /// The decompressed size past which the bomb guard checks the ratio; `None` turns it off.
+    /// The decompressed size past which the bomb guard checks the ratio
+    /// ([`netaccess_http::DEFAULT_BOMB_THRESHOLD`], 512 MiB); `None` turns it off.
     pub fn decompression_threshold(mut self, threshold: Option<u64>) -> Self {
         self.http.decompression_threshold = threshold;
         self

@@ -31,12 +31,26 @@
 //! did not happen is -1. So `time`, the sum of the phases but `ssl`, is the hop's wall time.
 //!
 //! Bodies are kept up to [`HarOptions::body_limit`] (1 MiB by default) each: UTF-8 as text,
-//! anything else base64; a larger body is left out, its `size` kept and a `comment` saying why.
-//! The response body is the one the reader got, after decompression, as browsers record it.
-//! Secrets never reach the record unless [`HarOptions::keep_secrets`]: the values of
-//! `Authorization`, `Proxy-Authorization`, `Cookie` and `Set-Cookie`, cookie values, and URL
-//! passwords become [`REDACTED`].
+//! anything else base64; a larger body is left out, its `size` kept and a `comment` saying why,
+//! and the recorder counts it ([`HarRecorder::bodies_left_out`]) so a command can warn once. A
+//! replay refuses such an entry with an error naming the limit rather than answering an empty
+//! body. The response body is the one the reader got, after decompression, as browsers record it.
+//!
+//! Secrets never reach the record unless [`HarOptions::keep_secrets`]; what becomes
+//! [`REDACTED`]:
+//! - the values of the headers `Authorization`, `Proxy-Authorization`, `Cookie`, `Set-Cookie`
+//!   and `X-Api-Key`, and of every header whose name contains `token`, `secret`, `password`,
+//!   `passwd`, `api-key`, `api_key` or `apikey` (without case);
+//! - query parameters of such names, in `queryString` and in the `url`;
+//! - the fields of such names of a form body (`application/x-www-form-urlencoded`, in `text` and
+//!   `params`) and the members of such names of a JSON body, at any depth;
+//! - cookie values and URL passwords;
+//! - and any name added with [`HarOptions::redact`].
+//!
+//! Response bodies are recorded as they came. A redacted value matches any value on replay, so a
+//! redacted record still replays.
 
+mod redact;
 mod replay;
 
 use std::sync::Mutex;
@@ -55,8 +69,20 @@ pub use replay::HarReplay;
 /// What replaces a secret in a record.
 pub const REDACTED: &str = "[redacted by netaccess]";
 
-/// The headers whose values are secrets.
-const SECRET_HEADERS: [&str; 4] = ["authorization", "proxy-authorization", "cookie", "set-cookie"];
+/// The names whose values are secrets, compared without case.
+const SECRET_NAMES: [&str; 5] = ["authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"];
+
+/// Parts of a name that make its value a secret, compared without case.
+const SECRET_NAME_PARTS: [&str; 7] = ["token", "secret", "password", "passwd", "api-key", "api_key", "apikey"];
+
+/// Whether a header, query parameter or form field of this name carries a secret (see the
+/// [module docs](self)); `extra` are the names a user added.
+pub fn is_secret_name(name: &str, extra: &[String]) -> bool {
+    let lower = name.to_ascii_lowercase();
+    SECRET_NAMES.contains(&lower.as_str())
+        || SECRET_NAME_PARTS.iter().any(|part| lower.contains(part))
+        || extra.iter().any(|e| e.eq_ignore_ascii_case(name))
+}
 
 /// How a [`HarRecorder`] records.
 #[non_exhaustive]
@@ -68,13 +94,19 @@ pub struct HarOptions {
     pub body_limit: usize,
     /// Whether secrets are written as they were (default: no, they are [`REDACTED`]).
     pub keep_secrets: bool,
+    /// More header, query parameter and form field names whose values are redacted, beside the
+    /// built-in ones (see the [module docs](self)); compared without case.
+    pub redact: Vec<String>,
 }
 
 impl Default for HarOptions {
     fn default() -> Self {
-        Self { record_bodies: true, body_limit: 1024 * 1024, keep_secrets: false }
+        Self { record_bodies: true, body_limit: DEFAULT_BODY_LIMIT, keep_secrets: false, redact: Vec::new() }
     }
 }
+
+/// The default [`HarOptions::body_limit`]: 1 MiB.
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
 /// Records every http and https hop a manager makes as HAR 1.2 entries (see the
 /// [module docs](self)); give it to
@@ -83,6 +115,8 @@ impl Default for HarOptions {
 pub struct HarRecorder {
     options: HarOptions,
     entries: Mutex<Vec<(SystemTime, Value)>>,
+    left_out: std::sync::atomic::AtomicUsize,
+    warned: std::sync::atomic::AtomicBool,
 }
 
 impl HarRecorder {
@@ -93,7 +127,13 @@ impl HarRecorder {
 
     /// A recorder with these options.
     pub fn with_options(options: HarOptions) -> Self {
-        Self { options, entries: Mutex::default() }
+        Self { options, ..Self::default() }
+    }
+
+    /// How many bodies were larger than [`HarOptions::body_limit`] and left out of the record
+    /// (a replay of their entries fails, naming the limit).
+    pub fn bodies_left_out(&self) -> usize {
+        self.left_out.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The options it records with.
@@ -130,13 +170,26 @@ impl HarRecorder {
     /// The file cannot be written.
     pub fn save(&self, path: impl AsRef<std::path::Path>) -> std::io::Result<()> {
         let text = serde_json::to_vec_pretty(&self.to_json()).map_err(std::io::Error::other)?;
-        netaccess_cookie::store::write_atomically(path.as_ref(), &text)
+        netaccess_store::save(path.as_ref(), &text)
     }
 
-    fn add(&self, started: SystemTime, entry: Value) {
+    fn add(&self, started: SystemTime, entry: Value, bodies_left_out: usize) {
+        if bodies_left_out > 0 {
+            self.left_out.fetch_add(bodies_left_out, std::sync::atomic::Ordering::Relaxed);
+            if !self.warned.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                tracing::warn!(
+                    limit = self.options.body_limit,
+                    "a body larger than the HAR body limit was left out of the record (a replay of it fails); \
+                     HarOptions::body_limit (the command's --har-body-limit) raises the limit"
+                );
+            }
+        }
         self.entries.lock().unwrap_or_else(|e| e.into_inner()).push((started, entry));
     }
 }
+
+/// How the comment of a body over the limit begins (a replay looks for it).
+const LEFT_OUT: &str = "left out";
 
 /// A body being kept for the record, up to the limit.
 #[derive(Debug)]
@@ -150,6 +203,11 @@ struct Kept {
 impl Kept {
     fn new(options: &HarOptions) -> Self {
         Self { bytes: BytesMut::new(), size: 0, limit: options.body_limit, on: options.record_bodies }
+    }
+
+    /// Whether the body was over the limit, so not recorded.
+    fn left_out(&self) -> bool {
+        self.on && self.size > self.limit as u64
     }
 
     fn push(&mut self, chunk: &[u8]) {
@@ -166,7 +224,7 @@ impl Kept {
         } else if self.size > self.limit as u64 {
             into.insert(
                 "comment".into(),
-                format!("left out: {} bytes, above the limit of {}", self.size, self.limit).into(),
+                format!("{LEFT_OUT}: {} bytes, above the limit of {}", self.size, self.limit).into(),
             );
         } else if let Ok(text) = std::str::from_utf8(&self.bytes) {
             into.insert("text".into(), text.into());
@@ -205,16 +263,20 @@ pub(crate) struct HopFacts<'a> {
 impl PendingEntry {
     pub(crate) fn new(recorder: &HarRecorder, hop: &HopFacts<'_>) -> Self {
         let options = &recorder.options;
-        let keep = options.keep_secrets;
+        let redactor = redact::Redactor { keep: options.keep_secrets, extra: &options.redact };
         let version = version_text(hop.attributes.http_version);
-        let url = url_text(hop.url, keep);
+        let sent_cookies = hop
+            .request_headers
+            .get_all("cookie")
+            .iter()
+            .flat_map(|v| v.to_str().ok().into_iter().flat_map(|v| v.split(';')));
         let mut request = json!({
             "method": hop.method,
-            "url": url,
+            "url": redactor.url(hop.url),
             "httpVersion": version,
-            "cookies": cookies(hop.request_headers.get_all("cookie").iter().flat_map(|v| v.to_str().ok().into_iter().flat_map(|v| v.split(';'))), keep),
-            "headers": headers(hop.request_headers, keep),
-            "queryString": hop.url.query_pairs().map(|(name, value)| json!({"name": name, "value": value})).collect::<Vec<_>>(),
+            "cookies": redactor.cookies(sent_cookies),
+            "headers": redactor.headers(hop.request_headers),
+            "queryString": redactor.query(hop.url),
             "headersSize": -1,
             "bodySize": hop.request_body_size.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX)),
         });
@@ -230,6 +292,7 @@ impl PendingEntry {
                 post.remove("text");
                 post.insert("comment".into(), "a binary body, not recorded (postData has no encoding)".into());
             }
+            redactor.post_data(&mut post);
             request["postData"] = Value::Object(post);
         }
         let set_cookies = hop.response_headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok());
@@ -238,8 +301,8 @@ impl PendingEntry {
             "status": status,
             "statusText": hop.attributes.http_reason_phrase.clone().unwrap_or_default(),
             "httpVersion": version,
-            "cookies": cookies(set_cookies.filter_map(|c| c.split(';').next()), keep),
-            "headers": headers(hop.response_headers, keep),
+            "cookies": redactor.cookies(set_cookies.filter_map(|c| c.split(';').next())),
+            "headers": redactor.headers(hop.response_headers),
             "redirectURL": hop.response_headers.get("location").and_then(|v| v.to_str().ok()).unwrap_or(""),
             "headersSize": -1,
             "bodySize": -1,
@@ -298,7 +361,7 @@ impl PendingEntry {
             entry["serverIPAddress"] = ip.into();
             entry["connection"] = connection.into();
         }
-        recorder.add(self.started, entry);
+        recorder.add(self.started, entry, usize::from(self.body.left_out()));
     }
 }
 
@@ -354,36 +417,6 @@ fn version_text(version: Option<http::Version>) -> &'static str {
     }
 }
 
-fn url_text(url: &Url, keep_secrets: bool) -> String {
-    if keep_secrets || url.password().is_none() {
-        return url.to_string();
-    }
-    let mut url = url.clone();
-    let _ = url.set_password(Some(REDACTED));
-    url.to_string()
-}
-
-fn headers(map: &HeaderMap, keep_secrets: bool) -> Vec<Value> {
-    map.iter()
-        .map(|(name, value)| {
-            let secret = !keep_secrets && SECRET_HEADERS.contains(&name.as_str());
-            let value = if secret { REDACTED.into() } else { String::from_utf8_lossy(value.as_bytes()).into_owned() };
-            json!({ "name": name.as_str(), "value": value })
-        })
-        .collect()
-}
-
-/// `name=value` pairs as HAR cookies.
-fn cookies<'a>(pairs: impl Iterator<Item = &'a str>, keep_secrets: bool) -> Vec<Value> {
-    pairs
-        .filter_map(|pair| {
-            let (name, value) = pair.trim().split_once('=')?;
-            let value = if keep_secrets { value.trim() } else { REDACTED };
-            Some(json!({ "name": name.trim(), "value": value }))
-        })
-        .collect()
-}
-
 /// `2026-12-01T18:23:52.123Z`.
 fn iso8601(time: SystemTime) -> String {
     let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
@@ -431,12 +464,14 @@ mod tests {
         let mut map = HeaderMap::new();
         map.insert("authorization", "Basic c2VjcmV0".parse().unwrap());
         map.insert("accept", "*/*".parse().unwrap());
-        let written = serde_json::to_string(&headers(&map, false)).unwrap();
+        let redacting = redact::Redactor { keep: false, extra: &[] };
+        let written = serde_json::to_string(&redacting.headers(&map)).unwrap();
         assert!(!written.contains("c2VjcmV0") && written.contains(REDACTED) && written.contains("*/*"), "{written}");
-        assert!(serde_json::to_string(&headers(&map, true)).unwrap().contains("c2VjcmV0"));
+        let keeping = redact::Redactor { keep: true, extra: &[] };
+        assert!(serde_json::to_string(&keeping.headers(&map)).unwrap().contains("c2VjcmV0"));
         let url = Url::parse("http://user:hunter2@example.com/").unwrap();
-        assert!(!url_text(&url, false).contains("hunter2"));
-        assert_eq!(cookies(["a=1", " b=2"].into_iter(), false)[1]["value"], REDACTED);
+        assert!(!redacting.url(&url).contains("hunter2"));
+        assert_eq!(redacting.cookies(["a=1", " b=2"].into_iter())[1]["value"], REDACTED);
         assert_eq!(iso8601(UNIX_EPOCH + Duration::from_millis(951_868_800_123)), "2000-03-01T00:00:00.123Z");
     }
 }

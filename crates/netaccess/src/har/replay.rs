@@ -4,12 +4,15 @@
 //!
 //! A request matches an entry with the same method (any case) and URL (compared parsed, so
 //! `HTTP://Example.com:80/a` is `http://example.com/a`; a password in either is ignored, as a
-//! record hides it) and, when the entry has a `postData.text`, the same body. The first unused
+//! record hides it) and, when the entry has a `postData.text`, the same body; a value the record
+//! redacted (a query parameter, a form field, a JSON member) matches any value. The first unused
 //! matching entry answers and is used up, so a session replays in order; a request with none
 //! fails with `ContentNotFoundError`, naming the method and URL. The response is the entry's
 //! status, headers and `content` (base64 decoded when its `encoding` says so); the body was
 //! recorded decoded, so `Content-Encoding` and `Content-Length` are dropped and the length is
-//! the body's. Headers whose values were redacted are left out. A redirect entry answers with
+//! the body's. An entry whose response body was left out of the record (over the recorder's body
+//! limit, or bodies not recorded) fails the request with `UnknownContentError` naming why, never
+//! an empty body in its place. Headers whose values were redacted are left out. A redirect entry answers with
 //! its `Location`, and the manager follows it to the next entry, as it did when recording.
 
 use std::sync::{Arc, Mutex};
@@ -36,6 +39,8 @@ struct Recorded {
     reason: String,
     headers: HeaderMap,
     content: Bytes,
+    /// Why the response body is not in the record, when it is not.
+    content_missing: Option<String>,
     used: bool,
 }
 
@@ -90,15 +95,28 @@ impl HarReplay {
         self.entries.lock().unwrap_or_else(|e| e.into_inner()).iter().filter(|e| !e.used).count()
     }
 
-    fn answer(&self, method: &str, url: &Url, body: Option<&[u8]>) -> Option<BackendResponse> {
+    fn answer(&self, method: &str, url: &Url, body: Option<&[u8]>) -> Option<Result<BackendResponse, NetworkError>> {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let entry = entries.iter_mut().find(|entry| {
             !entry.used
                 && entry.method.eq_ignore_ascii_case(method)
-                && without_password(&entry.url) == without_password(url)
-                && entry.body.as_deref().is_none_or(|recorded| Some(recorded) == body)
+                && super::redact::url_matches(&entry.url, url)
+                && entry
+                    .body
+                    .as_deref()
+                    .is_none_or(|recorded| body.is_some_and(|sent| super::redact::body_matches(recorded, sent)))
         })?;
         entry.used = true;
+        if let Some(why) = &entry.content_missing {
+            return Some(Err(NetworkError::new(
+                NetworkErrorKind::UnknownContentError,
+                url.as_str(),
+                format!(
+                    "the HAR record has no body for {method} {url} ({why}); record again with a higher body \
+                     limit (the command's --har-body-limit, HarOptions::body_limit)"
+                ),
+            )));
+        }
         let mut attributes = ReplyAttributes::default();
         attributes.http_status_code = Some(entry.status);
         attributes.http_reason_phrase = Some(entry.reason.clone());
@@ -110,14 +128,8 @@ impl HarReplay {
         let mut response = BackendResponse::new(futures::stream::iter(chunks).boxed(), Some(length));
         response.headers = entry.headers.clone();
         response.attributes = attributes;
-        Some(response)
+        Some(Ok(response))
     }
-}
-
-fn without_password(url: &Url) -> Url {
-    let mut url = url.clone();
-    let _ = url.set_password(None);
-    url
 }
 
 fn recorded(entry: &Value) -> Result<Recorded, String> {
@@ -142,6 +154,11 @@ fn recorded(entry: &Value) -> Result<Recorded, String> {
         }
     }
     let content = &response["content"];
+    let size = content["size"].as_i64().unwrap_or(0);
+    let content_missing = (content["text"].is_null() && size > 0).then(|| match content["comment"].as_str() {
+        Some(comment) => format!("{size} bytes, {comment}"),
+        None => format!("{size} bytes, not in the record"),
+    });
     let text = content["text"].as_str().unwrap_or("");
     let content = if content["encoding"].as_str() == Some("base64") {
         let decoded =
@@ -151,7 +168,7 @@ fn recorded(entry: &Value) -> Result<Recorded, String> {
         Bytes::copy_from_slice(text.as_bytes())
     };
     let reason = response["statusText"].as_str().unwrap_or("").to_owned();
-    Ok(Recorded { method, url, body, status, reason, headers, content, used: false })
+    Ok(Recorded { method, url, body, status, reason, headers, content, content_missing, used: false })
 }
 
 impl Backend for HarReplay {
@@ -167,12 +184,12 @@ impl Backend for HarReplay {
         let entries = self.clone();
         async move {
             let body = if wants_body { Some(read_body(body, &url).await?) } else { None };
-            entries.answer(&method, &url, body.as_deref()).ok_or_else(|| {
-                NetworkError::new(
+            entries.answer(&method, &url, body.as_deref()).unwrap_or_else(|| {
+                Err(NetworkError::new(
                     NetworkErrorKind::ContentNotFoundError,
                     url.as_str(),
                     format!("the HAR record has no unused entry for {method} {url}"),
-                )
+                ))
             })
         }
         .boxed()
