@@ -36,6 +36,14 @@ async fn curl(args: &[&str]) -> Option<Output> {
     Some(run("curl", args.iter().map(|a| (*a).to_owned()).collect()).await)
 }
 
+/// One side of a comparison: netaccess, or curl when it is there (`None` otherwise).
+async fn side(program: &str, args: &[&str]) -> Option<Output> {
+    match program {
+        "netaccess" => Some(netaccess(args).await),
+        _ => curl(args).await,
+    }
+}
+
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
@@ -57,13 +65,7 @@ async fn a_resumed_download_appends_only_a_range_that_continues_the_file() {
         // ("HTTP server doesn't seem to support byte ranges"), the file alone.
         std::fs::write(&file, pattern(1000)).unwrap();
         let args = ["-s", "-C", "-", "-o", &text(&file), &server.url("/misranged")];
-        let output = match program {
-            "netaccess" => netaccess(&args).await,
-            _ => match curl(&args).await {
-                Some(output) => output,
-                None => continue,
-            },
-        };
+        let Some(output) = side(program, &args).await else { continue };
         assert_eq!(output.status.code(), Some(33), "{program}: {}", stderr(&output));
         assert_eq!(std::fs::read(&file).unwrap(), pattern(1000), "{program} left the file as it was");
     }
@@ -101,13 +103,7 @@ async fn urls_with_one_output_name_write_the_file_one_after_the_other_and_the_la
             args = vec!["-s", "-O", "--output-dir", dir.path().to_str().unwrap()];
         }
         args.extend(urls.iter().map(String::as_str));
-        let output = match program {
-            "netaccess" => netaccess(&args).await,
-            _ => match curl(&args).await {
-                Some(output) => output,
-                None => continue,
-            },
-        };
+        let Some(output) = side(program, &args).await else { continue };
         assert_eq!(output.status.code(), Some(0), "{program}: {}", stderr(&output));
         let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
         assert!(read("data.json") == expected("0"), "{program}: the later URL's body, whole");
@@ -376,14 +372,7 @@ async fn retry_all_errors_recovers_a_body_cut_off_in_the_middle() {
         let file = dir.path().join(format!("{program}.bin"));
         let args =
             ["-s", "--retry", "2", "--retry-delay", "0", "--retry-all-errors", "-o", &text(&file), &server.url("/f")];
-        let output = match program {
-            "netaccess" => netaccess(&args).await,
-            // curl 7.88: "transfer closed with 200000 bytes remaining", retried, the file whole.
-            _ => match curl(&args).await {
-                Some(output) => output,
-                None => continue,
-            },
-        };
+        let Some(output) = side(program, &args).await else { continue };
         assert_eq!(output.status.code(), Some(0), "{program}: {}", stderr(&output));
         assert!(std::fs::read(&file).unwrap() == whole, "{program}: the output ends whole");
         assert_eq!(server.connections(), 2, "{program}");

@@ -14,7 +14,7 @@
 //! apart by the first character that is not white space (`{` is ours), reads an empty file as an
 //! empty jar, and reads cookies.txt one line at a time: a line that is not UTF-8, not seven
 //! tab-separated fields, with an expiry that is not a number, a host that could not be written
-//! back, or a name and value over [`MAX_COOKIE_BYTES`](crate::MAX_COOKIE_BYTES) is dropped alone
+//! back, or a name and value over [`MAX_COOKIE_BYTES`] is dropped alone
 //! and reported ([`SkippedLine`]). A JSON file of another format version, or one that does not
 //! parse, is an error: it was written whole by a save, so a broken one is not ours to guess at.
 //! Whatever is read, the jar's limits apply to it as to cookies a server sets (in one pass).
