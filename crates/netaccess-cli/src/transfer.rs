@@ -128,20 +128,23 @@ pub(crate) async fn run(
     let mut retries = 0u32;
     loop {
         // What another attempt needs, taken before this one consumes the transfer.
+        // (Only with --retry: without it a transfer clones nothing.)
         let resend = (retry.is_some() && transfer.resendable && matches!(transfer.destination, Destination::File(_)))
-            .then(|| (transfer.reply.request().clone(), transfer.reply.operation().clone()));
+            .then(|| {
+                let request = (transfer.reply.request().clone(), transfer.reply.operation().clone());
+                (request, transfer.destination.clone(), transfer.header_named_in.clone())
+            });
         let (index, started, resume_from) = (transfer.index, transfer.started, transfer.resume_from);
-        let (destination, header_named_in) = (transfer.destination.clone(), transfer.header_named_in.clone());
         let (mut outcome, cut_off) = Box::pin(see_through(*transfer, first, display)).await;
         outcome.summary.retries += retries;
         let decision = match (retry, resend, cut_off) {
-            (Some(retry), Some((request, operation)), Some(kind)) => retry
+            (Some(retry), Some(((request, operation), destination, named_in)), Some(kind)) => retry
                 .policy
                 .decide(outcome.summary.retries, &operation, netaccess::RetryTrigger::Failure(kind), started.elapsed())
-                .map(|delay| (delay, request, operation)),
+                .map(|delay| (delay, request, operation, destination, named_in)),
             _ => None,
         };
-        let Some((delay, mut request, operation)) = decision else { return outcome };
+        let Some((delay, mut request, operation, destination, header_named_in)) = decision else { return outcome };
         retries += 1;
         if !display.quiet {
             eprintln!(
