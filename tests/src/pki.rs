@@ -155,3 +155,13 @@ pub fn self_signed(names: &[&str]) -> Identity {
         leaf_params(names, Validity::Current, ExtendedKeyUsagePurpose::ServerAuth).self_signed(&key).expect("cert");
     identity(vec![cert.der().clone()], &key)
 }
+
+/// A self-signed certificate for `names` as `openssl req -x509` makes one: marked a CA
+/// (`basicConstraints CA:TRUE`), the way most people make a certificate for their own server.
+pub fn self_signed_ca_marked(names: &[&str]) -> Identity {
+    let key = KeyPair::generate().expect("key");
+    let mut params = leaf_params(names, Validity::Current, ExtendedKeyUsagePurpose::ServerAuth);
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let cert = params.self_signed(&key).expect("cert");
+    identity(vec![cert.der().clone()], &key)
+}

@@ -35,7 +35,8 @@ async fn a_head_that_never_ends_is_refused_at_the_head_limit() {
             .await;
     let error = timeout(LIMIT, manager.get(Request::new(many_fields.url("/"))).finished()).await.unwrap().unwrap_err();
     assert_eq!(error.kind(), NetworkErrorKind::ProtocolFailure, "{error}");
-    assert!(error.message().contains("128 header fields"), "names the limit: {error}");
+    // Fields are bounded by the head's size (a page may set 150 cookies), not by a count.
+    assert!(error.message().contains("65536"), "names the limit: {error}");
 }
 
 #[tokio::test]

@@ -22,7 +22,9 @@ fn through(proxy: &str) -> NetworkAccessManager {
 
 async fn get_text(manager: &NetworkAccessManager, url: String) -> Result<String, NetworkErrorKind> {
     let mut reply = manager.get(Request::new(url));
-    timeout(LIMIT, reply.text()).await.expect("no hang").map_err(|e| e.kind())
+    let text = timeout(LIMIT, reply.text()).await.expect("no hang").map_err(|e| e.kind())?;
+    reply.error_for_status_ref().map_err(|e| e.kind())?;
+    Ok(text)
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -23,15 +23,9 @@ const REALM: &str = "apache interop";
 pub(crate) struct Apache {
     base: String,
     pub(crate) version: String,
-    child: Child,
+    // Declared before the directory: the server stops before its files go.
+    _server: crate::processes::Server,
     _dir: tempfile::TempDir,
-}
-
-impl Drop for Apache {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Apache {
@@ -86,15 +80,16 @@ TypesConfig /etc/mime.types
                     .to_owned()
             })
             .unwrap_or_default();
-        let child = Command::new(APACHE)
-            .arg("-f")
-            .arg(&config)
-            .arg("-DFOREGROUND")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| format!("cannot start apache2: {e}"))?;
-        let apache = Apache { base: format!("http://127.0.0.1:{port}"), version, child, _dir: dir };
+        let server = crate::processes::Server::spawn(
+            Command::new(APACHE)
+                .arg("-f")
+                .arg(&config)
+                .arg("-DFOREGROUND")
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit()),
+            "apache2",
+        )?;
+        let apache = Apache { base: format!("http://127.0.0.1:{port}"), version, _server: server, _dir: dir };
         wait_for_port(port, "apache2")?;
         Ok(apache)
     }
@@ -131,6 +126,7 @@ async fn digest(apache: &Apache) -> Result<String, String> {
     for _ in 0..3 {
         let mut reply = manager.get(Request::new(format!("{}/digest/", apache.base)));
         let body = reply.bytes().await.map_err(|e| e.to_string())?;
+        reply.error_for_status_ref().map_err(|e| e.to_string())?;
         if body != "digest ok\n" {
             return Err(format!("unexpected body {:?}", String::from_utf8_lossy(&body)));
         }

@@ -2,7 +2,7 @@
 //! transfer log as the witness.
 
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use netaccess::{Body, KnownHeaders, NetworkAccessManager, NetworkErrorKind, Request};
@@ -14,14 +14,7 @@ pub(crate) const VSFTPD: &str = "/usr/sbin/vsftpd";
 pub(crate) struct Vsftpd {
     dir: tempfile::TempDir,
     port: u16,
-    child: Child,
-}
-
-impl Drop for Vsftpd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    _server: crate::processes::Server,
 }
 
 fn content(size: usize) -> Vec<u8> {
@@ -59,13 +52,11 @@ impl Vsftpd {
         );
         let config = dir.path().join("vsftpd.conf");
         std::fs::write(&config, conf).map_err(|e| e.to_string())?;
-        let child = Command::new(VSFTPD)
-            .arg(&config)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("cannot start vsftpd: {e}"))?;
-        let server = Vsftpd { dir, port, child };
+        let server = crate::processes::Server::spawn(
+            Command::new(VSFTPD).arg(&config).stdin(Stdio::null()).stdout(Stdio::null()),
+            "vsftpd",
+        )?;
+        let server = Vsftpd { dir, port, _server: server };
         wait_for_port(port, "vsftpd")?;
         Ok(server)
     }
@@ -95,6 +86,7 @@ async fn downloads(server: &Vsftpd) -> Result<String, String> {
             .await
             .map_err(|_| "no answer in 30 s".to_owned())?
             .map_err(|e| e.to_string())?;
+        reply.error_for_status_ref().map_err(|e| e.to_string())?;
         if body != content(size) {
             return Err(format!("{size} bytes: the body differs"));
         }

@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -120,14 +120,7 @@ pub(crate) struct Nginx {
     root: PathBuf,
     access_log: PathBuf,
     version: String,
-    child: Child,
-}
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    _server: crate::processes::Server,
 }
 
 /// Sizes of the static files served, in bytes.
@@ -222,15 +215,16 @@ http {{
             root = root.display(),
         );
         std::fs::write(&config, conf).map_err(|e| e.to_string())?;
-        let child = Command::new(NGINX)
-            .arg("-c")
-            .arg(&config)
-            .arg("-p")
-            .arg(dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| format!("cannot start nginx: {e}"))?;
+        let server = crate::processes::Server::spawn(
+            Command::new(NGINX)
+                .arg("-c")
+                .arg(&config)
+                .arg("-p")
+                .arg(dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit()),
+            "nginx",
+        )?;
         let nginx = Nginx {
             base: format!("http://127.0.0.1:{port}"),
             tls_base: format!("https://localhost:{tls_port}"),
@@ -240,7 +234,7 @@ http {{
             root,
             access_log,
             version,
-            child,
+            _server: server,
         };
         wait_for_port(port, "nginx")?;
         wait_for_port(tls_port, "nginx (TLS)")?;
@@ -413,6 +407,7 @@ async fn https_wrong_host(nginx: &Nginx) -> Result<String, String> {
         netaccess::IgnoredSslErrors::Listed(vec![netaccess::SslErrorKind::HostNameMismatch]);
     let mut reply = manager.get(lenient);
     let body = reply.bytes().await.map_err(|e| e.to_string())?;
+    reply.error_for_status_ref().map_err(|e| e.to_string())?;
     expect(body == content(1024), || "body differs".into())?;
     Ok("HostNameMismatch: refused, then accepted when named".into())
 }
@@ -431,6 +426,7 @@ async fn fetch(manager: &NetworkAccessManager, url: String) -> Result<(Bytes, ne
         .await
         .map_err(|_| format!("{url}: no answer in 30 s"))?
         .map_err(|e| e.to_string())?;
+    reply.error_for_status_ref().map_err(|e| e.to_string())?;
     Ok((body, reply))
 }
 
@@ -449,6 +445,7 @@ async fn gzip(nginx: &Nginx, manager: &NetworkAccessManager) -> Result<String, S
     expect(body == original, || "decoded text differs".into())?;
     let mut raw = manager.get(Request::new(nginx.url("/files/text.txt")).with_header("accept-encoding", "gzip"));
     let compressed = raw.bytes().await.map_err(|e| e.to_string())?;
+    raw.error_for_status_ref().map_err(|e| e.to_string())?;
     expect(raw.header("content-encoding").as_deref() == Some("gzip"), || "nginx did not gzip".into())?;
     Ok(format!("{} bytes sent as {} gzip bytes, decoded equal", original.len(), compressed.len()))
 }
@@ -483,6 +480,7 @@ async fn parallel(nginx: &Nginx) -> Result<String, String> {
 async fn head(nginx: &Nginx, manager: &NetworkAccessManager) -> Result<String, String> {
     let mut reply = manager.head(Request::new(nginx.url("/files/1048576.bin")));
     let body = reply.bytes().await.map_err(|e| e.to_string())?;
+    reply.error_for_status_ref().map_err(|e| e.to_string())?;
     expect(body.is_empty(), || "HEAD returned a body".into())?;
     expect(reply.headers().content_length() == Some(1024 * 1024), || "HEAD Content-Length".into())?;
     Ok("Content-Length 1048576, no body".into())

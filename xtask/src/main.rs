@@ -25,6 +25,7 @@ mod interop;
 mod man;
 mod nginx_h2;
 mod notices;
+mod processes;
 mod proxies;
 mod shell;
 
@@ -36,6 +37,8 @@ fn main() -> ExitCode {
     for name in shell::PROXY_VARIABLES {
         std::env::remove_var(name);
     }
+    // An interrupted task stops the servers it started before it exits.
+    processes::stop_all_on_signals();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(),

@@ -42,6 +42,7 @@ async fn fetch_h2(manager: &NetworkAccessManager, url: &str) -> Result<(Bytes, n
         .await
         .map_err(|_| format!("{url}: no answer in 60 s"))?
         .map_err(|e| e.to_string())?;
+    reply.error_for_status_ref().map_err(|e| e.to_string())?;
     expect(reply.attributes().http2_was_used, || format!("{url}: not over HTTP/2"))?;
     Ok((body, reply))
 }

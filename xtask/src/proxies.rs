@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -19,10 +19,11 @@ pub(crate) const TINYPROXY: &str = "/usr/bin/tinyproxy";
 pub(crate) const MICROSOCKS: &str = "/usr/bin/microsocks";
 const NCSA: &str = "/usr/lib/squid/basic_ncsa_auth";
 
-/// The proxy daemons, killed on drop.
+/// The proxy daemons, stopped on drop (each with every process it started).
 pub(crate) struct Proxies {
+    // Declared first: the daemons stop before their directory goes.
+    _children: Vec<crate::processes::Server>,
     dir: tempfile::TempDir,
-    children: Vec<Child>,
     squid: u16,
     squid_locked: u16,
     tinyproxy: u16,
@@ -30,21 +31,12 @@ pub(crate) struct Proxies {
     microsocks_log: PathBuf,
 }
 
-impl Drop for Proxies {
-    fn drop(&mut self) {
-        for child in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
 fn write(path: &Path, text: &str) -> Result<(), String> {
     std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn spawn(command: &mut Command, what: &str) -> Result<Child, String> {
-    command.stdin(Stdio::null()).spawn().map_err(|e| format!("cannot start {what}: {e}"))
+fn spawn(command: &mut Command, what: &str) -> Result<crate::processes::Server, String> {
+    crate::processes::Server::spawn(command.stdin(Stdio::null()), what)
 }
 
 impl Proxies {
@@ -102,7 +94,7 @@ impl Proxies {
             "microsocks",
         )?);
 
-        let proxies = Proxies { dir, children, squid, squid_locked, tinyproxy, microsocks, microsocks_log };
+        let proxies = Proxies { _children: children, dir, squid, squid_locked, tinyproxy, microsocks, microsocks_log };
         for (port, what) in
             [(squid, "squid"), (squid_locked, "squid (auth)"), (tinyproxy, "tinyproxy"), (microsocks, "microsocks")]
         {
@@ -128,6 +120,7 @@ async fn fetch_through(manager: &NetworkAccessManager, url: &str) -> Result<usiz
         .await
         .map_err(|_| format!("{url}: no answer in 30 s"))?
         .map_err(|e| e.to_string())?;
+    reply.error_for_status_ref().map_err(|e| e.to_string())?;
     if reply.attributes().proxy.is_none() {
         return Err(format!("{url}: the reply does not name a proxy"));
     }

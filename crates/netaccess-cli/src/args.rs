@@ -142,7 +142,8 @@ pub(crate) struct Args {
     #[arg(short = 'k', long = "insecure")]
     pub(crate) insecure: bool,
 
-    /// Answer authentication challenges (Basic, Digest) as USER:PASSWORD.
+    /// Send USER:PASSWORD as Basic with the first request (as curl does), and answer a Digest
+    /// challenge with them.
     #[arg(short = 'u', long = "user", value_name = "USER:PASSWORD")]
     pub(crate) user: Option<String>,
 
@@ -217,11 +218,15 @@ pub(crate) struct Args {
     #[arg(short = 'm', long = "max-time", value_name = "SECS", default_value_t = 0.0)]
     pub(crate) max_time: f64,
 
-    /// After each transfer print FORMAT on stdout, with curl's variables: %{http_code},
+    /// After each transfer print FORMAT on stdout, with curl's variables: %{response_code}
+    /// (%{http_code}), %{content_type}, %{size_download}, %{size_upload}, %{size_header},
+    /// %{size_request}, %{num_redirects}, %{num_connects}, %{redirect_url}, %{url},
+    /// %{url_effective}, %{scheme}, %{method}, %{remote_ip}, %{remote_port}, %{local_ip},
+    /// %{local_port}, %{exitcode}, %{errormsg}, %{http_version}, %{ssl_verify_result},
     /// %{time_namelookup}, %{time_connect}, %{time_appconnect}, %{time_pretransfer},
-    /// %{time_starttransfer}, %{time_total}, %{remote_ip}, %{remote_port}, %{size_download},
-    /// %{url_effective}, %{num_redirects}, %{http_version}, %{json}; \n for a line break.
-    /// @FILE reads the format from FILE (@- from stdin).
+    /// %{time_redirect}, %{time_starttransfer}, %{time_total}, %{speed_download},
+    /// %{speed_upload}, %{header_json}, %{json}; \n for a line break. @FILE reads the format
+    /// from FILE (@- from stdin).
     #[arg(short = 'w', long = "write-out", value_name = "FORMAT")]
     pub(crate) write_out: Option<String>,
 

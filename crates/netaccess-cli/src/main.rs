@@ -174,6 +174,11 @@ async fn run(args: Args) -> ExitCode {
     if let Some(agent) = &args.user_agent {
         builder = builder.user_agent(agent.clone());
     }
+    // `-i`, `-D` and `-v` show header names as the server spelled them, as curl does.
+    builder = builder.preserve_header_case(args.include || args.dump_header.is_some() || args.verbose);
+    // `-v` shows the request head as it was sent; `-w` may count its bytes.
+    let counts_request = write_out.as_deref().is_some_and(|f| f.contains("%{size_request}") || f.contains("%{json}"));
+    builder = builder.keep_request_heads(args.verbose || counts_request);
     let manager = builder
         .cookie_jar(jar.clone())
         .network_accessible(!args.offline)
@@ -396,7 +401,7 @@ fn deliver(outcome: &Outcome, report: &mut Report) -> std::io::Result<()> {
     }
     if let Some(format) = &report.write_out {
         let known_before = report.unknown.len();
-        let text = write_out::render(format, &outcome.summary, &mut report.unknown);
+        let text = write_out::render(format, &outcome.summary, exit_code(outcome), &mut report.unknown);
         for name in &report.unknown[known_before..] {
             eprintln!("netaccess: unknown --write-out variable: '{name}'");
         }
@@ -405,6 +410,9 @@ fn deliver(outcome: &Outcome, report: &mut Report) -> std::io::Result<()> {
     std::io::stdout().flush()?;
     if let Some(error) = outcome.error.as_ref().filter(|_| !report.quiet) {
         eprintln!("netaccess: {error}");
+        if let Some(hint) = tls_hint(error) {
+            eprintln!("netaccess: {hint}");
+        }
     }
     if let Some(message) = outcome.local_failure.as_ref().filter(|_| !report.quiet) {
         eprintln!("netaccess: {}: {message}", outcome.summary.url);
@@ -416,6 +424,25 @@ fn deliver(outcome: &Outcome, report: &mut Report) -> std::io::Result<()> {
         out.flush()?;
     }
     Ok(())
+}
+
+/// What the user can do about a refused certificate, in the command's flags: the library's message
+/// says the cause in words and names the problems.
+fn tls_hint(error: &netaccess::NetworkError) -> Option<String> {
+    use netaccess::SslErrorKind;
+    if error.kind() != netaccess::NetworkErrorKind::SslHandshakeFailedError {
+        return None;
+    }
+    let message = error.message();
+    let named: Vec<&str> =
+        SslErrorKind::ALL.iter().map(|kind| kind.name()).filter(|name| message.contains(name)).collect();
+    let first = named.first()?;
+    Some(format!(
+        "to trust this server, name its certificate or its CA with --cacert FILE; to accept {} for this \
+         transfer, add --ignore-ssl-error {first}{}; -k accepts any certificate (no protection)",
+        if named.len() == 1 { "this problem" } else { "these problems" },
+        named[1..].iter().map(|name| format!(" --ignore-ssl-error {name}")).collect::<String>(),
+    ))
 }
 
 /// A report's destination: a file, created (emptied) now, or stdout for `-`.

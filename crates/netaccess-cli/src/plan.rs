@@ -46,7 +46,8 @@ pub(crate) struct Target {
 /// Every URL of the command line, in order: the arguments, then each `--url` (a list file's
 /// URLs in their order).
 pub(crate) fn targets(args: &Args) -> Result<Vec<Target>, UsageError> {
-    let mut targets: Vec<Target> = args.urls.iter().map(|url| Target { url: url.clone(), listed: false }).collect();
+    let mut targets: Vec<Target> =
+        args.urls.iter().map(|url| Target { url: with_scheme(url), listed: false }).collect();
     for item in &args.url {
         match item.strip_prefix('@') {
             Some(source) => {
@@ -60,9 +61,9 @@ pub(crate) fn targets(args: &Args) -> Result<Vec<Target>, UsageError> {
                     std::fs::read_to_string(source)
                         .map_err(|e| UsageError(format!("cannot read the URL list {source}: {e}")))?
                 };
-                targets.extend(listed_urls(&text).map(|url| Target { url: url.to_owned(), listed: true }));
+                targets.extend(listed_urls(&text).map(|url| Target { url: with_scheme(url), listed: true }));
             }
-            None => targets.push(Target { url: item.clone(), listed: false }),
+            None => targets.push(Target { url: with_scheme(item), listed: false }),
         }
     }
     if targets.is_empty() {
@@ -72,6 +73,22 @@ pub(crate) fn targets(args: &Args) -> Result<Vec<Target>, UsageError> {
         return Err(UsageError(format!("{} -o options for {} URLs", args.output.len(), targets.len())));
     }
     Ok(targets)
+}
+
+/// A URL without `scheme://` gets curl's guess: `ftp://` for a host that starts with `ftp.`,
+/// `http://` for any other (`example.com/x`, `localhost:8080`). `file:` and `data:` URLs, which
+/// need no `//`, are kept.
+pub(crate) fn with_scheme(url: &str) -> String {
+    let has_scheme = url.contains("://")
+        || ["file:", "data:"]
+            .iter()
+            .any(|scheme| url.get(..scheme.len()).is_some_and(|s| s.eq_ignore_ascii_case(scheme)));
+    if has_scheme || url.is_empty() {
+        return url.to_owned();
+    }
+    let host = url.rsplit_once('@').map_or(url, |(_, rest)| rest);
+    let scheme = if host.get(..4).is_some_and(|start| start.eq_ignore_ascii_case("ftp.")) { "ftp" } else { "http" };
+    format!("{scheme}://{url}")
 }
 
 /// The URLs of a list: one per line, surrounding blanks trimmed, blank lines and `#` comments
@@ -103,15 +120,39 @@ impl<'a> Planner<'a> {
         };
         let inline: Vec<&str> = args.cookie.iter().filter(|c| c.contains('=')).map(String::as_str).collect();
         let manual_cookies = (!inline.is_empty()).then(|| inline.join("; "));
+        // A CR or LF (or another control byte) would end the header and start another: refused
+        // as for `-H`, never dropped in silence.
+        if let Some(cookies) = &manual_cookies {
+            HeaderValue::from_str(cookies).map_err(|_| {
+                UsageError(format!("-b {cookies:?}: a cookie cannot hold a line break or control byte"))
+            })?;
+        }
+        if let Some(agent) = &args.user_agent {
+            HeaderValue::from_str(agent).map_err(|_| {
+                UsageError(format!("-A {agent:?}: a User-Agent cannot hold a line break or control byte"))
+            })?;
+        }
         let mut implied: Vec<(HeaderName, String)> =
             sending.implied_headers.iter().map(|(name, value)| (name.clone(), (*value).to_owned())).collect();
         implied.extend(args.referer.as_ref().map(|r| (http::header::REFERER, r.clone())));
         implied.extend(args.range.as_ref().map(|r| (http::header::RANGE, format!("bytes={r}"))));
+        // `-u` sends Basic on the first request, as curl does; a server that challenges for
+        // Digest instead gets its answer from the same credentials on the 401.
+        if let Some(user) = &args.user {
+            use base64::Engine as _;
+            let pair = if user.contains(':') { user.clone() } else { format!("{user}:") };
+            let encoded = base64::engine::general_purpose::STANDARD.encode(pair.as_bytes());
+            implied.push((http::header::AUTHORIZATION, format!("Basic {encoded}")));
+        }
+        // curl sends `Accept: */*` unless told otherwise (`--json` asks for JSON above).
+        implied.push((http::header::ACCEPT, "*/*".to_owned()));
         for (name, value) in implied {
             if headers.iter().all(|(given, _, _)| *given != name) {
-                let value = HeaderValue::from_str(&value)
+                let mut value = HeaderValue::from_str(&value)
                     .map_err(|_| UsageError(format!("{value:?} cannot be sent as the {name} header")))?;
-                headers.push((name.clone(), name.as_str().to_owned(), value));
+                value.set_sensitive(name == http::header::AUTHORIZATION);
+                // No spelling of the user's: the name goes out canonical (`Content-Type`).
+                headers.push((name, String::new(), value));
             }
         }
         if args.continue_at.is_some() && args.range.is_some() {
@@ -143,7 +184,9 @@ impl<'a> Planner<'a> {
         };
         for (name, typed, value) in &self.headers {
             request.headers_mut().append(name.clone(), value.clone());
-            request.keep_name_as_written(typed);
+            if !typed.is_empty() {
+                request.keep_name_as_written(typed);
+            }
         }
         if let Some(cookies) = &self.manual_cookies {
             if let Ok(value) = HeaderValue::from_str(cookies) {
@@ -243,4 +286,20 @@ fn parse_headers(raw: &[String]) -> Result<Vec<(HeaderName, String, HeaderValue)
             Ok((name, typed, value))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_scheme;
+
+    #[test]
+    fn a_url_without_a_scheme_gets_curls_guess() {
+        assert_eq!(with_scheme("example.com/x"), "http://example.com/x");
+        assert_eq!(with_scheme("localhost:8080"), "http://localhost:8080");
+        assert_eq!(with_scheme("ftp.example.com/pub/a"), "ftp://ftp.example.com/pub/a");
+        assert_eq!(with_scheme("FTP.example.com"), "ftp://FTP.example.com");
+        assert_eq!(with_scheme("https://example.com/"), "https://example.com/");
+        assert_eq!(with_scheme("data:,hi"), "data:,hi");
+        assert_eq!(with_scheme("file:///etc/hosts"), "file:///etc/hosts");
+    }
 }

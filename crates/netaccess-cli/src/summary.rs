@@ -37,6 +37,30 @@ pub(crate) struct Summary {
     pub(crate) tls: Option<TlsSummary>,
     /// How many times the request was sent again after a transient failure (`--retry`).
     pub(crate) retries: u32,
+    /// What `-w` prints beyond the keys above; not part of the summary line.
+    #[serde(skip)]
+    pub(crate) more: MoreFacts,
+}
+
+/// The facts `-w` prints that the summary line does not carry.
+#[derive(Debug, Default)]
+pub(crate) struct MoreFacts {
+    /// The response's `Content-Type`.
+    pub(crate) content_type: Option<String>,
+    /// Bytes of the request body sent.
+    pub(crate) size_upload: u64,
+    /// Bytes of the response head: status line, fields, blank line.
+    pub(crate) size_header: u64,
+    /// Bytes of the request head and body sent, when the head was kept (`None`: unknown).
+    pub(crate) size_request: Option<u64>,
+    /// Connections opened for the delivered response (0: it reused one).
+    pub(crate) num_connects: u32,
+    /// Where a redirect that was not followed points, absolute.
+    pub(crate) redirect_url: Option<String>,
+    /// The local end of the connection, `"ip:port"`.
+    pub(crate) local_address: Option<String>,
+    /// OpenSSL's verification result for the server's certificate (0: verified).
+    pub(crate) ssl_verify_result: u32,
 }
 
 /// The `timings` key.

@@ -197,6 +197,7 @@ async fn see_through(
     let mut resume_complete = false;
     // `-C`: the answer does not continue the file (curl's exit 33); the file stays as it was.
     let mut range_failure = None;
+    let mut uploaded = 0u64;
     let mut next = first;
     while let Some(event) = next {
         if display.verbose {
@@ -258,7 +259,13 @@ async fn see_through(
                     }
                 }
             }
-            ReplyEvent::DownloadProgress { received, total } | ReplyEvent::UploadProgress { sent: received, total } => {
+            ReplyEvent::UploadProgress { sent, .. } => {
+                uploaded = uploaded.max(sent);
+                if let Some(bar) = &bar {
+                    bar.set_position(sent);
+                }
+            }
+            ReplyEvent::DownloadProgress { received, total } => {
                 if let Some(bar) = &bar {
                     if total >= 0 {
                         bar.set_length(total.unsigned_abs());
@@ -299,6 +306,10 @@ async fn see_through(
 
     let mut summary = Summary::new(&url, reply.operation().verb());
     fill_summary(&mut summary, &reply);
+    summary.more.size_upload = uploaded;
+    if let Some(head) = &reply.attributes().request_head {
+        summary.more.size_request = Some(head.len() as u64 + uploaded);
+    }
     summary.ssl_errors = ssl_errors;
     summary.sha256 = hex(&hasher.finalize());
     summary.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -379,6 +390,38 @@ fn fill_summary(summary: &mut Summary, reply: &Reply) {
         .iter()
         .map(|(name, value)| (name.to_string(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
         .collect();
+    let more = &mut summary.more;
+    more.content_type = reply.header("content-type");
+    if attributes.http_status_code.is_some() {
+        more.size_header = header_block(reply).len() as u64;
+    }
+    more.redirect_url = attributes.redirection_target.as_deref().and_then(|location| {
+        let base = reply.url()?;
+        Some(netaccess::redact_password(base.join(location).ok()?.as_str()).into_owned())
+    });
+    if let Some(connection) = &attributes.connection {
+        more.num_connects = u32::from(!connection.reused);
+        more.local_address = Some(connection.local_address.to_string());
+    }
+    more.ssl_verify_result = attributes.ssl_errors.first().map_or(0, |error| openssl_verify_code(error.kind));
+}
+
+/// The OpenSSL `X509_V_ERR_*` code curl's `ssl_verify_result` reports for a certificate problem.
+fn openssl_verify_code(kind: netaccess::SslErrorKind) -> u32 {
+    use netaccess::SslErrorKind::*;
+    match kind {
+        CertificateSignatureFailed => 7,
+        CertificateNotYetValid => 9,
+        CertificateExpired => 10,
+        SelfSignedCertificate => 18,
+        SelfSignedCertificateInChain => 19,
+        UnableToGetLocalIssuerCertificate => 20,
+        CertificateRevoked => 23,
+        InvalidPurpose => 26,
+        CertificateUntrusted => 27,
+        HostNameMismatch => 62,
+        _ => 1,
+    }
 }
 
 /// Where a transfer's body goes, opened when its first byte comes.
@@ -469,9 +512,16 @@ impl Sink {
 fn header_block(reply: &Reply) -> Vec<u8> {
     let mut block = Vec::new();
     if let Some(status) = reply.status() {
-        let _ = write!(block, "HTTP/1.1 {status} {}\r\n", reply.reason().unwrap_or_default());
+        let _ = write!(block, "{} {status}", status_line_version(reply));
+        // HTTP/2 has no reason phrase: curl prints `HTTP/2 200` and nothing after it.
+        match reply.reason().filter(|reason| !reason.is_empty() && !reply.attributes().http2_was_used) {
+            Some(reason) => {
+                let _ = write!(block, " {reason}\r\n");
+            }
+            None => block.extend_from_slice(b" \r\n"),
+        }
     }
-    for (name, value) in &reply.headers() {
+    for (name, value) in &reply.raw_header_pairs() {
         let _ = write!(block, "{name}: ");
         block.extend_from_slice(value.as_bytes());
         block.extend_from_slice(b"\r\n");
@@ -480,14 +530,20 @@ fn header_block(reply: &Reply) -> Vec<u8> {
     block
 }
 
+/// The status line's protocol, as curl prints it: `HTTP/1.1`, `HTTP/1.0`, `HTTP/2`.
+fn status_line_version(reply: &Reply) -> String {
+    let version = reply.attributes().http_version.map_or("1.1", crate::summary::version_name);
+    format!("HTTP/{version}")
+}
+
 fn verbose_line(tag: &str, event: &ReplyEvent, reply: &Reply) {
     match event {
         ReplyEvent::MetaDataChanged => {
             connection_story(tag, reply);
             if let Some(status) = reply.status() {
-                eprintln!("< {tag}{status} {}", reply.reason().unwrap_or_default());
+                eprintln!("< {tag}{} {status} {}", status_line_version(reply), reply.reason().unwrap_or_default());
             }
-            for (name, value) in &reply.headers() {
+            for (name, value) in &reply.raw_header_pairs() {
                 eprintln!("< {tag}{name}: {}", String::from_utf8_lossy(value.as_bytes()));
             }
         }
@@ -508,12 +564,10 @@ fn verbose_line(tag: &str, event: &ReplyEvent, reply: &Reply) {
 }
 
 /// `-v`'s account of the connection and the request, as curl tells it: the addresses tried,
-/// the connection, the TLS session, then the request line and the caller's headers (the
-/// cookies and credentials added when the request was sent are not shown).
+/// the connection, the TLS session, then the request head as it was sent.
 fn connection_story(tag: &str, reply: &Reply) {
     let attributes = reply.attributes();
-    let url = reply.url();
-    let host = url.as_ref().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default();
+    let host = reply.url().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default();
     if let Some(connection) = &attributes.connection {
         for address in &connection.attempts {
             eprintln!("* {tag}Trying {address}...");
@@ -531,18 +585,27 @@ fn connection_story(tag: &str, reply: &Reply) {
             }
         }
     }
-    if let (Some(url), Some(version)) = (url, attributes.http_version) {
-        let target = match url.query() {
-            Some(query) => format!("{}?{query}", url.path()),
-            None => url.path().to_owned(),
-        };
-        let version = crate::summary::version_name(version);
-        eprintln!("> {tag}{} {target} HTTP/{version}", reply.operation().verb());
-        eprintln!("> {tag}Host: {}", url.authority().rsplit('@').next().unwrap_or_default());
-        for (name, value) in reply.request().headers() {
-            eprintln!("> {tag}{name}: {}", String::from_utf8_lossy(value.as_bytes()));
+    // The request head as it was sent (the manager keeps it under -v), credentials and
+    // cookies masked: a verbose log gets pasted into bug reports.
+    if let Some(head) = &attributes.request_head {
+        for line in String::from_utf8_lossy(head).split("\r\n") {
+            eprintln!("> {tag}{}", masked(line));
         }
-        eprintln!("> {tag}");
+    }
+}
+
+/// A request head line with the value of a credential or cookie field hidden (the scheme of an
+/// `Authorization` kept: `Basic <hidden>`).
+fn masked(line: &str) -> std::borrow::Cow<'_, str> {
+    let Some((name, value)) = line.split_once(':') else { return line.into() };
+    let secret = ["authorization", "proxy-authorization", "cookie"].iter().any(|s| name.eq_ignore_ascii_case(s));
+    if !secret {
+        return line.into();
+    }
+    let value = value.trim_start();
+    match value.split_once(' ').filter(|_| !name.eq_ignore_ascii_case("cookie")) {
+        Some((scheme, _)) => format!("{name}: {scheme} <hidden>").into(),
+        None => format!("{name}: <hidden>").into(),
     }
 }
 

@@ -76,10 +76,37 @@ impl FormField {
                 Part::from_file(path).await?.with_form_data(&self.name, Some(name))
             }
         };
-        Ok(match self.content_type.as_deref().map(http::HeaderValue::from_str) {
-            Some(Ok(value)) => part.with_header(http::header::CONTENT_TYPE, value),
-            _ => part,
+        let content_type = match (&self.content_type, &self.content) {
+            (Some(given), _) => http::HeaderValue::from_str(given).ok(),
+            (None, FormContent::File(path)) => Some(http::HeaderValue::from_static(file_part_type(path))),
+            (None, FormContent::Value(_)) => None,
+        };
+        Ok(match content_type {
+            Some(value) => part.with_header(http::header::CONTENT_TYPE, value),
+            None => part,
         })
+    }
+}
+
+/// The type of a `-F name=@file` part without `;type=`: curl's table of extensions (its
+/// `Curl_mime_contenttype`), `application/octet-stream` for any other.
+fn file_part_type(path: &std::path::Path) -> &'static str {
+    const TYPES: [(&str, &str); 10] = [
+        ("gif", "image/gif"),
+        ("jpg", "image/jpeg"),
+        ("jpeg", "image/jpeg"),
+        ("png", "image/png"),
+        ("svg", "image/svg+xml"),
+        ("txt", "text/plain"),
+        ("htm", "text/html"),
+        ("html", "text/html"),
+        ("pdf", "application/pdf"),
+        ("xml", "application/xml"),
+    ];
+    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or_default();
+    match TYPES.iter().find(|(known, _)| known.eq_ignore_ascii_case(extension)) {
+        Some((_, content_type)) => content_type,
+        None => "application/octet-stream",
     }
 }
 

@@ -9,6 +9,11 @@
 //! or TLS time), as in curl. `time_pretransfer` is the moment the connection was ready (the
 //! last of lookup, connect and TLS that happened): netaccess notes no separate "about to send"
 //! moment. An unknown variable prints nothing and is reported once on stderr, as curl does.
+//!
+//! Where curl counts every hop of a redirect chain (`size_header`, `num_connects`), these count
+//! the delivered response; `exitcode` is the command's own exit status, `errormsg` its message;
+//! `size_request` is the request head and body as sent (the head is kept for it only when the
+//! format asks); `time_redirect` is 0 (the hops' time is inside the total).
 
 use std::fmt::Write as _;
 
@@ -16,25 +21,63 @@ use serde_json::{json, Map, Value};
 
 use crate::summary::Summary;
 
-/// The variables `-w` knows, in the order `%{json}` lists them.
+/// The variables `-w` knows, in the order `%{json}` lists them (curl's order: alphabetical).
 const VARIABLES: &[&str] = &[
+    "content_type",
+    "errormsg",
+    "exitcode",
     "http_code",
     "http_version",
+    "local_ip",
+    "local_port",
+    "method",
+    "num_connects",
     "num_redirects",
+    "redirect_url",
     "remote_ip",
     "remote_port",
+    "response_code",
+    "scheme",
     "size_download",
+    "size_header",
+    "size_request",
+    "size_upload",
+    "speed_download",
+    "speed_upload",
+    "ssl_verify_result",
     "time_appconnect",
     "time_connect",
     "time_namelookup",
     "time_pretransfer",
+    "time_redirect",
     "time_starttransfer",
     "time_total",
+    "url",
     "url_effective",
 ];
 
-/// `FORMAT` with its variables and escapes replaced; unknown variables are added to `unknown`.
-pub(crate) fn render(format: &str, summary: &Summary, unknown: &mut Vec<String>) -> String {
+/// The variables whose values are numbers in `%{json}`.
+const NUMBERS: &[&str] = &[
+    "exitcode",
+    "http_code",
+    "local_port",
+    "num_connects",
+    "num_redirects",
+    "remote_port",
+    "response_code",
+    "size_download",
+    "size_header",
+    "size_request",
+    "size_upload",
+    "speed_download",
+    "speed_upload",
+    "ssl_verify_result",
+];
+
+/// `FORMAT` with its variables and escapes replaced, for a transfer that ends the command with
+/// `exit_code`; unknown variables are added to `unknown`.
+pub(crate) fn render(format: &str, summary: &Summary, exit_code: u8, unknown: &mut Vec<String>) -> String {
+    let facts = Facts { summary, exit_code };
     let mut out = String::with_capacity(format.len() + 32);
     let mut rest = format;
     while let Some(at) = rest.find(['%', '\\']) {
@@ -43,7 +86,7 @@ pub(crate) fn render(format: &str, summary: &Summary, unknown: &mut Vec<String>)
         if let Some(after) = tail.strip_prefix("%{") {
             if let Some(end) = after.find('}') {
                 let name = &after[..end];
-                match value(name, summary) {
+                match value(name, &facts) {
                     Some(text) => out.push_str(&text),
                     None if !unknown.iter().any(|n| n == name) => unknown.push(name.to_owned()),
                     None => {}
@@ -71,16 +114,45 @@ fn seconds(ms: Option<f64>) -> String {
     format!("{:.6}", ms.unwrap_or(0.0) / 1000.0)
 }
 
-fn value(name: &str, summary: &Summary) -> Option<String> {
+/// What the variables are read from.
+struct Facts<'a> {
+    summary: &'a Summary,
+    exit_code: u8,
+}
+
+fn value(name: &str, facts: &Facts<'_>) -> Option<String> {
+    let summary = facts.summary;
+    let more = &summary.more;
     let timings = summary.timings.unwrap_or_default();
     let remote: Option<std::net::SocketAddr> = summary.remote_address.as_deref().and_then(|a| a.parse().ok());
+    let local: Option<std::net::SocketAddr> = more.local_address.as_deref().and_then(|a| a.parse().ok());
+    let total_seconds = timings.total_ms.unwrap_or(summary.elapsed_ms as f64) / 1000.0;
+    // Bytes per second, a whole number as curl prints it.
+    let speed = |bytes: u64| if total_seconds > 0.0 { (bytes as f64 / total_seconds) as u64 } else { 0 }.to_string();
     Some(match name {
-        "http_code" => format!("{:03}", summary.status.unwrap_or(0)),
+        "http_code" | "response_code" => format!("{:03}", summary.status.unwrap_or(0)),
         "http_version" => summary.http_version.unwrap_or("0").to_owned(),
+        "content_type" => more.content_type.clone().unwrap_or_default(),
+        "errormsg" => summary.error_message.clone().unwrap_or_default(),
+        "exitcode" => facts.exit_code.to_string(),
+        "method" => summary.operation.clone(),
+        "scheme" => {
+            summary.final_url.split_once(':').map(|(scheme, _)| scheme.to_ascii_uppercase()).unwrap_or_default()
+        }
+        "num_connects" => more.num_connects.to_string(),
         "num_redirects" => summary.redirects.len().to_string(),
+        "redirect_url" => more.redirect_url.clone().unwrap_or_default(),
         "remote_ip" => remote.map(|a| a.ip().to_string()).unwrap_or_default(),
         "remote_port" => remote.map(|a| a.port().to_string()).unwrap_or_default(),
+        "local_ip" => local.map(|a| a.ip().to_string()).unwrap_or_default(),
+        "local_port" => local.map(|a| a.port().to_string()).unwrap_or_default(),
         "size_download" => summary.bytes.to_string(),
+        "size_upload" => more.size_upload.to_string(),
+        "size_header" => more.size_header.to_string(),
+        "size_request" => more.size_request.unwrap_or(0).to_string(),
+        "speed_download" => speed(summary.bytes),
+        "speed_upload" => speed(more.size_upload),
+        "ssl_verify_result" => more.ssl_verify_result.to_string(),
         "time_namelookup" => seconds(timings.dns_ms),
         "time_connect" => seconds(timings.connect_ms),
         "time_appconnect" => seconds(timings.tls_ms),
@@ -88,12 +160,36 @@ fn value(name: &str, summary: &Summary) -> Option<String> {
             let ready = [timings.dns_ms, timings.connect_ms, timings.tls_ms].into_iter().flatten().fold(None, max);
             seconds(ready)
         }
+        // The redirects' time is inside the request's: netaccess does not tell it apart.
+        "time_redirect" => seconds(None),
         "time_starttransfer" => seconds(timings.first_byte_ms),
         "time_total" => seconds(timings.total_ms.or(Some(summary.elapsed_ms as f64))),
+        "url" => summary.url.clone(),
         "url_effective" => summary.final_url.clone(),
-        "json" => json(summary),
+        "header_json" => header_json(summary),
+        "json" => json(facts),
         _ => return None,
     })
+}
+
+/// `%{header_json}` as curl 7.88 prints it: the response fields by lower-case name, each with
+/// its values in a list, one name per line.
+fn header_json(summary: &Summary) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for (name, _) in &summary.headers {
+        if !names.contains(&name.as_str()) {
+            names.push(name);
+        }
+    }
+    let lines: Vec<String> = names
+        .iter()
+        .map(|name| {
+            let values: Vec<&str> =
+                summary.headers.iter().filter(|(n, _)| n == name).map(|(_, v)| v.as_str()).collect();
+            format!("{}:{}", Value::from(*name), json!(values))
+        })
+        .collect();
+    format!("{{{}\n}}", lines.join(",\n"))
 }
 
 fn max(best: Option<f64>, next: f64) -> Option<f64> {
@@ -101,14 +197,12 @@ fn max(best: Option<f64>, next: f64) -> Option<f64> {
 }
 
 /// `%{json}`: every variable above as one JSON object (numbers as numbers, as curl writes them).
-fn json(summary: &Summary) -> String {
+fn json(facts: &Facts<'_>) -> String {
     let mut object = Map::new();
     for name in VARIABLES {
-        let text = value(name, summary).unwrap_or_default();
+        let text = value(name, facts).unwrap_or_default();
         let number = match *name {
-            "http_code" | "num_redirects" | "remote_port" | "size_download" => {
-                text.parse::<u64>().ok().map(Value::from)
-            }
+            n if NUMBERS.contains(&n) => text.parse::<u64>().ok().map(Value::from),
             n if n.starts_with("time_") => text.parse::<f64>().ok().map(Value::from),
             _ => None,
         };
@@ -149,6 +243,7 @@ mod tests {
         let text = render(
             "%{http_code} %{remote_ip}:%{remote_port} %{size_download}B %{num_redirects} %{url_effective} 100%% \\t%{http_version}\\n",
             &summary(),
+            0,
             &mut unknown,
         );
         assert_eq!(text, "200 127.0.0.1:8080 42B 1 http://a.test/y 100% \t1.1\n");
@@ -161,6 +256,7 @@ mod tests {
         let text = render(
             "%{time_namelookup} %{time_connect} %{time_appconnect} %{time_pretransfer} %{time_starttransfer} %{time_total}",
             &summary(),
+            0,
             &mut unknown,
         );
         assert_eq!(text, "0.000000 0.001500 0.000000 0.001500 0.003250 0.004000");
@@ -169,7 +265,7 @@ mod tests {
     #[test]
     fn unknown_variables_print_nothing_and_are_reported_once() {
         let mut unknown = Vec::new();
-        let text = render("a%{nope}b%{nope}c%{unterminated", &summary(), &mut unknown);
+        let text = render("a%{nope}b%{nope}c%{unterminated", &summary(), 0, &mut unknown);
         assert_eq!(text, "abc%{unterminated");
         assert_eq!(unknown, vec!["nope".to_owned()]);
     }
@@ -177,7 +273,7 @@ mod tests {
     #[test]
     fn json_has_every_variable_with_numbers_as_numbers() {
         let mut unknown = Vec::new();
-        let value: Value = serde_json::from_str(&render("%{json}", &summary(), &mut unknown)).unwrap();
+        let value: Value = serde_json::from_str(&render("%{json}", &summary(), 0, &mut unknown)).unwrap();
         assert_eq!(value["http_code"], 200);
         assert_eq!(value["time_starttransfer"], 0.00325);
         assert_eq!(value["url_effective"], "http://a.test/y");

@@ -113,7 +113,7 @@ async fn resolve_takes_several_addresses_and_verbose_tells_each_attempt() {
     let trying_second = story.find(&format!("* Trying 127.0.0.1:{port}...")).expect(&story);
     let connected = story.find(&format!("* Connected to svc.test (127.0.0.1) port {port}")).expect(&story);
     let request = story.find("> GET /hello HTTP/1.1").expect(&story);
-    let response = story.find("< 200 OK").expect(&story);
+    let response = story.find("< HTTP/1.1 200 OK").expect(&story);
     assert!(trying_first < trying_second && trying_second < connected, "{story}");
     assert!(connected < request && request < response, "{story}");
     assert!(story.contains(&format!("> Host: svc.test:{port}")), "{story}");

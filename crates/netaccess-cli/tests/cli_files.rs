@@ -3,54 +3,16 @@
 //! download is never silently wrong, two URLs with one name never write one file at once, a save
 //! never replaces what its path names, the stores read what curl writes and what they wrote.
 
+mod support;
+
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
+
+use support::{curl, netaccess, side, stderr, text};
 
 use netaccess_tests::{pattern, HttpServer, RawServer, Script};
 use serde_json::Value;
-
-async fn run(program: &'static str, args: Vec<String>) -> Output {
-    tokio::task::spawn_blocking(move || {
-        let mut command = Command::new(program);
-        if program != "curl" {
-            command.arg("--no-progress");
-        }
-        command.args(args).stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("run {program}: {e}"))
-    })
-    .await
-    .unwrap()
-}
-
-async fn netaccess(args: &[&str]) -> Output {
-    run(env!("CARGO_BIN_EXE_netaccess"), args.iter().map(|a| (*a).to_owned()).collect()).await
-}
-
-/// curl, when this machine has it; in CI (`CI=true`) it must.
-async fn curl(args: &[&str]) -> Option<Output> {
-    if Command::new("curl").arg("--version").stdout(Stdio::null()).status().is_err() {
-        assert!(std::env::var_os("CI").is_none(), "curl is part of the image CI runs on");
-        eprintln!("SKIPPED LOUDLY: curl is not installed; the curl side of this comparison did not run");
-        return None;
-    }
-    Some(run("curl", args.iter().map(|a| (*a).to_owned()).collect()).await)
-}
-
-/// One side of a comparison: netaccess, or curl when it is there (`None` otherwise).
-async fn side(program: &str, args: &[&str]) -> Option<Output> {
-    match program {
-        "netaccess" => Some(netaccess(args).await),
-        _ => curl(args).await,
-    }
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn text(path: &Path) -> String {
-    path.display().to_string()
-}
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777

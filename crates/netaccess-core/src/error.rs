@@ -210,7 +210,9 @@ impl NetworkErrorKind {
             500 => InternalServerError,
             501 => OperationNotImplementedError,
             503 => ServiceUnavailableError,
-            502 | 504..=599 => UnknownServerError,
+            // 600-999 are valid status codes (RFC 9110 §15: three digits) that no RFC defines;
+            // Qt maps every unknown code above 500 to `UnknownServerError`.
+            502 | 504..=999 => UnknownServerError,
             402 | 406 | 408 | 411..=417 | 419..=499 => UnknownContentError,
             _ => ProtocolFailure,
         })
@@ -245,6 +247,7 @@ pub struct NetworkError {
     kind: NetworkErrorKind,
     url: String,
     message: String,
+    http_status: Option<u16>,
     source: Option<Arc<dyn StdError + Send + Sync>>,
 }
 
@@ -252,7 +255,31 @@ impl NetworkError {
     /// An error of `kind` for `url`, explained by `message`. A password in the URL is dropped
     /// ([`crate::redact_password`]): errors get logged and shown.
     pub fn new(kind: NetworkErrorKind, url: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { kind, url: without_password(url.into()), message: message.into(), source: None }
+        Self { kind, url: without_password(url.into()), message: message.into(), http_status: None, source: None }
+    }
+
+    /// The error an HTTP status reports, as Qt maps it ([`NetworkErrorKind::from_http_status`]),
+    /// "the server replied 404 Not Found"; `None` for a status that is not an error.
+    ///
+    /// ```
+    /// use netaccess_core::{NetworkError, NetworkErrorKind};
+    /// let err = NetworkError::for_http_status(404, "Not Found", "http://example.com/x").unwrap();
+    /// assert_eq!(err.kind(), NetworkErrorKind::ContentNotFoundError);
+    /// assert_eq!(err.http_status(), Some(404));
+    /// assert_eq!(err.message(), "the server replied 404 Not Found");
+    /// assert!(NetworkError::for_http_status(204, "No Content", "http://example.com/x").is_none());
+    /// ```
+    pub fn for_http_status(status: u16, reason: &str, url: impl Into<String>) -> Option<Self> {
+        let kind = NetworkErrorKind::from_http_status(status)?;
+        let message = format!("the server replied {status} {reason}");
+        Some(Self { http_status: Some(status), ..Self::new(kind, url, message.trim_end()) })
+    }
+
+    /// The same error with more said after its message ("...: it asks for Basic").
+    #[must_use]
+    pub fn with_detail(mut self, detail: &str) -> Self {
+        self.message = format!("{}: {detail}", self.message);
+        self
     }
 
     /// Attaches the underlying cause (an I/O error, a parse error, ...).
@@ -294,6 +321,13 @@ impl NetworkError {
     pub fn message(&self) -> &str {
         &self.message
     }
+
+    /// The HTTP status, when this error is the status itself (made by
+    /// [`for_http_status`](Self::for_http_status)): the response arrived whole, its body
+    /// readable. `None` for every other failure, a broken body after an error status included.
+    pub fn http_status(&self) -> Option<u16> {
+        self.http_status
+    }
 }
 
 fn without_password(url: String) -> String {
@@ -309,6 +343,7 @@ impl fmt::Debug for NetworkError {
             .field("kind", &self.kind)
             .field("url", &self.url)
             .field("message", &self.message)
+            .field("http_status", &self.http_status)
             .field("source", &self.source.as_ref().map(|s| s.to_string()))
             .finish()
     }
@@ -376,7 +411,9 @@ mod tests {
             (502, Some(UnknownServerError)),
             (503, Some(ServiceUnavailableError)),
             (599, Some(UnknownServerError)),
-            (600, Some(ProtocolFailure)),
+            (600, Some(UnknownServerError)),
+            (999, Some(UnknownServerError)),
+            (1000, Some(ProtocolFailure)),
             (99, Some(ProtocolFailure)),
         ];
         for (status, expected) in table {

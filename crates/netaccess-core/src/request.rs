@@ -120,15 +120,38 @@ impl Request {
     }
 
     /// Sets a header (replacing any value of that name), its name going out on HTTP/1.1 as
-    /// written here. An invalid name or value panics: use [`headers_mut`](Self::headers_mut)
-    /// with checked types for untrusted input.
+    /// written here.
+    ///
+    /// # Panics
+    /// An invalid name, or a value with a control character (CR, LF, NUL): for names and values
+    /// that come from outside the program use [`try_with_header`](Self::try_with_header).
     #[must_use]
-    pub fn with_header(mut self, name: &str, value: &str) -> Self {
-        let parsed = HeaderName::from_bytes(name.as_bytes()).expect("valid header name");
-        let value = HeaderValue::from_str(value).expect("valid header value");
+    pub fn with_header(self, name: &str, value: &str) -> Self {
+        match self.try_with_header(name, value) {
+            Ok(request) => request,
+            Err(err) => panic!("Request::with_header({name:?}, ..): {err}"),
+        }
+    }
+
+    /// Sets a header as [`with_header`](Self::with_header) does, refusing an invalid name or
+    /// value instead of panicking.
+    ///
+    /// ```
+    /// use netaccess_core::Request;
+    /// let request = Request::new("http://example.com/").try_with_header("X-Trace", "abc").unwrap();
+    /// assert_eq!(request.headers()["x-trace"], "abc");
+    /// assert!(Request::new("http://example.com/").try_with_header("X-Trace", "a\r\nInjected: 1").is_err());
+    /// assert!(Request::new("http://example.com/").try_with_header("bad name", "x").is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// The name is not a header name, or the value is not a header value.
+    pub fn try_with_header(mut self, name: &str, value: &str) -> Result<Self, http::Error> {
+        let parsed = HeaderName::from_bytes(name.as_bytes())?;
+        let value = HeaderValue::from_str(value)?;
         self.headers.insert(parsed, value);
         self.keep_name_as_written(name);
-        self
+        Ok(self)
     }
 
     /// Sends the header named `name` (in any case) spelled as `name` is on HTTP/1.1, where

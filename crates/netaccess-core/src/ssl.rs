@@ -79,6 +79,29 @@ impl SslErrorKind {
         }
     }
 
+    /// What the problem means, in words a user can act on.
+    ///
+    /// ```
+    /// use netaccess_core::SslErrorKind;
+    /// assert!(SslErrorKind::HostNameMismatch.explanation().contains("another name"));
+    /// ```
+    pub fn explanation(self) -> &'static str {
+        match self {
+            SslErrorKind::SelfSignedCertificate => "the certificate signed itself and is not among the trusted ones",
+            SslErrorKind::SelfSignedCertificateInChain => "the chain ends in a root certificate that is not trusted",
+            SslErrorKind::CertificateExpired => "the certificate has expired",
+            SslErrorKind::CertificateNotYetValid => "the certificate is not valid yet",
+            SslErrorKind::HostNameMismatch => "the certificate was issued for another name",
+            SslErrorKind::UnableToGetLocalIssuerCertificate => "no trusted authority issued the certificate",
+            SslErrorKind::CertificateUntrusted => "the certificate is not trusted for this purpose",
+            SslErrorKind::CertificateRevoked => "the certificate was revoked",
+            SslErrorKind::InvalidPurpose => "the certificate is not meant for a TLS server",
+            SslErrorKind::CertificateSignatureFailed => "a signature in the chain is wrong",
+            SslErrorKind::NoPeerCertificate => "the server showed no certificate",
+            SslErrorKind::UnspecifiedError => "the certificate was refused",
+        }
+    }
+
     /// The kind with this name (as [`name`](Self::name) spells it), ignoring case.
     ///
     /// ```

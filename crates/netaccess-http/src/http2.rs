@@ -334,6 +334,8 @@ pub(crate) async fn exchange(
         reason: parts.status.canonical_reason().unwrap_or_default().to_owned(),
         version: Version::HTTP_2,
         headers: parts.headers,
+        // HTTP/2 field names are lower case on the wire.
+        names_as_received: Vec::new(),
     };
     Ok(Incoming { head, body, connection: connection.clone(), reused, milestones, upload })
 }

@@ -62,6 +62,7 @@ mod pool;
 mod proxy_auth;
 mod route;
 mod secure;
+mod shown;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -124,6 +125,10 @@ pub struct HttpConfig {
     pub user_agent: String,
     /// Limits on response heads and chunk lines.
     pub limits: Limits,
+    /// Whether each response reports the request head that was sent for it
+    /// (`ReplyAttributes::request_head`), for a tool that shows it (curl's `-v`); off by
+    /// default: it costs a copy of the head per request.
+    pub keep_request_heads: bool,
     /// Who decides on certificate problems a request did not accept in advance; without one
     /// they fail the request.
     pub ssl_error_handler: Option<Arc<dyn SslErrorHandler>>,
@@ -147,6 +152,7 @@ impl std::fmt::Debug for HttpConfig {
             .field("decompression_threshold", &self.decompression_threshold)
             .field("user_agent", &self.user_agent)
             .field("limits", &self.limits)
+            .field("keep_request_heads", &self.keep_request_heads)
             .field("ssl_error_handler", &self.ssl_error_handler.is_some())
             .field("proxy", &self.proxy)
             .field("proxy_authentication_handler", &self.proxy_authentication_handler.is_some())
@@ -165,6 +171,7 @@ impl Default for HttpConfig {
             decompression_threshold: Some(DEFAULT_BOMB_THRESHOLD),
             user_agent: DEFAULT_USER_AGENT.to_owned(),
             limits: Limits::default(),
+            keep_request_heads: false,
             ssl_error_handler: None,
             proxy: None,
             proxy_factory: Arc::new(netaccess_proxy::SystemProxyFactory::from_env()),
@@ -306,6 +313,7 @@ impl Inner {
         let mut attributes = ReplyAttributes::default();
         attributes.http_status_code = Some(head.status.as_u16());
         attributes.http_reason_phrase = Some(std::mem::take(&mut head.reason));
+        attributes.header_names_as_received = std::mem::take(&mut head.names_as_received);
         attributes.http_version = Some(head.version);
         attributes.http2_was_used = head.version == http::Version::HTTP_2;
         attributes.proxy = (!proxy.is_direct()).then(|| proxy.label());

@@ -271,6 +271,7 @@ impl Inner {
                 limits: self.config.limits,
                 head_timeout: self.config.response_head_timeout,
             };
+            let head_as_sent = self.config.keep_request_heads.then(|| out.encode_head());
             let timeout = attributes.transfer_timeout.unwrap_or(Duration::ZERO);
             // Boxed: the exchange's future comes into being once a slot is held, so a request
             // queued for a connection holds only the small future above (10,000 queued
@@ -299,7 +300,11 @@ impl Inner {
             if let Some(send_time) = prepared.send_time {
                 send_time.on_response_head(prepared.url, &incoming.head().headers);
             }
-            return self.response(incoming, prepared.decompress, slot, prepared.url_text.to_owned(), route.proxy);
+            let version = incoming.head().version;
+            let mut response =
+                self.response(incoming, prepared.decompress, slot, prepared.url_text.to_owned(), route.proxy)?;
+            response.attributes.request_head = head_as_sent.map(|head| crate::shown::request_head(head, version));
+            return Ok(response);
         }
     }
 

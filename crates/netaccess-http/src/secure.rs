@@ -118,7 +118,8 @@ fn accepts(decision: &SslErrorDecision, errors: &[SslError]) -> bool {
 }
 
 fn refused(url: &str, host: &str, errors: &[SslError]) -> NetworkError {
-    let list: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    let list: Vec<String> =
+        errors.iter().map(|e| format!("{} ({}: {})", e.kind, e.kind.explanation(), e.message)).collect();
     NetworkError::new(
         NetworkErrorKind::SslHandshakeFailedError,
         url,

@@ -175,7 +175,7 @@ fn trailers(input: &mut BytesMut, limits: &Limits) -> Result<Decoded, Http1Error
         input.advance(2);
         return Ok(Decoded::End(HeaderMap::new()));
     }
-    let mut fields = vec![httparse::EMPTY_HEADER; limits.max_headers];
+    let mut fields = vec![httparse::EMPTY_HEADER; crate::parse::field_room(input, limits)];
     match httparse::parse_headers(input, &mut fields) {
         Ok(httparse::Status::Complete((consumed, fields))) => {
             let trailers = to_header_map(fields)?;
@@ -186,6 +186,9 @@ fn trailers(input: &mut BytesMut, limits: &Limits) -> Result<Decoded, Http1Error
             Err(Http1Error::HeadTooLarge { limit: limits.max_head_bytes })
         }
         Ok(httparse::Status::Partial) => Ok(Decoded::NeedMore),
+        Err(httparse::Error::TooManyHeaders) if crate::parse::field_room(input, limits) < limits.max_headers => {
+            Err(Http1Error::HeadTooLarge { limit: limits.max_head_bytes })
+        }
         Err(httparse::Error::TooManyHeaders) => Err(Http1Error::TooManyHeaders { limit: limits.max_headers }),
         Err(err) => Err(Http1Error::InvalidChunk(format!("bad trailer section: {err}"))),
     }

@@ -8,6 +8,14 @@
 //! is checked separately. An unknown issuer is told apart the way OpenSSL (and so Qt) does: a
 //! lone self-signed leaf is `SelfSignedCertificate`, a chain ending in a self-signed root nobody
 //! trusts is `SelfSignedCertificateInChain`, anything else `UnableToGetLocalIssuerCertificate`.
+//!
+//! A certificate the user named as trusted (a CA file, a CA from memory) that is exactly the
+//! server's certificate is trusted for its own names and dates, as OpenSSL (curl, Qt) trusts it:
+//! the self-signed certificate `openssl req -x509` makes is marked a CA, which webpki refuses
+//! as an end entity (`CaUsedAsEndEntity`); that one refusal is dropped for such a certificate.
+//!
+//! The certificates are read with webpki, the parser rustls itself uses (issuer and subject);
+//! the validity period comes from the error that reports it, so no second X.509 parser is built.
 
 use std::time::Duration;
 
@@ -25,6 +33,7 @@ pub(crate) fn classify(
     intermediates: &[CertificateDer<'_>],
     server_name: &ServerName<'_>,
     roots: &RootCertStore,
+    named: &[CertificateDer<'static>],
     now: UnixTime,
     algorithms: WebPkiSupportedAlgorithms,
 ) -> Vec<SslError> {
@@ -35,20 +44,25 @@ pub(crate) fn classify(
             return vec![error(SslErrorKind::UnspecifiedError, Some(leaf), format!("unreadable certificate: {err}"))]
         }
     };
+    let named_exactly = named.iter().any(|certificate| certificate.as_ref() == end_entity.as_ref());
+    // The chain's refusal, unless it is only that a certificate the user named is a CA.
+    let refusal = |at: UnixTime| {
+        verify_server_cert_signed_by_trust_anchor(&parsed, roots, intermediates, at, algorithms.all)
+            .err()
+            .filter(|err| !(named_exactly && is_ca_used_as_end_entity(err)))
+    };
     let mut errors = Vec::new();
-    if let Err(err) = verify_server_cert_signed_by_trust_anchor(&parsed, roots, intermediates, now, algorithms.all) {
+    if let Some(err) = refusal(now) {
         let first = kind_of(&err, end_entity, intermediates);
         errors.push(error(first, Some(blame(first, end_entity, intermediates)), err.to_string()));
-        if matches!(first, SslErrorKind::CertificateExpired | SslErrorKind::CertificateNotYetValid) {
-            if let Some(inside) = inside_validity(end_entity) {
-                if let Err(err) =
-                    verify_server_cert_signed_by_trust_anchor(&parsed, roots, intermediates, inside, algorithms.all)
-                {
-                    let second = kind_of(&err, end_entity, intermediates);
-                    if second != first {
-                        errors.push(error(second, Some(blame(second, end_entity, intermediates)), err.to_string()));
-                    }
-                }
+        if let Some(second) = inside_validity(&err).and_then(refusal) {
+            let second_kind = kind_of(&second, end_entity, intermediates);
+            if second_kind != first {
+                errors.push(error(
+                    second_kind,
+                    Some(blame(second_kind, end_entity, intermediates)),
+                    second.to_string(),
+                ));
             }
         }
     }
@@ -84,6 +98,13 @@ fn kind_of(err: &rustls::Error, end_entity: &CertificateDer<'_>, intermediates: 
         CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
             SslErrorKind::HostNameMismatch
         }
+        // A CA certificate shown as the server's own: webpki refuses it before it looks for an
+        // issuer, so a lone self-signed one (what `openssl req -x509` makes) nobody named is
+        // told as OpenSSL tells it.
+        _ if is_ca_used_as_end_entity(err) && intermediates.is_empty() && is_self_signed(end_entity) => {
+            SslErrorKind::SelfSignedCertificate
+        }
+        _ if is_ca_used_as_end_entity(err) => SslErrorKind::InvalidPurpose,
         _ => SslErrorKind::UnspecifiedError,
     }
 }
@@ -110,16 +131,26 @@ fn blame(kind: SslErrorKind, end_entity: &CertificateDer<'_>, intermediates: &[C
 }
 
 fn is_self_signed(certificate: &CertificateDer<'_>) -> bool {
-    x509_parser::parse_x509_certificate(certificate.as_ref())
-        .is_ok_and(|(_, parsed)| parsed.issuer().as_raw() == parsed.subject().as_raw())
+    webpki::EndEntityCert::try_from(certificate).is_ok_and(|parsed| parsed.issuer() == parsed.subject())
 }
 
-/// A moment in the middle of the leaf's validity period.
-fn inside_validity(end_entity: &CertificateDer<'_>) -> Option<UnixTime> {
-    let (_, parsed) = x509_parser::parse_x509_certificate(end_entity.as_ref()).ok()?;
-    let validity = parsed.validity();
-    let start = validity.not_before.timestamp();
-    let end = validity.not_after.timestamp();
-    let middle = u64::try_from(start + (end - start) / 2).ok()?;
-    Some(UnixTime::since_unix_epoch(Duration::from_secs(middle)))
+/// webpki's refusal of a CA certificate shown as the server's own.
+fn is_ca_used_as_end_entity(err: &rustls::Error) -> bool {
+    let rustls::Error::InvalidCertificate(CertificateError::Other(other)) = err else { return false };
+    matches!(other.0.downcast_ref::<webpki::Error>(), Some(webpki::Error::CaUsedAsEndEntity))
+}
+
+/// For a refusal on the validity period, a moment inside it (a second within the bound that was
+/// crossed), to find what else is wrong with the chain.
+fn inside_validity(err: &rustls::Error) -> Option<UnixTime> {
+    let second = Duration::from_secs(1);
+    match err {
+        rustls::Error::InvalidCertificate(CertificateError::ExpiredContext { not_after, .. }) => {
+            Some(UnixTime::since_unix_epoch(not_after.as_secs().checked_sub(1).map(Duration::from_secs)?))
+        }
+        rustls::Error::InvalidCertificate(CertificateError::NotValidYetContext { not_before, .. }) => {
+            Some(UnixTime::since_unix_epoch(Duration::from_secs(not_before.as_secs()) + second))
+        }
+        _ => None,
+    }
 }

@@ -84,7 +84,17 @@ pub struct TlsConfig {
     trust: Trust,
     ca_files: Vec<PathBuf>,
     ca_certificates: Vec<Bytes>,
-    client_identity: Option<(PathBuf, PathBuf)>,
+    ca_pems: Vec<Bytes>,
+    client_identity: Option<ClientIdentity>,
+}
+
+/// Where the client certificate chain and its key come from.
+#[derive(Debug, Clone)]
+enum ClientIdentity {
+    /// PEM files: the chain (leaf first), the key.
+    Files(PathBuf, PathBuf),
+    /// PEM bytes: the chain (leaf first), the key.
+    Pem(Bytes, Bytes),
 }
 
 impl TlsConfig {
@@ -109,10 +119,34 @@ impl TlsConfig {
         self
     }
 
-    /// Shows this client certificate chain (PEM, leaf first) with its private key (PEM).
+    /// Also trusts the CA certificates in these PEM bytes (one or more `BEGIN CERTIFICATE`
+    /// blocks), as [`with_ca_file`](Self::with_ca_file) does for a file.
+    ///
+    /// ```
+    /// use netaccess_tls::TlsConfig;
+    /// let pem = "-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n";
+    /// let config = TlsConfig::default().with_ca_pem(pem);
+    /// # let _ = config;
+    /// ```
+    #[must_use]
+    pub fn with_ca_pem(mut self, pem: impl Into<Bytes>) -> Self {
+        self.ca_pems.push(pem.into());
+        self
+    }
+
+    /// Shows this client certificate chain (PEM file, leaf first) with its private key (PEM
+    /// file).
     #[must_use]
     pub fn with_client_certificate(mut self, chain: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
-        self.client_identity = Some((chain.into(), key.into()));
+        self.client_identity = Some(ClientIdentity::Files(chain.into(), key.into()));
+        self
+    }
+
+    /// Shows this client certificate chain (PEM bytes, leaf first) with its private key (PEM
+    /// bytes): an identity from a secret store rather than a file.
+    #[must_use]
+    pub fn with_client_certificate_pem(mut self, chain: impl Into<Bytes>, key: impl Into<Bytes>) -> Self {
+        self.client_identity = Some(ClientIdentity::Pem(chain.into(), key.into()));
         self
     }
 
@@ -178,6 +212,33 @@ fn load_pem_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, Tl
     Ok(certificates)
 }
 
+fn parse_pem_certificates(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<'static>>, TlsSetupError> {
+    let certificates: Result<Vec<_>, _> = CertificateDer::pem_slice_iter(pem).collect();
+    let certificates = certificates.map_err(|e| TlsSetupError(format!("bad PEM in the {what}: {e}")))?;
+    if certificates.is_empty() {
+        return Err(TlsSetupError(format!("no certificate in the {what}")));
+    }
+    Ok(certificates)
+}
+
+/// The client identity's chain and key, read from files or from memory.
+fn load_identity(
+    identity: &ClientIdentity,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), TlsSetupError> {
+    match identity {
+        ClientIdentity::Files(chain, key) => Ok((
+            load_pem_certificates(chain)?,
+            PrivateKeyDer::from_pem_file(key)
+                .map_err(|e| TlsSetupError(format!("cannot read the private key {}: {e}", key.display())))?,
+        )),
+        ClientIdentity::Pem(chain, key) => Ok((
+            parse_pem_certificates(chain, "client certificate PEM")?,
+            PrivateKeyDer::from_pem_slice(key)
+                .map_err(|e| TlsSetupError(format!("cannot read the private key PEM: {e}")))?,
+        )),
+    }
+}
+
 impl TlsConnector {
     /// Loads the roots and the client identity.
     ///
@@ -199,30 +260,34 @@ impl TlsConnector {
             Trust::WebPki => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
             Trust::None => {}
         }
+        // Every certificate the user named, with where it came from.
+        let mut named = Vec::new();
         for path in &config.ca_files {
-            for certificate in load_pem_certificates(path)? {
-                roots
-                    .add(certificate)
-                    .map_err(|e| TlsSetupError(format!("unusable CA certificate in {}: {e}", path.display())))?;
-            }
+            named.extend(load_pem_certificates(path)?.into_iter().map(|c| (c, path.display().to_string())));
+        }
+        for pem in &config.ca_pems {
+            named.extend(parse_pem_certificates(pem, "CA PEM")?.into_iter().map(|c| (c, "the CA PEM".to_owned())));
         }
         for der in &config.ca_certificates {
+            named.push((CertificateDer::from(der.to_vec()), "a CA certificate".to_owned()));
+        }
+        for (certificate, from) in &named {
             roots
-                .add(CertificateDer::from(der.to_vec()))
-                .map_err(|e| TlsSetupError(format!("unusable CA certificate: {e}")))?;
+                .add(certificate.clone())
+                .map_err(|e| TlsSetupError(format!("unusable CA certificate in {from}: {e}")))?;
         }
         let roots = Arc::new(roots);
+        let named = named.into_iter().map(|(certificate, _)| certificate).collect();
+        let verifier = RecordingVerifier::new(roots.clone(), named, provider.clone());
         let builder = ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|e| TlsSetupError(e.to_string()))?
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(RecordingVerifier::new(roots.clone(), provider.clone())));
+            .with_custom_certificate_verifier(Arc::new(verifier));
         let base = match &config.client_identity {
             None => builder.with_no_client_auth(),
-            Some((chain, key)) => {
-                let chain = load_pem_certificates(chain)?;
-                let key = PrivateKeyDer::from_pem_file(key)
-                    .map_err(|e| TlsSetupError(format!("cannot read the private key: {e}")))?;
+            Some(identity) => {
+                let (chain, key) = load_identity(identity)?;
                 builder
                     .with_client_auth_cert(chain, key)
                     .map_err(|e| TlsSetupError(format!("unusable client certificate: {e}")))?

@@ -67,12 +67,19 @@ impl<F: Future> Future for Recording<F> {
 #[derive(Debug)]
 pub(crate) struct RecordingVerifier {
     roots: Arc<RootCertStore>,
+    /// The certificates the user named as trusted (CA files, CAs from memory): one of them shown
+    /// as the server's own certificate is trusted for its names and dates.
+    named: Vec<CertificateDer<'static>>,
     provider: Arc<CryptoProvider>,
 }
 
 impl RecordingVerifier {
-    pub(crate) fn new(roots: Arc<RootCertStore>, provider: Arc<CryptoProvider>) -> Self {
-        Self { roots, provider }
+    pub(crate) fn new(
+        roots: Arc<RootCertStore>,
+        named: Vec<CertificateDer<'static>>,
+        provider: Arc<CryptoProvider>,
+    ) -> Self {
+        Self { roots, named, provider }
     }
 }
 
@@ -90,6 +97,7 @@ impl ServerCertVerifier for RecordingVerifier {
             intermediates,
             server_name,
             &self.roots,
+            &self.named,
             now,
             self.provider.signature_verification_algorithms,
         );

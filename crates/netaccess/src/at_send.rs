@@ -78,10 +78,10 @@ impl AtSend {
             }
             cookies::load(self.jar.as_ref(), url, headers);
         }
-        if self.caller_authorization {
-            return;
-        }
         let body = self.body.as_deref();
+        // The caller's own `Authorization` goes as it is, until a 401 refused it and a round
+        // answered the challenge: then the answer replaces it (a preemptive Basic, as curl's
+        // `-u`, that a Digest server challenges).
         let answered = self
             .answer
             .lock()
@@ -90,6 +90,7 @@ impl AtSend {
             .and_then(|answer| answer.authorization(&self.auth, url, method, body));
         let value = match answered {
             Some(value) => Some(value),
+            None if self.caller_authorization => return,
             None if self.preemptive => self.auth.preemptive(url, method, body),
             None => None,
         };

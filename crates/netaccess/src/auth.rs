@@ -14,7 +14,10 @@
 //! came (`AuthenticationRequiredError`, body readable). A Digest `stale=true` is answered with the
 //! same credentials and the new nonce without asking.
 //!
-//! Once a challenge is answered, requests to the same origin send credentials at once (Basic
+//! Once a challenge is answered, requests to its protection space send credentials at once: the
+//! same origin, at or below the directory of the URI that was challenged (RFC 7617 §2.2, and
+//! Qt's path-prefix lookup in its credential cache: an answer at `/dir/a` covers `/dir/b` and
+//! `/dir/sub/c`, not `/other`, which waits for its own 401). Inside the space (Basic
 //! as is, Digest with the cached challenge and the next nonce count), decided when each request
 //! is sent on its connection (the driver's `at_send` module): requests queued behind a 401 carry the
 //! answer, so N requests queued behind one challenge make N + 1 requests in all, as in Qt, and
@@ -107,8 +110,22 @@ pub(crate) struct AuthCache {
     credentials: CredentialCache<Key>,
     /// The challenge's client per key, for answering at once (the Digest nonce and its count).
     clients: Mutex<HashMap<Key, PasswordClient>>,
-    /// The realm of the last answer per origin, for answering at once.
-    last_realm: Mutex<HashMap<String, String>>,
+    /// The protection spaces answered per origin, for answering at once: each the directory of
+    /// a challenged URI and the realm answered there.
+    spaces: Mutex<HashMap<String, Vec<Space>>>,
+}
+
+/// A protection space: the paths at or below `directory` (which ends in `/`) of an origin, and
+/// the realm answered there.
+struct Space {
+    directory: String,
+    realm: String,
+}
+
+/// The directory of `url`'s path: up to and including its last `/`.
+fn directory_of(url: &Url) -> &str {
+    let path = url.path();
+    &path[..path.rfind('/').map_or(0, |slash| slash + 1)]
 }
 
 /// The request-target a Digest response names: path and query.
@@ -129,14 +146,21 @@ impl AuthCache {
     pub(crate) fn clear(&self) {
         self.credentials.clear();
         lock(&self.clients).clear();
-        lock(&self.last_realm).clear();
+        lock(&self.spaces).clear();
     }
 
-    /// Records an answer: the realm answers at once from now on, with this challenge's client.
-    fn answered(&self, key: &Key, credentials: &Credentials, client: PasswordClient) {
+    /// Records an answer at `url`: its realm answers at once from now on, with this challenge's
+    /// client, for the paths at or below `url`'s directory.
+    fn answered(&self, key: &Key, url: &Url, credentials: &Credentials, client: PasswordClient) {
         self.credentials.store(key.clone(), (credentials.user.clone(), credentials.password.clone()));
         lock(&self.clients).insert(key.clone(), client);
-        lock(&self.last_realm).insert(key.0.clone(), key.1.clone());
+        let directory = directory_of(url);
+        let mut spaces = lock(&self.spaces);
+        let spaces = spaces.entry(key.0.clone()).or_default();
+        match spaces.iter_mut().find(|space| space.directory == directory) {
+            Some(space) => space.realm.clone_from(&key.1),
+            None => spaces.push(Space { directory: directory.to_owned(), realm: key.1.clone() }),
+        }
     }
 
     /// Records `credentials` as the answer to `challenge` at `url`'s origin, as a 401 round
@@ -144,7 +168,7 @@ impl AuthCache {
     #[cfg(test)]
     pub(crate) fn answer_for_test(&self, url: &Url, challenge: &HeaderMap, credentials: Credentials) {
         let (client, _, realm) = strongest_challenge(challenge, WWW_AUTHENTICATE).expect("a challenge");
-        self.answered(&(origin(url), realm), &credentials, client);
+        self.answered(&(origin(url), realm), url, &credentials, client);
     }
 
     /// The `Authorization` for `url` from the cached answer of `key`, if there is one (a
@@ -155,15 +179,23 @@ impl AuthCache {
         respond(clients.get_mut(key)?, &user, &password, uri_of(url), method, body)
     }
 
-    /// An `Authorization` value to send at once to `url`, from the last answer at its origin.
+    /// An `Authorization` value to send at once to `url`, from the answer of the deepest
+    /// protection space that holds it.
     pub(crate) fn preemptive(&self, url: &Url, method: &str, body: Option<&[u8]>) -> Option<String> {
         let realm = {
-            let last_realm = lock(&self.last_realm);
-            if last_realm.is_empty() {
+            let spaces = lock(&self.spaces);
+            if spaces.is_empty() {
                 // Nothing was ever answered: spare every request the origin's serialization.
                 return None;
             }
-            last_realm.get(&origin(url))?.clone()
+            let path = url.path();
+            spaces
+                .get(&origin(url))?
+                .iter()
+                .filter(|space| path.starts_with(&space.directory))
+                .max_by_key(|space| space.directory.len())?
+                .realm
+                .clone()
         };
         self.respond_for(&(origin(url), realm), url, method, body)
     }
@@ -249,7 +281,7 @@ impl<'a> Rounds<'a> {
         };
         let credentials = Credentials::new(user, password);
         let own = if self.reuse {
-            self.cache.answered(&key, &credentials, client);
+            self.cache.answered(&key, url, &credentials, client);
             None
         } else {
             Some(client)

@@ -167,11 +167,22 @@ impl Reply {
         self.reply.error()
     }
 
-    /// Waits for the end; the whole body (what `read` has not taken yet), or the error. Takes
-    /// the reply, as reqwest's blocking `bytes` does (so `Read::bytes` never shadows it).
+    /// The reply, or the error its HTTP status reports, as [`crate::Reply::error_for_status`]
+    /// (call it after [`head`](Self::head)).
     ///
     /// # Errors
-    /// The reply's error.
+    /// The status is 400 or more (or one Qt maps to an error).
+    pub fn error_for_status(self) -> Result<Self, NetworkError> {
+        self.reply.error_for_status_ref()?;
+        Ok(self)
+    }
+
+    /// Waits for the end; the whole body (what `read` has not taken yet), or the error. Takes
+    /// the reply, as reqwest's blocking `bytes` does (so `Read::bytes` never shadows it). The
+    /// body of an HTTP error status is returned, as by [`crate::Reply::bytes`].
+    ///
+    /// # Errors
+    /// The reply's error, unless it is the HTTP status itself.
     pub fn bytes(mut self) -> Result<Bytes, NetworkError> {
         let rest = self.runtime.block_on(self.reply.bytes())?;
         if self.pending.is_empty() {
@@ -186,7 +197,7 @@ impl Reply {
     /// body not yet taken through `Read`: use one or the other).
     ///
     /// # Errors
-    /// The reply's error.
+    /// The reply's error, unless it is the HTTP status itself.
     pub fn text(mut self) -> Result<String, NetworkError> {
         self.runtime.block_on(self.reply.text())
     }

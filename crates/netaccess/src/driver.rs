@@ -207,11 +207,8 @@ impl Transfer {
 
     fn backend_for(&self) -> Result<(&Url, Arc<dyn Backend>), NetworkError> {
         let url = self.request.url().ok_or_else(|| {
-            NetworkError::new(
-                NetworkErrorKind::ProtocolUnknownError,
-                self.request.url_text(),
-                "Protocol \"\" is unknown",
-            )
+            let text = self.request.url_text();
+            NetworkError::new(NetworkErrorKind::ProtocolUnknownError, text, crate::url_words::why_not_a_url(text))
         })?;
         Ok((url, self.backend_for_url(url)?))
     }
@@ -513,13 +510,12 @@ impl Transfer {
             let state = &mut *state;
             let attributes = &**state.attributes.insert(attributes);
             attributes.http_status_code.and_then(|status| {
-                let kind = NetworkErrorKind::from_http_status(status)?;
-                let reason = attributes.http_reason_phrase.clone().unwrap_or_default();
-                let mut message = format!("the server replied {status} {reason}");
-                if let Some(challenge) = (status == 401).then(|| auth::describe(&state.headers)).flatten() {
-                    message.push_str(&format!(": it asks for {challenge}"));
-                }
-                Some(NetworkError::new(kind, url.as_str(), message))
+                let reason = attributes.http_reason_phrase.as_deref().unwrap_or_default();
+                let error = NetworkError::for_http_status(status, reason, url.as_str())?;
+                Some(match (status == 401).then(|| auth::describe(&state.headers)).flatten() {
+                    Some(challenge) => error.with_detail(&format!("it asks for {challenge}")),
+                    None => error,
+                })
             })
         };
         self.emit(ReplyEvent::MetaDataChanged).await;

@@ -69,6 +69,7 @@ mod reply;
 mod reply_body;
 mod request_defaults;
 mod retry_budget;
+mod url_words;
 
 pub use auth::{AuthenticationChallenge, AuthenticationHandler, Credentials};
 pub use driver::{DEFAULT_READ_BUFFER_SIZE, EVENT_QUEUE};
@@ -95,6 +96,13 @@ pub use netaccess_proxy::{
 pub use netaccess_tls::{TlsConfig, Trust};
 pub use redirect::RedirectHandler;
 pub use url::Url;
+
+// The crates whose types the API takes and gives, so a user needs no version of their own that
+// could differ from ours: `netaccess::http::HeaderValue`, `netaccess::bytes::Bytes`,
+// `netaccess::url::Url`.
+pub use bytes;
+pub use http;
+pub use url;
 
 /// The HTTP defaults as plain numbers, for command lines and configuration files.
 pub mod http_defaults {

@@ -657,6 +657,22 @@ impl NetworkAccessManagerBuilder {
         self
     }
 
+    /// Keeps the response field names as HTTP/1.1 servers spell them, for
+    /// [`Reply::raw_header_pairs`](crate::Reply::raw_header_pairs) (hyper's
+    /// `preserve_header_case`; off by default: it costs an allocation per response).
+    pub fn preserve_header_case(mut self, on: bool) -> Self {
+        self.http.limits.keep_names_as_received = on;
+        self
+    }
+
+    /// Has every HTTP reply report the request head sent for it
+    /// ([`ReplyAttributes::request_head`](netaccess_core::ReplyAttributes::request_head)), as
+    /// curl's `-v` shows it; off by default (a copy of the head per request).
+    pub fn keep_request_heads(mut self, on: bool) -> Self {
+        self.http.keep_request_heads = on;
+        self
+    }
+
     /// The `User-Agent` sent when a request sets none.
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.http.user_agent = user_agent.into();

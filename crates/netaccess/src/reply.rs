@@ -197,6 +197,23 @@ impl Reply {
         self.shared.state().headers.clone()
     }
 
+    /// The response header fields in order, each name spelled as the server sent it (Qt's
+    /// `rawHeaderPairs`): over HTTP/1.1 with
+    /// [`preserve_header_case`](crate::NetworkAccessManagerBuilder::preserve_header_case) on;
+    /// otherwise, and over HTTP/2, names are in lower case.
+    pub fn raw_header_pairs(&self) -> Vec<(String, http::HeaderValue)> {
+        let state = self.shared.state();
+        let spelled = &state.attributes().header_names_as_received;
+        state
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                let name = spelled.iter().find(|s| s.eq_ignore_ascii_case(name.as_str())).map_or(name.as_str(), |s| s);
+                (name.to_owned(), value.clone())
+            })
+            .collect()
+    }
+
     /// One response header as text, repeated values joined with `, ` (Qt's `rawHeader`).
     pub fn header(&self, name: &str) -> Option<String> {
         let state = self.shared.state();
@@ -341,13 +358,60 @@ impl Reply {
         body.freeze()
     }
 
-    /// Waits for the end and returns the body, or the error the reply finished with.
+    /// Waits for the end and returns the body, or the error the reply failed with. The body of
+    /// an HTTP error status is returned too (a 4xx JSON error document can be read, as Qt's
+    /// `readAll()` and reqwest's `bytes()` read it): ask
+    /// [`error_for_status`](Self::error_for_status) for the status error.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+    /// use netaccess::{NetworkAccessManager, Request};
+    /// let manager = NetworkAccessManager::new();
+    /// let mut reply = manager.get(Request::new("data:,hello"));
+    /// assert_eq!(reply.bytes().await.unwrap(), "hello");
+    /// # });
+    /// ```
     ///
     /// # Errors
-    /// The reply's error.
+    /// The reply's error, unless it is the HTTP status itself
+    /// ([`NetworkError::http_status`]).
     pub async fn bytes(&mut self) -> Result<Bytes, NetworkError> {
         let body = self.read_all().await;
-        self.error().map_or(Ok(body), Err)
+        self.error().filter(|error| error.http_status().is_none()).map_or(Ok(body), Err)
+    }
+
+    /// The reply, or the error its HTTP status reports (404 is `ContentNotFoundError`, Qt's
+    /// mapping), as reqwest's `error_for_status`. Call it once the head arrived (after
+    /// [`head`](Self::head) or the body); before, there is no status and the reply is returned.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), netaccess::NetworkError> {
+    /// use netaccess::{NetworkAccessManager, Request};
+    /// let manager = NetworkAccessManager::new();
+    /// let mut reply = manager.get(Request::new("https://example.com/api"));
+    /// reply.head().await?;
+    /// let text = reply.error_for_status()?.text().await?;
+    /// # let _ = text; Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// The status is 400 or more (or one Qt maps to an error).
+    pub fn error_for_status(self) -> Result<Self, NetworkError> {
+        self.error_for_status_ref()?;
+        Ok(self)
+    }
+
+    /// [`error_for_status`](Self::error_for_status) without taking the reply.
+    ///
+    /// # Errors
+    /// The status is 400 or more (or one Qt maps to an error).
+    pub fn error_for_status_ref(&self) -> Result<&Self, NetworkError> {
+        if let Some(error) = self.error().filter(|error| error.http_status().is_some()) {
+            return Err(error);
+        }
+        let Some(status) = self.status() else { return Ok(self) };
+        let reason = self.reason().unwrap_or_default();
+        NetworkError::for_http_status(status, &reason, self.url_text()).map_or(Ok(self), Err)
     }
 
     /// Waits for the end and returns the body as text, decoded from the `charset` of its
@@ -356,7 +420,7 @@ impl Reply {
     /// Malformed sequences become U+FFFD.
     ///
     /// # Errors
-    /// The reply's error.
+    /// As [`bytes`](Self::bytes): the reply's error, unless it is the HTTP status itself.
     pub async fn text(&mut self) -> Result<String, NetworkError> {
         let body = self.bytes().await?;
         let encoding = self

@@ -122,8 +122,9 @@ impl Reply {
     /// Waits for the end and parses the body as JSON. Feature `json`.
     ///
     /// # Errors
-    /// The reply's error, or `UnknownContentError` naming the parse failure when the body is
-    /// not the JSON `T` expects.
+    /// As [`bytes`](Self::bytes) (the body of an HTTP error status is parsed: a 4xx JSON error
+    /// document reads), or `UnknownContentError` naming the parse failure when the body is not
+    /// the JSON `T` expects.
     #[cfg(feature = "json")]
     pub async fn json<T: serde::de::DeserializeOwned>(&mut self) -> Result<T, NetworkError> {
         let body = self.bytes().await?;
