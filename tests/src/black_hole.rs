@@ -35,3 +35,20 @@ impl BlackHole {
         Self { addr, _listener: listener, _queued: queued }
     }
 }
+
+impl BlackHole {
+    /// After `delay`, starts accepting every connection: a client still sending SYNs (Linux
+    /// retransmits after 1 s, then 2 s more) connects at its next retransmission.
+    pub fn answer_after(self, delay: Duration) -> SocketAddr {
+        let Self { addr, _listener: listener, _queued: queued } = self;
+        tokio::spawn(async move {
+            tokio::time::sleep(delay).await;
+            let mut accepted = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                accepted.push(stream);
+            }
+            drop(queued);
+        });
+        addr
+    }
+}

@@ -200,3 +200,40 @@ fn the_facade_re_exports_the_crates_its_api_speaks() {
     let request = netaccess::Request::from_url(url.clone()).try_with_header("X-A", value.to_str().unwrap()).unwrap();
     assert_eq!((request.url(), bytes.len()), (Some(&url), 1));
 }
+
+#[tokio::test]
+async fn every_ftp_connection_takes_the_control_connections_resolution_through_socks5() {
+    let server = netaccess_tests::FtpServer::start(None).await;
+    for name in ["a.bin", "b.bin"] {
+        std::fs::write(server.root().join(name), netaccess_tests::pattern(200_000)).unwrap();
+    }
+    let proxy = netaccess_tests::TestProxy::socks5(None).await;
+    let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], server.port));
+    // socks5://: names resolved here, with the overrides (`ftp.test` is known to nobody else).
+    let local = NetworkAccessManager::builder()
+        .proxy(netaccess::Proxy::from_url(&proxy.url("socks5")).unwrap())
+        .resolve("ftp.test", server.port, loopback)
+        .build();
+    let urls = ["a.bin", "b.bin"].map(|name| format!("ftp://ftp.test:{}/{name}", server.port));
+    let mut replies: Vec<_> = urls.iter().map(|url| local.get(Request::new(url))).collect();
+    for (url, body) in urls.iter().zip(timeout(LIMIT, join_all(replies.iter_mut().map(|r| r.bytes()))).await.unwrap()) {
+        assert_eq!(body.unwrap_or_else(|e| panic!("{url}: {e}")), netaccess_tests::pattern(200_000), "{url}");
+    }
+    let targets = proxy.log.requests();
+    assert!(targets.len() >= 4, "two control and two data connections: {targets:?}");
+    assert!(
+        targets.iter().all(|t| t.starts_with("127.0.0.1:")),
+        "every connection to the overridden address: {targets:?}"
+    );
+
+    // socks5h://: the name goes to the proxy, for the data connections too.
+    let before = proxy.log.requests().len();
+    let remote =
+        NetworkAccessManager::builder().proxy(netaccess::Proxy::from_url(&proxy.url("socks5h")).unwrap()).build();
+    let url = format!("ftp://localhost:{}/a.bin", server.port);
+    let body = timeout(LIMIT, remote.get(Request::new(&url)).bytes()).await.unwrap().unwrap();
+    assert_eq!(body, netaccess_tests::pattern(200_000));
+    let targets = proxy.log.requests()[before..].to_vec();
+    assert!(targets.len() >= 2, "{targets:?}");
+    assert!(targets.iter().all(|t| t.starts_with("localhost:")), "names for the proxy to resolve: {targets:?}");
+}

@@ -7,9 +7,9 @@
 //! once; the next one starts when the delay since the last start passed or as soon as an
 //! attempt failed, whatever the families, so two IPv4 addresses race as well as a v6 and a v4.
 //! The first connection up wins; the attempts still running are dropped, which closes their
-//! sockets. Each attempt has a budget: the connect timeout shared by the addresses (hyper-util's
-//! rule), so a black-holed address cannot use up the time of the ones after it even when it is
-//! the only one left running.
+//! sockets. The connect timeout is one budget for the whole race (curl's rule): an attempt still
+//! running keeps going until the budget is spent, so a slow last address that answers at 1.5 s
+//! of a 2 s budget connects; a black-holed address costs the ones after it only the delay.
 
 use std::io;
 use std::net::SocketAddr;
@@ -43,12 +43,11 @@ pub(crate) struct AllFailed {
     pub(crate) error: io::Error,
 }
 
-/// Races connections to `addresses` (already in order); `budget` bounds each attempt (zero:
-/// none). `on_attempt` hears of each attempt as it starts.
+/// Races connections to `addresses` (already in order); the caller bounds the whole race with
+/// the connect timeout. `on_attempt` hears of each attempt as it starts.
 pub(crate) async fn race(
     addresses: &[SocketAddr],
     delay: Duration,
-    budget: Duration,
     mut on_attempt: impl FnMut(SocketAddr),
 ) -> Result<(TcpStream, SocketAddr), AllFailed> {
     let mut waiting = addresses.iter().copied();
@@ -56,17 +55,7 @@ pub(crate) async fn race(
     let mut start = |running: &mut FuturesUnordered<_>| -> bool {
         let Some(address) = waiting.next() else { return false };
         on_attempt(address);
-        running.push(async move {
-            let attempt = TcpStream::connect(address);
-            let outcome = if budget.is_zero() {
-                attempt.await
-            } else {
-                tokio::time::timeout(budget, attempt).await.unwrap_or_else(|_| {
-                    Err(io::Error::new(io::ErrorKind::TimedOut, format!("no answer within {} ms", budget.as_millis())))
-                })
-            };
-            (address, outcome)
-        });
+        running.push(async move { (address, TcpStream::connect(address).await) });
         true
     };
     if !start(&mut running) {

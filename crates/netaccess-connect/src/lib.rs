@@ -19,7 +19,8 @@
 //! [`Connector::socks_target`] is the one rule for what a SOCKS5 proxy is told) → TLS (the
 //! callers, with the one [`TlsConnector`] this connector keeps, so
 //! every scheme shares its session cache). The connect timeout bounds resolution and the race
-//! together; each attempt has a share of it.
+//! together, one budget for every attempt: an attempt still running keeps going until it is
+//! spent (curl's rule).
 //!
 //! [`TransportConfig`] holds every default, each with its reason beside it in its `Default`
 //! impl, as quinn-proto's `TransportConfig` does; the backends share one [`Connector`] (an
@@ -176,10 +177,8 @@ impl Connector {
 
     async fn resolve_and_race(&self, url: &str, host: &str, port: u16) -> Result<Connected, NetworkError> {
         let (addresses, resolved) = self.resolve(url, host, port).await?;
-        let timeout = self.config.connect_timeout;
-        let budget = if timeout.is_zero() { timeout } else { timeout / addresses.len().max(1) as u32 };
         let mut tried = Vec::with_capacity(1);
-        let raced = eyeballs::race(&addresses, self.config.happy_eyeballs_delay, budget, |a| tried.push(a)).await;
+        let raced = eyeballs::race(&addresses, self.config.happy_eyeballs_delay, |a| tried.push(a)).await;
         let (stream, remote) = raced.map_err(|failed| connect_error(url, host, failed.address, failed.error))?;
         let connected = Instant::now();
         let _ = stream.set_nodelay(true);

@@ -105,6 +105,35 @@ async fn only_black_holes_fail_with_the_connect_timeout_named() {
 }
 
 #[tokio::test]
+async fn the_connect_timeout_is_one_budget_for_every_address() {
+    // Two silent addresses, 1 s: the attempts run until the whole second is spent, not half
+    // of it each (the last attempt, started after the delay, gave up after 750 ms before).
+    let (first, second) = (BlackHole::new().await, BlackHole::new().await);
+    let mut config = TransportConfig::default();
+    config.connect_timeout = Duration::from_secs(1);
+    config.resolver = Arc::new(Table(vec![first.addr, second.addr]));
+    let began = Instant::now();
+    let error = Connector::new(config).connect(URL, "service.test", 80).await.unwrap_err();
+    let took = began.elapsed();
+    assert_eq!(error.kind(), NetworkErrorKind::TimeoutError, "{error}");
+    assert!(error.message().contains("1000 ms (the connect timeout)"), "{error}");
+    assert!(took >= Duration::from_millis(950) && took < Duration::from_secs(3), "{took:?}");
+
+    // A slow last address connects within the budget: it starts answering after 1.5 s, so the
+    // attempt started at 250 ms connects at its SYN's second retransmission (3.25 s) of 4 s;
+    // a share of the budget (2 s) would have given up at 2.25 s.
+    let hole = BlackHole::new().await;
+    let slow = BlackHole::new().await.answer_after(Duration::from_millis(1500));
+    let mut config = TransportConfig::default();
+    config.connect_timeout = Duration::from_secs(4);
+    config.resolver = Arc::new(Table(vec![hole.addr, slow]));
+    let began = Instant::now();
+    let connected = Connector::new(config).connect(URL, "service.test", 80).await.expect("the slow address answers");
+    assert_eq!(connected.facts.remote_address, slow);
+    assert!(began.elapsed() > Duration::from_secs(2), "{:?}", began.elapsed());
+}
+
+#[tokio::test]
 async fn overrides_are_used_in_their_order_and_have_no_resolution_moment() {
     let (good, _) = listener().await;
     let connector = connector("Service.Test", good.port(), &[good.ip()], |_| {});

@@ -9,7 +9,7 @@ use futures::future::BoxFuture;
 use netaccess_connect::Connector;
 use netaccess_core::credentials::{lock, CredentialRounds};
 use netaccess_core::{within_limit, ConnectionFacts, Milestones, NetworkError, NetworkErrorKind};
-use netaccess_proxy::{socks5_connect, Proxy};
+use netaccess_proxy::{socks5_connect, Proxy, Target};
 use suppaftp::types::FileType;
 use suppaftp::Mode;
 use tokio::net::TcpStream;
@@ -124,9 +124,12 @@ impl Sessions {
 
 /// Connects to `host:port`, directly or through a SOCKS5 proxy, with the connector every
 /// scheme shares (overrides, happy eyeballs, the `socks5`/`socks5h` rule). The data
-/// connections are opened by the same connector: through a proxy, to the control
-/// connection's host and the port the server named (its address is never trusted); directly,
-/// to the address suppaftp settled on (the control connection's peer for PASV).
+/// connections are opened by the same connector and take the control connection's resolution:
+/// through a proxy, to the address the control connection was tunnelled to (`socks5://`: the
+/// resolve overrides and the resolver were asked once, for the control port) or to its name
+/// (`socks5h://`: the proxy resolves it), with the port the server named (its address is never
+/// trusted); directly, to the address suppaftp settled on (the control connection's peer for
+/// PASV).
 async fn connect(
     connector: &Arc<Connector>,
     url: &str,
@@ -137,27 +140,28 @@ async fn connect(
     // The connect timeout covers the server's greeting too: a server that accepts and never
     // greets must not hold the request for ever.
     let timeout = connector.config().connect_timeout;
-    let (ftp, opened) = within(timeout, url, host, port, async {
-        let connected = if proxy.is_direct() {
-            connector.connect(url, host, port).await?
+    let (ftp, opened, tunnelled_to) = within(timeout, url, host, port, async {
+        let (connected, tunnelled_to) = if proxy.is_direct() {
+            (connector.connect(url, host, port).await?, None)
         } else {
-            socks_tunnel(connector, url, proxy, host, port).await?
+            let target = DataTarget::of(connector.socks_target(url, host, port, proxy).await?);
+            (socks_tunnel(connector, url, proxy, target.with_port(port)).await?, Some(target))
         };
         let (stream, opened) = Opened::of(connected);
         let ftp = Ftp::connect_with_stream(stream).await.map_err(|e| ftp_error(url, "the greeting", e))?;
-        Ok((ftp, opened))
+        Ok((ftp, opened, tunnelled_to))
     })
     .await?;
-    let (connector, proxy, url, host) = (connector.clone(), proxy.clone(), url.to_owned(), host.to_owned());
+    let (connector, proxy, url) = (connector.clone(), proxy.clone(), url.to_owned());
     let ftp = ftp.passive_stream_builder(move |address| {
-        let (connector, proxy, url, host) = (connector.clone(), proxy.clone(), url.clone(), host.clone());
+        let (connector, proxy, url, tunnelled_to) =
+            (connector.clone(), proxy.clone(), url.clone(), tunnelled_to.clone());
         // Spawned: suppaftp wants a `Sync` future, and the connector's holds the resolver's
         // (which need not be); the task's handle is.
         let data = tokio::spawn(async move {
-            let connected = if proxy.is_direct() {
-                connector.connect(&url, &address.ip().to_string(), address.port()).await?
-            } else {
-                socks_tunnel(&connector, &url, &proxy, &host, address.port()).await?
+            let connected = match &tunnelled_to {
+                None => connector.connect(&url, &address.ip().to_string(), address.port()).await?,
+                Some(target) => socks_tunnel(&connector, &url, &proxy, target.with_port(address.port())).await?,
             };
             Ok::<_, NetworkError>(connected.stream)
         });
@@ -170,6 +174,30 @@ async fn connect(
         })
     });
     Ok((ftp, opened))
+}
+
+/// Where the control connection was tunnelled to, kept for the data connections: an address
+/// resolved here once (`socks5://`), or the name for the proxy to resolve (`socks5h://`).
+#[derive(Debug, Clone)]
+enum DataTarget {
+    Address(std::net::IpAddr),
+    Name(String),
+}
+
+impl DataTarget {
+    fn of(target: Target<'_>) -> Self {
+        match target {
+            Target::Address(address) => Self::Address(address.ip()),
+            Target::Name(name, _) => Self::Name(name.to_owned()),
+        }
+    }
+
+    fn with_port(&self, port: u16) -> Target<'_> {
+        match self {
+            Self::Address(ip) => Target::Address(std::net::SocketAddr::new(*ip, port)),
+            Self::Name(name) => Target::Name(name, port),
+        }
+    }
 }
 
 /// The control connection's facts and the moments it was opened.
@@ -221,13 +249,11 @@ async fn socks_tunnel(
     connector: &Connector,
     url: &str,
     proxy: &Proxy,
-    host: &str,
-    port: u16,
+    target: Target<'_>,
 ) -> Result<netaccess_connect::Connected, NetworkError> {
     let label = proxy.label();
     let mut connected = connector.connect_to_proxy(url, proxy).await?;
     let credentials = proxy.user.as_deref().map(|user| (user, proxy.password.as_deref().unwrap_or_default()));
-    let target = connector.socks_target(url, host, port, proxy).await?;
     socks5_connect(&mut connected.stream, target, credentials).await.map_err(|f| f.into_network_error(url, &label))?;
     connected.connected = std::time::Instant::now();
     Ok(connected)
