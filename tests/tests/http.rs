@@ -439,6 +439,7 @@ async fn the_read_buffer_holds_an_unread_body_back_until_it_is_raised() {
     // Taken from the socket: what waits in the reply (64 KiB, or one read when larger) and the
     // read that waits for room (a read is at most 1 MiB).
     let held = settled_bytes_received(&reply).await;
+    assert!(held > 0, "the body started before it was held back");
     assert!(held <= 64 * 1024 + 2 * 1024 * 1024, "held {held} of {BODY} bytes");
     assert!(reply.is_running(), "waiting for the reader is not an error");
 

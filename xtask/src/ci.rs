@@ -15,8 +15,10 @@ const STEPS: &[Step] = &[
     Step { name: "notices", action: crate::notices::check },
     Step { name: "fmt", action: fmt },
     Step { name: "clippy", action: clippy },
+    Step { name: "features", action: without_default_features },
     Step { name: "test", action: test },
     Step { name: "doc", action: doc },
+    Step { name: "publish", action: publish_dry_run },
     Step { name: "deny", action: deny },
     Step { name: "interop", action: crate::interop::run },
     Step { name: "demo", action: crate::demo::run },
@@ -63,6 +65,19 @@ fn clippy() -> Result<(), String> {
     run_command(&mut cargo(&["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]))
 }
 
+/// The library crates with no default feature (no ftp, ftps, br, zstd...), linted: the code
+/// behind `not(feature = ...)` is compiled too, not only the default build's.
+fn without_default_features() -> Result<(), String> {
+    let crates =
+        ["netaccess", "netaccess-ftp", "netaccess-http", "netaccess-tls", "netaccess-cookie", "netaccess-cache"];
+    let mut args = vec!["clippy", "--no-default-features", "--lib"];
+    for name in crates {
+        args.extend(["-p", name]);
+    }
+    args.extend(["--", "-D", "warnings"]);
+    run_command(&mut cargo(&args))
+}
+
 fn test() -> Result<(), String> {
     run_command(&mut cargo(&["test", "--workspace", "--all-targets"]))?;
     run_command(&mut cargo(&["test", "--workspace", "--doc"]))
@@ -72,6 +87,13 @@ fn doc() -> Result<(), String> {
     let mut command = cargo(&["doc", "--workspace", "--no-deps"]);
     command.env("RUSTDOCFLAGS", "-D warnings");
     run_command(&mut command)
+}
+
+/// Every crate packaged and built from its package, in dependency order, as crates.io would
+/// take it (nothing is uploaded): manifests complete, path dependencies versioned, no file
+/// missing from a package. Uncommitted changes are allowed: what is checked is the packages.
+fn publish_dry_run() -> Result<(), String> {
+    run_command(&mut cargo(&["publish", "--workspace", "--dry-run", "--allow-dirty"]))
 }
 
 /// Licences, bans and sources. The advisory database lives on a host this network cannot

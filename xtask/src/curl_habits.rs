@@ -21,8 +21,18 @@ fn programs() -> [(&'static str, Command); 2] {
 }
 
 /// Runs both programs with `args` in `dir` (made per program), `stdin` piped in; returns each
-/// one's directory and stdout.
+/// one's directory and stdout. Both must succeed (exit 0), or both fail when `expect_failure`:
+/// a pair that "both wrote nothing" because both broke does not pass.
 fn both(dir: &Path, args: &[String], stdin: Option<&[u8]>) -> Result<Vec<(PathBuf, Vec<u8>)>, String> {
+    both_ending(dir, args, stdin, false)
+}
+
+fn both_ending(
+    dir: &Path,
+    args: &[String],
+    stdin: Option<&[u8]>,
+    expect_failure: bool,
+) -> Result<Vec<(PathBuf, Vec<u8>)>, String> {
     let mut results = Vec::new();
     for (name, mut command) in programs() {
         let work = dir.join(name);
@@ -34,6 +44,14 @@ fn both(dir: &Path, args: &[String], stdin: Option<&[u8]>) -> Result<Vec<(PathBu
             std::io::Write::write_all(&mut pipe, bytes).map_err(|e| format!("{name}'s stdin: {e}"))?;
         }
         let output = child.wait_with_output().map_err(|e| format!("{name}: {e}"))?;
+        if output.status.success() == expect_failure {
+            return Err(format!(
+                "{name} exited {:?}, expected {} (stderr: {})",
+                output.status.code(),
+                if expect_failure { "a failure" } else { "success" },
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+        }
         results.push((work, output.stdout));
     }
     Ok(results)
@@ -205,7 +223,7 @@ pub(crate) fn checks(runtime: &tokio::runtime::Runtime) -> Vec<Check> {
 
     checks.push(("curl: -f on 404".into(), {
         let args = owned(&["-f", "-o", "out.bin", &server.url("/status/404")]);
-        both(&case("fail"), &args, None).and_then(|runs| {
+        both_ending(&case("fail"), &args, None, true).and_then(|runs| {
             let asked = server.seen.targets().iter().filter(|t| t.as_str() == "/status/404").count();
             if asked != 2 {
                 return Err(format!("the server saw /status/404 {asked} times, not once from each"));

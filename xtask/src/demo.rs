@@ -136,8 +136,9 @@ pub(crate) fn run() -> Result<(), String> {
 
     let mut rows = Vec::new();
     let mut failures = Vec::new();
-    for case in &cases {
-        let summary = dir.path().join("summary.jsonl");
+    for (index, case) in cases.iter().enumerate() {
+        // A summary of its own per case: a case that writes none cannot pass on another's.
+        let summary = dir.path().join(format!("summary-{index}.jsonl"));
         let output = Command::new(&cli)
             .args(&case.args)
             .arg("--no-progress")
@@ -146,6 +147,20 @@ pub(crate) fn run() -> Result<(), String> {
             .output()
             .map_err(|e| format!("cannot run {}: {e}", cli.display()))?;
         let text = std::fs::read_to_string(&summary).map_err(|e| format!("{}: no summary: {e}", case.what))?;
+        if text.lines().count() != 1 {
+            failures.push(format!("{}: {} summary lines, expected one", case.what, text.lines().count()));
+        }
+        // The exit status agrees with the outcome: 0 for a success, the error's group otherwise.
+        let exited_ok = output.status.code() == Some(0);
+        if exited_ok != case.expect_error.is_none() {
+            failures.push(format!(
+                "{}: exit {:?} for an expected error {:?} (stderr: {})",
+                case.what,
+                output.status.code(),
+                case.expect_error,
+                String::from_utf8_lossy(&output.stderr).trim()
+            ));
+        }
         for line in text.lines() {
             let record: Value =
                 serde_json::from_str(line).map_err(|e| format!("{}: bad summary line: {e}", case.what))?;

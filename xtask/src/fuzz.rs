@@ -43,7 +43,12 @@ pub(crate) fn run(seconds: u64) -> Result<(), String> {
     for (target, dictionary) in TARGETS {
         let saved = path(&root().join("fuzz").join("corpus").join(target));
         let fresh = fresh_corpus(target)?;
-        eprintln!("fuzz {target}: replaying the saved corpus ({} inputs)", count_files(&saved));
+        let inputs = count_files(&saved);
+        // An empty or missing corpus would "replay" nothing and pass.
+        if inputs == 0 {
+            return Err(format!("{target}: the saved corpus {saved} is empty: nothing to replay"));
+        }
+        eprintln!("fuzz {target}: replaying the saved corpus ({inputs} inputs)");
         let replay = ["run", "-O", target, &saved, "--", "-runs=0"].map(String::from);
         run_command(&mut fuzz_command(&replay))
             .map_err(|e| format!("{target}: the saved corpus no longer passes: {e}"))?;

@@ -54,7 +54,7 @@ fn main() -> ExitCode {
             eprintln!(
                 "usage: cargo xtask <ci|demo|examples|man|interop|bench [--quick] [--only NAME]|fuzz [--minutes N]>"
             );
-            eprintln!("  ci    disk check, self-containment, fmt, clippy, tests, docs, cargo-deny, interop, demo, examples, fuzz and bench smoke");
+            eprintln!("  ci    disk check, self-containment, fmt, clippy (also without default features), tests, docs, the publish dry run, cargo-deny, interop, demo, examples, fuzz and bench smoke");
             eprintln!("  examples  the facade's examples against local servers");
             eprintln!("  man   the CLI's man page and shell completions into target/");
             eprintln!("  demo  the netaccess CLI on every scheme, with a summary table");

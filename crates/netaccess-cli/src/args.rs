@@ -6,7 +6,7 @@ use clap::Parser;
 
 /// Fetch URLs with netaccess (http, file, data; more schemes as backends land), in curl's habits.
 #[derive(Debug, Parser)]
-#[command(name = "netaccess", version, about, max_term_width = 100)]
+#[command(name = "netaccess", version, about, max_term_width = 100, after_help = exit_status_help())]
 pub(crate) struct Args {
     /// The URLs to fetch; several are fetched concurrently through one manager.
     #[arg(value_name = "URL", required_unless_present = "url")]
@@ -15,12 +15,12 @@ pub(crate) struct Args {
     /// A URL to fetch, or @FILE / @- (standard input) for a list: one URL per line, blank lines
     /// and lines starting with '#' skipped, each body saved under its remote name (as -O does);
     /// repeatable. The listed URLs come after those given as arguments, in order.
-    #[arg(long = "url", value_name = "URL|@FILE")]
+    #[arg(long = "url", value_name = "URL|@FILE", help_heading = "Request")]
     pub(crate) url: Vec<String>,
 
     /// Save each body without an -o under the URL's last path segment, in --output-dir or the
     /// current directory (curl's --remote-name-all).
-    #[arg(short = 'O', long = "remote-name", visible_alias = "remote-name-all")]
+    #[arg(short = 'O', long = "remote-name", visible_alias = "remote-name-all", help_heading = "Output")]
     pub(crate) remote_name: bool,
 
     /// The request verb (GET, POST, PUT, DELETE, or any other).
@@ -28,7 +28,7 @@ pub(crate) struct Args {
     pub(crate) request: Option<String>,
 
     /// Fetch the headers only (HEAD) and print them.
-    #[arg(short = 'I', long = "head")]
+    #[arg(short = 'I', long = "head", help_heading = "Request")]
     pub(crate) head: bool,
 
     /// An extra request header, "Name: value"; repeatable.
@@ -36,7 +36,7 @@ pub(crate) struct Args {
     pub(crate) headers: Vec<String>,
 
     /// POST data, or @FILE (line breaks removed) or @- for stdin; several are joined with '&'.
-    #[arg(short = 'd', long = "data", value_name = "DATA")]
+    #[arg(short = 'd', long = "data", value_name = "DATA", help_heading = "Request")]
     pub(crate) data: Vec<String>,
 
     /// POST data sent as is, or @FILE / @- for stdin.
@@ -45,11 +45,11 @@ pub(crate) struct Args {
 
     /// Upload FILE with PUT ('-' for standard input, sent chunked; a URL ending in '/' gets the
     /// file's name appended).
-    #[arg(short = 'T', long = "upload-file", value_name = "FILE")]
+    #[arg(short = 'T', long = "upload-file", value_name = "FILE", help_heading = "Request")]
     pub(crate) upload_file: Option<PathBuf>,
 
     /// Write the body to FILE instead of stdout ('-' for stdout); repeat for several URLs, in order.
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    #[arg(short = 'o', long = "output", value_name = "FILE", help_heading = "Output")]
     pub(crate) output: Vec<PathBuf>,
 
     /// Save each body without an -o into DIR, named after the URL's last path segment.
@@ -57,11 +57,11 @@ pub(crate) struct Args {
     pub(crate) output_dir: Option<PathBuf>,
 
     /// Put the response headers before the body in the output.
-    #[arg(short = 'i', long = "include")]
+    #[arg(short = 'i', long = "include", help_heading = "Output")]
     pub(crate) include: bool,
 
     /// Print the reply's events on stderr.
-    #[arg(short = 'v', long = "verbose")]
+    #[arg(short = 'v', long = "verbose", help_heading = "Output")]
     pub(crate) verbose: bool,
 
     /// Show a progress bar on stderr (the default when stderr is a terminal).
@@ -139,12 +139,12 @@ pub(crate) struct Args {
     pub(crate) key: Option<PathBuf>,
 
     /// Go on despite any certificate problem (each is printed on stderr).
-    #[arg(short = 'k', long = "insecure")]
+    #[arg(short = 'k', long = "insecure", help_heading = "TLS")]
     pub(crate) insecure: bool,
 
     /// Send USER:PASSWORD as Basic with the first request (as curl does), and answer a Digest
     /// challenge with them.
-    #[arg(short = 'u', long = "user", value_name = "USER:PASSWORD")]
+    #[arg(short = 'u', long = "user", value_name = "USER:PASSWORD", help_heading = "Credentials and cookies")]
     pub(crate) user: Option<String>,
 
     /// Use this proxy: http://, socks5:// (names resolved here), socks5h:// (by the proxy), with
@@ -215,7 +215,7 @@ pub(crate) struct Args {
 
     /// Fail a transfer that takes longer than SECS seconds in all, queued, connecting,
     /// redirected and read to its end (0: never).
-    #[arg(short = 'm', long = "max-time", value_name = "SECS", default_value_t = 0.0)]
+    #[arg(short = 'm', long = "max-time", value_name = "SECS", default_value_t = 0.0, help_heading = "Connection")]
     pub(crate) max_time: f64,
 
     /// After each transfer print FORMAT on stdout, with curl's variables: %{response_code}
@@ -227,7 +227,7 @@ pub(crate) struct Args {
     /// %{time_redirect}, %{time_starttransfer}, %{time_total}, %{speed_download},
     /// %{speed_upload}, %{header_json}, %{json}; \n for a line break. @FILE reads the format
     /// from FILE (@- from stdin).
-    #[arg(short = 'w', long = "write-out", value_name = "FORMAT")]
+    #[arg(short = 'w', long = "write-out", value_name = "FORMAT", help_heading = "Output")]
     pub(crate) write_out: Option<String>,
 
     /// Keep an HTTP cache (RFC 9111, private) in DIR, shared with other runs.
@@ -250,16 +250,16 @@ pub(crate) struct Args {
     pub(crate) location: bool,
 
     /// No progress bar and no error text on stderr.
-    #[arg(short = 's', long = "silent")]
+    #[arg(short = 's', long = "silent", help_heading = "Output")]
     pub(crate) silent: bool,
 
     /// With -s: show the error text again.
-    #[arg(short = 'S', long = "show-error")]
+    #[arg(short = 'S', long = "show-error", help_heading = "Output")]
     pub(crate) show_error: bool,
 
     /// On an HTTP error status (400 and above) write no body; the exit status says the error
     /// group either way.
-    #[arg(short = 'f', long = "fail", overrides_with = "fail_with_body")]
+    #[arg(short = 'f', long = "fail", overrides_with = "fail_with_body", help_heading = "Output")]
     pub(crate) fail: bool,
 
     /// On an HTTP error status write the body anyway (the default; undoes -f).
@@ -277,7 +277,7 @@ pub(crate) struct Args {
     pub(crate) create_dirs: bool,
 
     /// The User-Agent to send.
-    #[arg(short = 'A', long = "user-agent", value_name = "NAME")]
+    #[arg(short = 'A', long = "user-agent", value_name = "NAME", help_heading = "Request")]
     pub(crate) user_agent: Option<String>,
 
     /// The Referer to send.
@@ -295,12 +295,12 @@ pub(crate) struct Args {
     /// A multipart/form-data field (POST): "name=value", "name=@file" (a file part),
     /// "name=<file" (the file's text as the value), with ";type=TYPE" and ";filename=NAME";
     /// repeatable.
-    #[arg(short = 'F', long = "form", value_name = "NAME=CONTENT")]
+    #[arg(short = 'F', long = "form", value_name = "NAME=CONTENT", help_heading = "Request")]
     pub(crate) form: Vec<String>,
 
     /// POST JSON (DATA, @FILE or @-) with "Content-Type: application/json" and
     /// "Accept: application/json"; several are joined.
-    #[arg(long = "json", value_name = "DATA")]
+    #[arg(long = "json", value_name = "DATA", help_heading = "Request")]
     pub(crate) json: Vec<String>,
 
     /// Send the -d data as the URL's query in a GET (or HEAD with -I) instead of a POST body.
@@ -367,6 +367,29 @@ fn parse_ssl_error(name: &str) -> Result<netaccess::SslErrorKind, String> {
         let known: Vec<&str> = netaccess::SslErrorKind::ALL.iter().map(|k| k.name()).collect();
         format!("unknown certificate problem {name:?}; known: {}", known.join(", "))
     })
+}
+
+/// The exit statuses, as `--help` and the man page's EXIT STATUS section list them (a
+/// contract: scripts rely on them).
+pub(crate) const EXIT_STATUSES: [(u8, &str); 9] = [
+    (0, "every transfer finished without error"),
+    (1, "a failure here: the output could not be written, a file could not be read"),
+    (2, "bad usage: an unknown flag, a malformed header, a line break in -A or -b"),
+    (3, "a network error: the host not found, refused, timed out, TLS refused"),
+    (4, "a proxy error: the proxy not found, refused, or asking for credentials"),
+    (5, "a content error: no such resource, access denied, a 4xx status (400: 6), --max-filesize"),
+    (6, "a protocol error: the peer broke the protocol, an unknown scheme or a malformed URL"),
+    (7, "a server error: a 5xx status"),
+    (33, "-C: the server's answer does not continue the file (curl's number)"),
+];
+
+/// The end of `--help`: the exit statuses, one per line.
+fn exit_status_help() -> String {
+    let mut text = String::from("Exit status (the first failing transfer's; see netaccess(1)):");
+    for (code, meaning) in EXIT_STATUSES {
+        text.push_str(&format!("\n  {code:>2}  {meaning}"));
+    }
+    text
 }
 
 /// `--redirect-policy` values.

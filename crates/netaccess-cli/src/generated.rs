@@ -62,9 +62,24 @@ fn completions(shell: Option<&str>) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// The man page: clap_mangen's sections, with EXIT STATUS in place of its generic EXTRA one.
+fn render_manpage(page: &mut Vec<u8>) -> std::io::Result<()> {
+    let man = clap_mangen::Man::new(command());
+    man.render_title(page)?;
+    man.render_name_section(page)?;
+    man.render_synopsis_section(page)?;
+    man.render_description_section(page)?;
+    man.render_options_section(page)?;
+    page.extend_from_slice(b".SH \"EXIT STATUS\"\nThe status of the first transfer that failed, by its error group:\n");
+    for (code, meaning) in crate::args::EXIT_STATUSES {
+        page.extend_from_slice(format!(".TP\n{code}\n{}\n", meaning.replace('-', "\\-")).as_bytes());
+    }
+    man.render_version_section(page)
+}
+
 fn manpage() -> ExitCode {
     let mut page = Vec::new();
-    if let Err(err) = clap_mangen::Man::new(command()).render(&mut page) {
+    if let Err(err) = render_manpage(&mut page) {
         eprintln!("netaccess: cannot render the man page: {err}");
         return ExitCode::from(1);
     }

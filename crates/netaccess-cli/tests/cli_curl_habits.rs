@@ -325,3 +325,26 @@ async fn write_out_prints_what_curl_prints_for_the_same_transfer() {
     assert_eq!(fields["x-mixed-case"], serde_json::json!(["1"]));
     assert_eq!(fields["content-type"], serde_json::json!(["text/plain"]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn help_groups_every_flag_wraps_to_the_terminal_and_explains_the_exit_statuses() {
+    let run = |arg: &'static str| {
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_netaccess")).arg(arg).env("COLUMNS", "72").output().unwrap()
+        })
+    };
+    let help = stdout(&run("--help").await.unwrap());
+    // The generic block holds only --help and --version; every other flag is under a heading.
+    let generic = help.split("\nOptions:\n").nth(1).unwrap().split("\n\nRequest:").next().unwrap();
+    let generic_flags: Vec<&str> = generic.lines().filter(|l| l.trim_start().starts_with('-')).map(str::trim).collect();
+    assert_eq!(generic_flags, ["-h, --help", "-V, --version"], "{help}");
+    for heading in ["Request:", "Output:", "Connection:", "TLS:", "Proxy:", "Credentials and cookies:"] {
+        assert!(help.contains(&format!("\n{heading}\n")), "{heading} in {help}");
+    }
+    assert!(help.lines().all(|line| line.chars().count() <= 72), "wrapped to 72 columns:\n{help}");
+    for (code, meaning) in ["0  every transfer", "2  bad usage", "5  a content error", "33  -C"].map(|l| (l, l)) {
+        assert!(help.contains(code), "{meaning} in {help}");
+    }
+    let page = stdout(&run("manpage").await.unwrap());
+    assert!(page.contains(".SH \"EXIT STATUS\"") && page.contains(".TP\n33\n"), "{page}");
+}

@@ -3,8 +3,9 @@
 //! One [`NetworkAccessManager`] holds what requests share and sends them; each request returns a
 //! [`Reply`] at once that streams its body and tells its progress, redirects and errors as
 //! [`ReplyEvent`]s. Requests are routed by URL scheme to a [`Backend`]: `http:` and `https:` (the
-//! hand-written HTTP/1.1 core over a connection pool, TLS on rustls), `file:` and `data:` are
-//! built in, and any scheme can be added or replaced.
+//! hand-written HTTP/1.1 core and HTTP/2 by `h2`, offered by ALPN over TLS, over one connection
+//! pool; TLS on rustls), `ftp:` and `ftps:` (feature `ftp`), `file:` and `data:` are built in,
+//! and any scheme can be added or replaced.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), netaccess::NetworkError> {
