@@ -75,7 +75,25 @@ fn without_default_features() -> Result<(), String> {
         args.extend(["-p", name]);
     }
     args.extend(["--", "-D", "warnings"]);
-    run_command(&mut cargo(&args))
+    run_command(&mut cargo(&args))?;
+    // The jar's rule without the bundled list, tested as it is built then.
+    run_command(&mut cargo(&["test", "-p", "netaccess-cookie", "--no-default-features", "--lib"]))?;
+    // What an HTTP-only program builds: none of the optional parts' crates.
+    let output = cargo(&["tree", "-e", "normal", "-p", "netaccess", "--no-default-features", "--prefix", "none"])
+        .output()
+        .map_err(|e| format!("cargo tree: {e}"))?;
+    let tree = String::from_utf8_lossy(&output.stdout);
+    let heavy: Vec<&str> = ["suppaftp ", "psl ", "http-cache-semantics ", "x509-parser ", "brotli", "zstd "]
+        .into_iter()
+        .filter(|name| tree.lines().any(|line| line.starts_with(name)))
+        .collect();
+    let crates =
+        tree.lines().map(|line| line.trim_end_matches(" (*)")).collect::<std::collections::BTreeSet<_>>().len();
+    eprintln!("features: netaccess with no default feature builds {crates} crates");
+    if !output.status.success() || !heavy.is_empty() || crates == 0 {
+        return Err(format!("netaccess --no-default-features still pulls {heavy:?} ({crates} crates)"));
+    }
+    Ok(())
 }
 
 fn test() -> Result<(), String> {

@@ -8,7 +8,8 @@
 //!   `/` boundaries; `Secure` cookies only over https; expired ones never. Cookies are sent
 //!   longer paths first, then earlier creation.
 //! - **Validation** (5.3, as Qt's `validateCookie`): the `Domain` must domain-match the host;
-//!   a public suffix (from the `psl` crate's bundled list) is refused as a domain, unless it is
+//!   a public suffix (from the `psl` crate's bundled list, feature `public-suffix`; without it,
+//!   a single label) is refused as a domain, unless it is
 //!   the host itself, which then gets a host-only cookie (Qt: host `support`). `__Secure-` needs
 //!   `Secure` over https, `__Host-` also host-only and path `/` (6265bis).
 //! - **Limits**: a cookie's name and value together at most [`MAX_COOKIE_BYTES`]; at most
@@ -128,9 +129,18 @@ pub fn path_matches(request_path: &str, cookie_path: &str) -> bool {
             && (cookie_path.ends_with('/') || request_path.as_bytes().get(cookie_path.len()) == Some(&b'/')))
 }
 
-/// Whether `domain` is a public suffix (`com`, `co.uk`, ...).
+/// Whether `domain` is a public suffix (`com`, `co.uk`, ...): by the bundled list with the
+/// `public-suffix` feature (the default); without it, whether it is a single label (`com`,
+/// `local`), as curl without libpsl decides.
 pub fn is_public_suffix(domain: &str) -> bool {
-    psl::suffix_str(domain).is_some_and(|suffix| suffix.eq_ignore_ascii_case(domain))
+    #[cfg(feature = "public-suffix")]
+    {
+        psl::suffix_str(domain).is_some_and(|suffix| suffix.eq_ignore_ascii_case(domain))
+    }
+    #[cfg(not(feature = "public-suffix"))]
+    {
+        !domain.trim_end_matches('.').contains('.')
+    }
 }
 
 /// The jar RFC 6265 describes: see the [module docs](self).
@@ -366,9 +376,23 @@ mod tests {
         assert_eq!(default_path("/a/b/c"), "/a/b");
         assert_eq!(default_path("/a"), "/");
         assert_eq!(default_path(""), "/");
-        assert!(is_public_suffix("co.uk") && is_public_suffix("com") && !is_public_suffix("example.com"));
+        assert!(is_public_suffix("com") && !is_public_suffix("example.com"));
     }
 
+    #[cfg(feature = "public-suffix")]
+    #[test]
+    fn the_bundled_list_knows_multi_label_suffixes() {
+        assert!(is_public_suffix("co.uk") && is_public_suffix("github.io"));
+    }
+
+    #[cfg(not(feature = "public-suffix"))]
+    #[test]
+    fn without_the_list_only_single_labels_are_suffixes() {
+        assert!(is_public_suffix("local") && is_public_suffix("com."));
+        assert!(!is_public_suffix("co.uk"), "curl without libpsl takes co.uk as a domain");
+    }
+
+    #[cfg(feature = "public-suffix")]
     #[test]
     fn public_suffix_domains_are_refused_except_for_the_host_itself() {
         let jar = DefaultCookieJar::new();

@@ -28,7 +28,8 @@ use bytes::Bytes;
 use futures::Stream;
 use http::header::{HeaderMap, HeaderValue};
 use netaccess_cache::range::single_range;
-use netaccess_cache::{CacheMetaData, CacheWriter, CachedBody, Freshness, NetworkCache};
+pub(crate) use netaccess_cache::NetworkCache;
+use netaccess_cache::{CacheMetaData, CacheWriter, CachedBody, Freshness};
 use netaccess_core::{
     BackendResponse, BodyStream, CacheLoadControl, NetworkError, NetworkErrorKind, Operation, RequestAttributes,
 };

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use netaccess_cache::NetworkCache;
+use crate::cache::NetworkCache;
 use netaccess_cookie::CookieJar;
 use netaccess_core::{Backend, NetworkError, Operation, RedirectPolicy};
 use netaccess_http::HttpBackend;

@@ -56,6 +56,10 @@ mod at_send;
 pub mod auth;
 #[cfg(feature = "blocking")]
 pub mod blocking;
+#[cfg(feature = "cache")]
+mod cache;
+#[cfg(not(feature = "cache"))]
+#[path = "no_cache.rs"]
 mod cache;
 mod context;
 mod cookies;
@@ -77,6 +81,7 @@ pub use driver::{DEFAULT_READ_BUFFER_SIZE, EVENT_QUEUE};
 pub use har::{HarOptions, HarRecorder, HarReplay};
 pub use hsts::HstsPolicy;
 pub use manager::{ManagerEvent, NetworkAccessManager, NetworkAccessManagerBuilder, MANAGER_EVENT_CAPACITY};
+#[cfg(feature = "cache")]
 pub use netaccess_cache::{CacheMetaData, CacheWriter, CachedBody, DiskCache, NetworkCache};
 pub use netaccess_connect::{IpFamily, ResolveOverrides, Resolver, SystemResolver, TransportConfig};
 pub use netaccess_cookie::{Cookie, CookieJar, DefaultCookieJar, JarFileReport, JarFormat, SkippedLine};
@@ -126,6 +131,8 @@ pub fn compiled_features() -> Vec<&'static str> {
         (cfg!(feature = "ftps"), "ftps"),
         (cfg!(feature = "blocking"), "blocking"),
         (cfg!(feature = "json"), "json"),
+        (cfg!(feature = "cache"), "cache"),
+        (cfg!(feature = "public-suffix"), "public-suffix"),
     ]
     .into_iter()
     .filter_map(|(on, name)| on.then_some(name))

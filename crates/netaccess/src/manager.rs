@@ -10,12 +10,12 @@ use netaccess_http::{HttpBackend, HttpConfig};
 use tokio::sync::broadcast;
 
 use crate::auth::{AuthCache, AuthenticationHandler};
+use crate::cache::NetworkCache;
 use crate::context::{Defaults, ManagerInner};
 pub use crate::context::{ManagerEvent, MANAGER_EVENT_CAPACITY};
 use crate::driver;
 use crate::redirect::RedirectHandler;
 use crate::reply::Reply;
-use netaccess_cache::NetworkCache;
 use netaccess_cookie::{CookieJar, DefaultCookieJar};
 
 /// Sends requests and returns [`Reply`]s; holds what requests share: the backends for each URL
@@ -255,12 +255,14 @@ impl NetworkAccessManager {
         self.inner.cookie_jar.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// The response cache, if one is set.
+    /// The response cache, if one is set (feature `cache`).
+    #[cfg(feature = "cache")]
     pub fn cache(&self) -> Option<Arc<dyn NetworkCache>> {
         self.inner.cache.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Sets or removes the response cache (Qt's `setCache`).
+    /// Sets or removes the response cache (Qt's `setCache`; feature `cache`).
+    #[cfg(feature = "cache")]
     pub fn set_cache(&self, cache: Option<Arc<dyn NetworkCache>>) {
         *self.inner.cache.write().unwrap_or_else(|e| e.into_inner()) = cache;
     }
@@ -601,6 +603,7 @@ impl NetworkAccessManagerBuilder {
     /// let manager = netaccess::NetworkAccessManager::builder().cache(Arc::new(cache)).build();
     /// assert!(manager.cache().is_some());
     /// ```
+    #[cfg(feature = "cache")]
     pub fn cache(mut self, cache: Arc<dyn NetworkCache>) -> Self {
         self.cache = Some(cache);
         self
