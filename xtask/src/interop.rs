@@ -103,10 +103,21 @@ pub(crate) fn wait_for_port(port: u16, what: &str) -> Result<(), String> {
 
 /// A free port on loopback.
 pub(crate) fn free_port() -> Result<u16, String> {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| format!("free port: {e}"))
+    Ok(free_ports::<1>()?[0])
+}
+
+/// `N` different free ports on loopback: each listener is held until all are chosen, so the
+/// kernel cannot hand out one port twice (a squid given the same port for its open and its
+/// locked listener once answered without asking for credentials).
+pub(crate) fn free_ports<const N: usize>() -> Result<[u16; N], String> {
+    let listeners = (0..N)
+        .map(|_| TcpListener::bind("127.0.0.1:0").map_err(|e| format!("free port: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut ports = [0u16; N];
+    for (port, listener) in ports.iter_mut().zip(&listeners) {
+        *port = listener.local_addr().map_err(|e| format!("free port: {e}"))?.port();
+    }
+    Ok(ports)
 }
 
 pub(crate) struct Nginx {
@@ -128,9 +139,7 @@ pub(crate) const SIZES: [usize; 5] = [0, 1, 1024, 1024 * 1024, 10 * 1024 * 1024 
 
 impl Nginx {
     fn start(dir: &Path) -> Result<Self, String> {
-        let port = free_port()?;
-        let tls_port = free_port()?;
-        let h2_port = free_port()?;
+        let [port, tls_port, h2_port] = free_ports::<3>()?;
         let pki = netaccess_tests::Pki::new("netaccess interop CA");
         let identity = pki.server(&["localhost"], netaccess_tests::Validity::Current);
         std::fs::write(dir.join("server.pem"), &identity.chain_pem).map_err(|e| e.to_string())?;

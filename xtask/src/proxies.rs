@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use netaccess::{NetworkAccessManager, NetworkErrorKind, Proxy, Request};
 
-use crate::interop::{free_port, wait_for_port, Nginx};
+use crate::interop::{wait_for_port, Nginx};
 
 pub(crate) const SQUID: &str = "/usr/sbin/squid";
 pub(crate) const TINYPROXY: &str = "/usr/bin/tinyproxy";
@@ -45,7 +45,7 @@ impl Proxies {
         let root = dir.path().to_owned();
         // The daemons drop privileges: their directory must be theirs too.
         std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o777)).map_err(|e| e.to_string())?;
-        let (squid, squid_locked, tinyproxy, microsocks) = (free_port()?, free_port()?, free_port()?, free_port()?);
+        let [squid, squid_locked, tinyproxy, microsocks] = crate::interop::free_ports::<4>()?;
         let mut children = Vec::new();
 
         let hash = Command::new("openssl")
