@@ -37,6 +37,9 @@ use netaccess_core::credentials::{lock, CredentialCache, CredentialRounds};
 use netaccess_http::challenge::{respond, strongest_challenge};
 use url::Url;
 
+/// The most protection spaces remembered per origin.
+const MAX_SPACES_PER_ORIGIN: usize = 32;
+
 /// The most authentication rounds for one hop before the 401 stands.
 pub const MAX_AUTH_ROUNDS: usize = 8;
 
@@ -157,10 +160,20 @@ impl AuthCache {
         let directory = directory_of(url);
         let mut spaces = lock(&self.spaces);
         let spaces = spaces.entry(key.0.clone()).or_default();
-        match spaces.iter_mut().find(|space| space.directory == directory) {
-            Some(space) => space.realm.clone_from(&key.1),
-            None => spaces.push(Space { directory: directory.to_owned(), realm: key.1.clone() }),
+        if let Some(space) = spaces.iter_mut().find(|space| space.directory == directory) {
+            space.realm.clone_from(&key.1);
+            return;
         }
+        // A directory a space of the same realm already holds adds nothing; the list per origin
+        // is bounded (a server challenging at every path cannot grow it for ever), the oldest
+        // space going first.
+        if spaces.iter().any(|space| space.realm == key.1 && directory.starts_with(&space.directory)) {
+            return;
+        }
+        if spaces.len() == MAX_SPACES_PER_ORIGIN {
+            spaces.remove(0);
+        }
+        spaces.push(Space { directory: directory.to_owned(), realm: key.1.clone() });
     }
 
     /// Records `credentials` as the answer to `challenge` at `url`'s origin, as a 401 round
@@ -309,5 +322,41 @@ impl netaccess_ftp::FtpLogin for FtpLoginAdapter {
         };
         let asked = self.0.credentials(challenge);
         Box::pin(async move { asked.await.map(|c| (c.user, c.password)) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn challenge(realm: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(WWW_AUTHENTICATE, HeaderValue::from_str(&format!("Basic realm=\"{realm}\"")).unwrap());
+        headers
+    }
+
+    fn at(path: &str) -> Url {
+        Url::parse(&format!("http://h.test{path}")).unwrap()
+    }
+
+    #[test]
+    fn protection_spaces_are_directories_and_bounded_per_origin() {
+        let cache = AuthCache::default();
+        let alice = Credentials::new("alice", "secret");
+        cache.answer_for_test(&at("/dir/a"), &challenge("r"), alice.clone());
+        assert!(cache.preemptive(&at("/dir/b"), "GET", None).is_some());
+        assert!(cache.preemptive(&at("/dir/sub/c"), "GET", None).is_some());
+        assert!(cache.preemptive(&at("/other"), "GET", None).is_none());
+        assert!(cache.preemptive(&at("/dirt"), "GET", None).is_none(), "a directory, not a prefix of a name");
+        // A deeper answer of the same realm adds no space.
+        cache.answer_for_test(&at("/dir/sub/d"), &challenge("r"), alice.clone());
+        assert_eq!(lock(&cache.spaces)["http://h.test"].len(), 1);
+        // A server challenging everywhere cannot grow the list past its bound.
+        for i in 0..100 {
+            cache.answer_for_test(&at(&format!("/p{i}/x")), &challenge(&format!("realm {i}")), alice.clone());
+        }
+        assert_eq!(lock(&cache.spaces)["http://h.test"].len(), MAX_SPACES_PER_ORIGIN);
+        assert!(cache.preemptive(&at("/p99/y"), "GET", None).is_some(), "the newest spaces are kept");
     }
 }
