@@ -21,58 +21,49 @@ use serde_json::{json, Map, Value};
 
 use crate::summary::Summary;
 
-/// The variables `-w` knows, in the order `%{json}` lists them (curl's order: alphabetical).
-const VARIABLES: &[&str] = &[
-    "content_type",
-    "errormsg",
-    "exitcode",
-    "http_code",
-    "http_version",
-    "local_ip",
-    "local_port",
-    "method",
-    "num_connects",
-    "num_redirects",
-    "redirect_url",
-    "remote_ip",
-    "remote_port",
-    "response_code",
-    "scheme",
-    "size_download",
-    "size_header",
-    "size_request",
-    "size_upload",
-    "speed_download",
-    "speed_upload",
-    "ssl_verify_result",
-    "time_appconnect",
-    "time_connect",
-    "time_namelookup",
-    "time_pretransfer",
-    "time_redirect",
-    "time_starttransfer",
-    "time_total",
-    "url",
-    "url_effective",
+/// The variables `-w` knows, in the order `%{json}` lists them (curl's order: alphabetical), each
+/// with what `%{json}` writes it as.
+const VARIABLES: &[(&str, Json)] = &[
+    ("content_type", Json::Text),
+    ("errormsg", Json::Text),
+    ("exitcode", Json::Integer),
+    ("http_code", Json::Integer),
+    ("http_version", Json::Text),
+    ("local_ip", Json::Text),
+    ("local_port", Json::Integer),
+    ("method", Json::Text),
+    ("num_connects", Json::Integer),
+    ("num_redirects", Json::Integer),
+    ("redirect_url", Json::Text),
+    ("remote_ip", Json::Text),
+    ("remote_port", Json::Integer),
+    ("response_code", Json::Integer),
+    ("scheme", Json::Text),
+    ("size_download", Json::Integer),
+    ("size_header", Json::Integer),
+    ("size_request", Json::Integer),
+    ("size_upload", Json::Integer),
+    ("speed_download", Json::Integer),
+    ("speed_upload", Json::Integer),
+    ("ssl_verify_result", Json::Integer),
+    ("time_appconnect", Json::Seconds),
+    ("time_connect", Json::Seconds),
+    ("time_namelookup", Json::Seconds),
+    ("time_pretransfer", Json::Seconds),
+    ("time_redirect", Json::Seconds),
+    ("time_starttransfer", Json::Seconds),
+    ("time_total", Json::Seconds),
+    ("url", Json::Text),
+    ("url_effective", Json::Text),
 ];
 
-/// The variables whose values are numbers in `%{json}`.
-const NUMBERS: &[&str] = &[
-    "exitcode",
-    "http_code",
-    "local_port",
-    "num_connects",
-    "num_redirects",
-    "remote_port",
-    "response_code",
-    "size_download",
-    "size_header",
-    "size_request",
-    "size_upload",
-    "speed_download",
-    "speed_upload",
-    "ssl_verify_result",
-];
+/// How `%{json}` writes a variable: curl writes counts and codes as integers, times as numbers.
+#[derive(Clone, Copy)]
+enum Json {
+    Integer,
+    Seconds,
+    Text,
+}
 
 /// `FORMAT` with its variables and escapes replaced, for a transfer that ends the command with
 /// `exit_code`; unknown variables are added to `unknown`.
@@ -199,12 +190,12 @@ fn max(best: Option<f64>, next: f64) -> Option<f64> {
 /// `%{json}`: every variable above as one JSON object (numbers as numbers, as curl writes them).
 fn json(facts: &Facts<'_>) -> String {
     let mut object = Map::new();
-    for name in VARIABLES {
+    for (name, kind) in VARIABLES {
         let text = value(name, facts).unwrap_or_default();
-        let number = match *name {
-            n if NUMBERS.contains(&n) => text.parse::<u64>().ok().map(Value::from),
-            n if n.starts_with("time_") => text.parse::<f64>().ok().map(Value::from),
-            _ => None,
+        let number = match kind {
+            Json::Integer => text.parse::<u64>().ok().map(Value::from),
+            Json::Seconds => text.parse::<f64>().ok().map(Value::from),
+            Json::Text => None,
         };
         object.insert((*name).to_owned(), number.unwrap_or_else(|| json!(text)));
     }
