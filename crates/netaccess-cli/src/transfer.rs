@@ -198,6 +198,8 @@ async fn see_through(
     // `-C`: the answer does not continue the file (curl's exit 33); the file stays as it was.
     let mut range_failure = None;
     let mut uploaded = 0u64;
+    // The response head's size, for `-w %{size_header}`: the block `-i` prints.
+    let mut size_header = 0u64;
     let mut next = first;
     while let Some(event) = next {
         if display.verbose {
@@ -233,6 +235,8 @@ async fn see_through(
                     }
                 }
                 let block = header_block(&reply);
+                // A scheme without a response head (file:, data:, ftp:) has none to count.
+                size_header = if reply.status().is_some() { block.len() as u64 } else { 0 };
                 // `-D -` with the body on stdout: the head goes just before the body.
                 let dump_in_body = display.headers_to_stdout && sink.destination == Destination::Stdout;
                 if (display.show_headers || dump_in_body) && range_failure.is_none() {
@@ -307,6 +311,7 @@ async fn see_through(
     let mut summary = Summary::new(&url, reply.operation().verb());
     fill_summary(&mut summary, &reply);
     summary.more.size_upload = uploaded;
+    summary.more.size_header = size_header;
     if let Some(head) = &reply.attributes().request_head {
         summary.more.size_request = Some(head.len() as u64 + uploaded);
     }
@@ -392,9 +397,6 @@ fn fill_summary(summary: &mut Summary, reply: &Reply) {
         .collect();
     let more = &mut summary.more;
     more.content_type = reply.header("content-type");
-    if attributes.http_status_code.is_some() {
-        more.size_header = header_block(reply).len() as u64;
-    }
     more.redirect_url = attributes.redirection_target.as_deref().and_then(|location| {
         let base = reply.url()?;
         Some(netaccess::redact_password(base.join(location).ok()?.as_str()).into_owned())

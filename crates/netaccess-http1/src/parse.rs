@@ -173,13 +173,12 @@ pub(crate) fn to_header_map(fields: &[httparse::Header<'_>]) -> Result<HeaderMap
 
 /// The distinct field names that are not all lower case, as spelled.
 fn names_as_received(fields: &[httparse::Header<'_>]) -> Vec<Box<str>> {
-    let mut names: Vec<Box<str>> = Vec::new();
-    for field in fields {
-        if field.name.bytes().any(|b| b.is_ascii_uppercase()) && !names.iter().any(|n| **n == *field.name) {
-            names.push(field.name.into());
-        }
-    }
-    names
+    let mut seen = std::collections::HashSet::new();
+    fields
+        .iter()
+        .filter(|field| field.name.bytes().any(|b| b.is_ascii_uppercase()) && seen.insert(field.name))
+        .map(|field| field.name.into())
+        .collect()
 }
 
 /// Replaces each obs-fold (CRLF or LF followed by spaces or tabs) with one space.

@@ -203,13 +203,18 @@ impl Reply {
     /// otherwise, and over HTTP/2, names are in lower case.
     pub fn raw_header_pairs(&self) -> Vec<(String, http::HeaderValue)> {
         let state = self.shared.state();
-        let spelled = &state.attributes().header_names_as_received;
+        // By lower-case name: one lookup a field, however many fields a head has.
+        let spelled: std::collections::HashMap<String, &str> = state
+            .attributes()
+            .header_names_as_received
+            .iter()
+            .map(|name| (name.to_ascii_lowercase(), &**name))
+            .collect();
         state
             .headers
             .iter()
             .map(|(name, value)| {
-                let name = spelled.iter().find(|s| s.eq_ignore_ascii_case(name.as_str())).map_or(name.as_str(), |s| s);
-                (name.to_owned(), value.clone())
+                (spelled.get(name.as_str()).copied().unwrap_or(name.as_str()).to_owned(), value.clone())
             })
             .collect()
     }
