@@ -513,15 +513,8 @@ impl Sink {
 
 fn header_block(reply: &Reply) -> Vec<u8> {
     let mut block = Vec::new();
-    if let Some(status) = reply.status() {
-        let _ = write!(block, "{} {status}", status_line_version(reply));
-        // HTTP/2 has no reason phrase: curl prints `HTTP/2 200` and nothing after it.
-        match reply.reason().filter(|reason| !reason.is_empty() && !reply.attributes().http2_was_used) {
-            Some(reason) => {
-                let _ = write!(block, " {reason}\r\n");
-            }
-            None => block.extend_from_slice(b" \r\n"),
-        }
+    if let Some(line) = status_line(reply) {
+        let _ = write!(block, "{line}\r\n");
     }
     for (name, value) in &reply.raw_header_pairs() {
         let _ = write!(block, "{name}: ");
@@ -532,18 +525,22 @@ fn header_block(reply: &Reply) -> Vec<u8> {
     block
 }
 
-/// The status line's protocol, as curl prints it: `HTTP/1.1`, `HTTP/1.0`, `HTTP/2`.
-fn status_line_version(reply: &Reply) -> String {
-    let version = reply.attributes().http_version.map_or("1.1", crate::summary::version_name);
-    format!("HTTP/{version}")
+/// The status line as curl prints it (`HTTP/1.1 200 OK`; `HTTP/2 200 `, HTTP/2 having no reason
+/// phrase), for `-i`, `-D` and `-v`; `None` for a reply without a status.
+fn status_line(reply: &Reply) -> Option<String> {
+    let status = reply.status()?;
+    let attributes = reply.attributes();
+    let version = attributes.http_version.map_or("1.1", crate::summary::version_name);
+    let reason = if attributes.http2_was_used { None } else { reply.reason() };
+    Some(format!("HTTP/{version} {status} {}", reason.unwrap_or_default()))
 }
 
 fn verbose_line(tag: &str, event: &ReplyEvent, reply: &Reply) {
     match event {
         ReplyEvent::MetaDataChanged => {
             connection_story(tag, reply);
-            if let Some(status) = reply.status() {
-                eprintln!("< {tag}{} {status} {}", status_line_version(reply), reply.reason().unwrap_or_default());
+            if let Some(line) = status_line(reply) {
+                eprintln!("< {tag}{line}");
             }
             for (name, value) in &reply.raw_header_pairs() {
                 eprintln!("< {tag}{name}: {}", String::from_utf8_lossy(value.as_bytes()));

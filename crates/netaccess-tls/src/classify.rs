@@ -143,14 +143,14 @@ fn is_ca_used_as_end_entity(err: &rustls::Error) -> bool {
 /// For a refusal on the validity period, a moment inside it (a second within the bound that was
 /// crossed), to find what else is wrong with the chain.
 fn inside_validity(err: &rustls::Error) -> Option<UnixTime> {
-    let second = Duration::from_secs(1);
-    match err {
+    let seconds = match err {
         rustls::Error::InvalidCertificate(CertificateError::ExpiredContext { not_after, .. }) => {
-            Some(UnixTime::since_unix_epoch(not_after.as_secs().checked_sub(1).map(Duration::from_secs)?))
+            not_after.as_secs().checked_sub(1)?
         }
         rustls::Error::InvalidCertificate(CertificateError::NotValidYetContext { not_before, .. }) => {
-            Some(UnixTime::since_unix_epoch(Duration::from_secs(not_before.as_secs()) + second))
+            not_before.as_secs().checked_add(1)?
         }
-        _ => None,
-    }
+        _ => return None,
+    };
+    Some(UnixTime::since_unix_epoch(Duration::from_secs(seconds)))
 }
