@@ -312,7 +312,7 @@ async fn see_through(
     fill_summary(&mut summary, &reply);
     summary.more.size_upload = uploaded;
     summary.more.size_header = size_header;
-    if let Some(head) = &reply.attributes().request_head {
+    if let Some(head) = reply.attributes().wire_heads.and_then(|heads| heads.request_head) {
         summary.more.size_request = Some(head.len() as u64 + uploaded);
     }
     summary.ssl_errors = ssl_errors;
@@ -586,7 +586,7 @@ fn connection_story(tag: &str, reply: &Reply) {
     }
     // The request head as it was sent (the manager keeps it under -v), credentials and
     // cookies masked: a verbose log gets pasted into bug reports.
-    if let Some(head) = &attributes.request_head {
+    if let Some(head) = attributes.wire_heads.as_ref().and_then(|heads| heads.request_head.as_ref()) {
         for line in String::from_utf8_lossy(head).split("\r\n") {
             eprintln!("> {tag}{}", masked(line));
         }

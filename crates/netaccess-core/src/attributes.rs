@@ -180,11 +180,21 @@ pub struct ReplyAttributes {
     /// How many times the request was sent again after a transient failure (see
     /// [`RetryPolicy`](crate::retry::RetryPolicy)).
     pub retries: u32,
+    /// The heads as they were on the wire, for a tool that shows them (curl's `-i`, `-v`);
+    /// `None` unless the manager keeps them (`preserve_header_case`, `keep_request_heads`).
+    /// Boxed: every response carries this slot, few fill it.
+    pub wire_heads: Option<Box<WireHeads>>,
+}
+
+/// The heads of an exchange as they were on the wire (see [`ReplyAttributes::wire_heads`]).
+#[non_exhaustive]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WireHeads {
     /// The response's field names that the server spelled otherwise than in lower case, as it
-    /// spelled them (HTTP/1.1; empty unless the manager keeps them, `preserve_header_case`).
+    /// spelled them (HTTP/1.1; empty unless `preserve_header_case`).
     pub header_names_as_received: Vec<Box<str>>,
     /// The request head sent for this response: the bytes written over HTTP/1.1, the same
-    /// fields in HTTP/1.1's notation over HTTP/2 (`GET / HTTP/2`); `None` unless the manager
-    /// keeps them (`keep_request_heads`, for curl's `-v`).
+    /// fields in HTTP/1.1's notation over HTTP/2 (`GET / HTTP/2`); `None` unless
+    /// `keep_request_heads`.
     pub request_head: Option<bytes::Bytes>,
 }

@@ -44,7 +44,8 @@ pub mod retry;
 pub mod ssl;
 
 pub use attributes::{
-    CacheLoadControl, LoadControl, Priority, RedirectPolicy, ReplyAttributes, RequestAttributes, DEFAULT_MAX_REDIRECTS,
+    CacheLoadControl, LoadControl, Priority, RedirectPolicy, ReplyAttributes, RequestAttributes, WireHeads,
+    DEFAULT_MAX_REDIRECTS,
 };
 pub use backend::{Backend, BackendRequest, BackendResponse, BodyStream, EventSink, SendTime, UploadProgress};
 pub use body::Body;

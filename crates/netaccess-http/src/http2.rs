@@ -335,7 +335,7 @@ pub(crate) async fn exchange(
         version: Version::HTTP_2,
         headers: parts.headers,
         // HTTP/2 field names are lower case on the wire.
-        names_as_received: Vec::new(),
+        names_as_received: Box::default(),
     };
     Ok(Incoming { head, body, connection: connection.clone(), reused, milestones, upload })
 }

@@ -126,7 +126,7 @@ pub struct HttpConfig {
     /// Limits on response heads and chunk lines.
     pub limits: Limits,
     /// Whether each response reports the request head that was sent for it
-    /// (`ReplyAttributes::request_head`), for a tool that shows it (curl's `-v`); off by
+    /// (`netaccess_core::WireHeads::request_head`), for a tool that shows it (curl's `-v`); off by
     /// default: it costs a copy of the head per request.
     pub keep_request_heads: bool,
     /// Who decides on certificate problems a request did not accept in advance; without one
@@ -313,7 +313,10 @@ impl Inner {
         let mut attributes = ReplyAttributes::default();
         attributes.http_status_code = Some(head.status.as_u16());
         attributes.http_reason_phrase = Some(std::mem::take(&mut head.reason));
-        attributes.header_names_as_received = std::mem::take(&mut head.names_as_received);
+        if !head.names_as_received.is_empty() {
+            let names = std::mem::take(&mut head.names_as_received).into_vec();
+            attributes.wire_heads.get_or_insert_with(Box::default).header_names_as_received = names;
+        }
         attributes.http_version = Some(head.version);
         attributes.http2_was_used = head.version == http::Version::HTTP_2;
         attributes.proxy = (!proxy.is_direct()).then(|| proxy.label());

@@ -303,7 +303,10 @@ impl Inner {
             let version = incoming.head().version;
             let mut response =
                 self.response(incoming, prepared.decompress, slot, prepared.url_text.to_owned(), route.proxy)?;
-            response.attributes.request_head = head_as_sent.map(|head| crate::shown::request_head(head, version));
+            if let Some(head) = head_as_sent {
+                let shown = crate::shown::request_head(head, version);
+                response.attributes.wire_heads.get_or_insert_with(Box::default).request_head = Some(shown);
+            }
             return Ok(response);
         }
     }

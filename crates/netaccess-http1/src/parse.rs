@@ -62,7 +62,7 @@ pub struct ResponseHead {
     pub headers: HeaderMap,
     /// The field names spelled otherwise than in lower case, as the server sent them, each once
     /// (`Content-Type`, `X-MiXed`); empty unless [`Limits::keep_names_as_received`].
-    pub names_as_received: Vec<Box<str>>,
+    pub names_as_received: Box<[Box<str>]>,
 }
 
 /// How the body of a response is delimited.
@@ -138,7 +138,7 @@ pub fn parse_head(input: &mut BytesMut, limits: &Limits) -> Result<Option<Respon
     let reason = response.reason.unwrap_or_default().to_owned();
     let headers = to_header_map(response.headers)?;
     let names_as_received =
-        if limits.keep_names_as_received { names_as_received(response.headers) } else { Vec::new() };
+        if limits.keep_names_as_received { names_as_received(response.headers) } else { Box::default() };
     input.advance(consumed);
     Ok(Some(ResponseHead { status, reason, version, headers, names_as_received }))
 }
@@ -172,7 +172,7 @@ pub(crate) fn to_header_map(fields: &[httparse::Header<'_>]) -> Result<HeaderMap
 }
 
 /// The distinct field names that are not all lower case, as spelled.
-fn names_as_received(fields: &[httparse::Header<'_>]) -> Vec<Box<str>> {
+fn names_as_received(fields: &[httparse::Header<'_>]) -> Box<[Box<str>]> {
     let mut seen = std::collections::HashSet::new();
     fields
         .iter()

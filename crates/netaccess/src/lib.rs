@@ -89,7 +89,8 @@ pub use netaccess_core::redact_password;
 pub use netaccess_core::{
     attributes, Backend, BackendRequest, BackendResponse, Body, BodyStream, CacheLoadControl, ErrorGroup, EventSink,
     KnownHeaders, LoadControl, NetworkError, NetworkErrorKind, Operation, Priority, RedirectPolicy, ReplyAttributes,
-    ReplyEvent, Request, RequestAttributes, RetryPolicy, RetryTrigger, UploadProgress, DEFAULT_MAX_REDIRECTS,
+    ReplyEvent, Request, RequestAttributes, RetryPolicy, RetryTrigger, UploadProgress, WireHeads,
+    DEFAULT_MAX_REDIRECTS,
 };
 pub use netaccess_core::{ConnectionFacts, Timings, TlsFacts};
 pub use netaccess_core::{IgnoredSslErrors, SslError, SslErrorDecision, SslErrorHandler, SslErrorKind};

@@ -669,7 +669,7 @@ impl NetworkAccessManagerBuilder {
     }
 
     /// Has every HTTP reply report the request head sent for it
-    /// ([`ReplyAttributes::request_head`](netaccess_core::ReplyAttributes::request_head)), as
+    /// ([`WireHeads::request_head`](netaccess_core::WireHeads::request_head)), as
     /// curl's `-v` shows it; off by default (a copy of the head per request).
     pub fn keep_request_heads(mut self, on: bool) -> Self {
         self.http.keep_request_heads = on;

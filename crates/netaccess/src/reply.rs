@@ -206,8 +206,9 @@ impl Reply {
         // By lower-case name: one lookup a field, however many fields a head has.
         let spelled: std::collections::HashMap<String, &str> = state
             .attributes()
-            .header_names_as_received
+            .wire_heads
             .iter()
+            .flat_map(|heads| &heads.header_names_as_received)
             .map(|name| (name.to_ascii_lowercase(), &**name))
             .collect();
         state
