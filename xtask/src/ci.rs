@@ -110,8 +110,25 @@ fn doc() -> Result<(), String> {
 /// Every crate packaged and built from its package, in dependency order, as crates.io would
 /// take it (nothing is uploaded): manifests complete, path dependencies versioned, no file
 /// missing from a package. Uncommitted changes are allowed: what is checked is the packages.
+///
+/// Its own target directory, with our crates' artifacts removed first: the packages are built
+/// as registry crates, which cargo never rebuilds for a version it has built before, so on a
+/// warm directory a changed crate of the same version would be checked as it was.
 fn publish_dry_run() -> Result<(), String> {
-    run_command(&mut cargo(&["publish", "--workspace", "--dry-run", "--allow-dirty"]))
+    let dir = crate::shell::target_dir().join("publish-dry-run");
+    for sub in ["debug/deps", "debug/.fingerprint", "debug/build", "package"] {
+        let Ok(entries) = std::fs::read_dir(dir.join(sub)) else { continue };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if ["netaccess", "libnetaccess"].iter().any(|prefix| name.starts_with(prefix)) {
+                let path = entry.path();
+                let removed = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+                removed.map_err(|e| format!("cannot remove {}: {e}", path.display()))?;
+            }
+        }
+    }
+    let dir = dir.display().to_string();
+    run_command(&mut cargo(&["publish", "--workspace", "--dry-run", "--allow-dirty", "--target-dir", &dir]))
 }
 
 /// Licences, bans and sources. The advisory database lives on a host this network cannot
