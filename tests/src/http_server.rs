@@ -98,6 +98,8 @@ pub struct SeenRequest {
     pub cookie: Option<String>,
     /// The protocol: `HTTP/1.1` or `HTTP/2.0`.
     pub version: String,
+    /// Every header field.
+    pub headers: hyper::HeaderMap,
 }
 
 impl Seen {
@@ -267,6 +269,7 @@ async fn route(
         authorization: header("authorization"),
         cookie: header("cookie"),
         version: format!("{:?}", request.version()),
+        headers: request.headers().clone(),
     });
     let now = seen.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     seen.max_in_flight.fetch_max(now, Ordering::SeqCst);
@@ -514,6 +517,8 @@ async fn echo(request: Request<Incoming>) -> Response<Body> {
         "accept",
         "x-api-key",
         "referer",
+        "x-client",
+        "x-trace",
         "range",
     ] {
         if let Some(value) = parts.headers.get(name) {

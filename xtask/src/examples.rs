@@ -41,7 +41,15 @@ impl Run {
 }
 
 pub(crate) fn run() -> Result<(), String> {
-    run_command(&mut cargo(&["build", "--quiet", "-p", "netaccess", "--examples", "--features", "json,blocking"]))?;
+    run_command(&mut cargo(&[
+        "build",
+        "--quiet",
+        "-p",
+        "netaccess",
+        "--examples",
+        "--features",
+        "json,blocking,tower",
+    ]))?;
     let binaries = target_dir().join("debug").join("examples");
     let dir = tempfile::tempdir().map_err(|e| format!("cannot make a temporary directory: {e}"))?;
     let path = |name: &str| dir.path().join(name).display().to_string();
@@ -116,6 +124,18 @@ pub(crate) fn run() -> Result<(), String> {
             &[],
             &["fortune:1: Small modules read in one sitting.", "fortune:7: ContentNotFoundError"],
         ),
+        Run::new(
+            "interceptors",
+            &[&http.url("/echo")],
+            &[
+                "GET: x-echo-authorization: Bearer token-",
+                "POST: x-echo-x-client: netaccess-example",
+                "canned: served by an interceptor",
+                "timing: POST",
+                "timing: GET",
+                "token fetches: 1",
+            ],
+        ),
         Run::new("blocking", &[&https.localhost_url("/bytes/100000")], &["status: 200 OK", "100000 bytes"])
             .with_env("SSL_CERT_FILE", &ca_file),
     ];
@@ -142,6 +162,10 @@ pub(crate) fn run() -> Result<(), String> {
     }
     if std::fs::metadata(dir.path().join("download.bin")).map(|m| m.len()).ok() != Some(5_000_000) {
         failures.push("download: the file on disk is not 5000000 bytes".to_owned());
+    }
+    let canned_seen: Vec<String> = http.seen.targets().into_iter().filter(|t| t.starts_with("/canned")).collect();
+    if !canned_seen.is_empty() {
+        failures.push(format!("interceptors: the canned answer's request reached the server: {canned_seen:?}"));
     }
     let saw_certificate = mtls.handshakes();
     if saw_certificate == 0 {

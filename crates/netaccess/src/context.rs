@@ -79,6 +79,8 @@ pub(crate) struct ManagerInner {
     pub(crate) hsts: crate::hsts::Hsts,
     /// Where every http and https hop is recorded, if anywhere (see [`crate::har`]).
     pub(crate) har: Option<Arc<crate::har::HarRecorder>>,
+    /// The interceptor chain, the outermost first (see [`crate::intercept`]).
+    pub(crate) interceptors: Box<[Arc<dyn crate::Interceptor>]>,
 }
 
 impl ManagerInner {

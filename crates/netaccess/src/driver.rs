@@ -61,8 +61,6 @@ pub const EVENT_QUEUE: usize = 64;
 pub const DEFAULT_READ_BUFFER_SIZE: u64 = 1024 * 1024;
 
 pub(crate) fn start(manager: Arc<ManagerInner>, request: Request, operation: Operation, body: Body) -> Reply {
-    let shared = Arc::new(ReplyShared::new(manager.defaults.read_buffer_size));
-    let (sender, receiver) = event_queue::channel(EVENT_QUEUE);
     // The request's place among its host's requests is taken here, before any task runs.
     let place = request.url().and_then(|url| {
         let key = line_key(url.scheme(), url.host_str()?, url.port_or_known_default()?);
@@ -79,6 +77,40 @@ pub(crate) fn start(manager: Arc<ManagerInner>, request: Request, operation: Ope
         })
     });
     manager.retry_budget.deposit();
+    launch(manager, request, operation, Work::Network(body), place)
+}
+
+/// Starts a reply whose work is not the network's: an interceptor's answer or a reply it makes
+/// later (see [`crate::intercept`]). It takes no place in a host's line (the reply it relays
+/// took its own) and deposits nothing in the retry budget.
+pub(crate) fn start_without_network(
+    manager: Arc<ManagerInner>,
+    request: Request,
+    operation: Operation,
+    work: Work,
+) -> Reply {
+    launch(manager, request, operation, work, None)
+}
+
+/// What a reply's task does once it may start.
+pub(crate) enum Work {
+    /// Send the request, with this body, hop by hop to the backends.
+    Network(Body),
+    /// Deliver this response, made without the network.
+    Answer(Box<netaccess_core::BackendResponse>),
+    /// Wait for another reply and deliver what it delivers.
+    Relay(crate::intercept::Later),
+}
+
+fn launch(
+    manager: Arc<ManagerInner>,
+    request: Request,
+    operation: Operation,
+    work: Work,
+    place: Option<Place>,
+) -> Reply {
+    let shared = Arc::new(ReplyShared::new(manager.defaults.read_buffer_size));
+    let (sender, receiver) = event_queue::channel(EVENT_QUEUE);
     let request = Arc::new(request);
     let reply = Reply::new(shared.clone(), receiver, request.clone(), operation.clone());
     let transfer = Transfer { manager, shared, events: sender, request, operation };
@@ -100,7 +132,7 @@ pub(crate) fn start(manager: Arc<ManagerInner>, request: Request, operation: Ope
         let _inside = runtime.enter();
         Box::pin(tokio::time::sleep(deadline))
     });
-    runtime.spawn(transfer.run(body, place, expiry.map(|sleep| (sleep, deadline))));
+    runtime.spawn(transfer.run(work, place, expiry.map(|sleep| (sleep, deadline))));
     reply
 }
 
@@ -143,7 +175,7 @@ impl Transfer {
     /// closing events are boxed, made when they are needed. A request the cache may answer asks
     /// the cache first, as Qt does, so it starts inside [`drive`](Self::drive), after the
     /// lookup: only such a request holds its state machine while it waits.
-    async fn run(self, body: Body, place: Option<Place>, mut expiry: Option<Expiry>) {
+    async fn run(self, work: Work, place: Option<Place>, mut expiry: Option<Expiry>) {
         let cancel = self.shared.cancel.clone();
         let started = match place {
             Some(place) if !self.may_use_cache() => tokio::select! {
@@ -160,7 +192,7 @@ impl Transfer {
                 biased;
                 () = cancel.cancelled() => Err(NetworkError::canceled(self.request.url_text())),
                 limit = expired(&mut expiry) => Err(past_deadline(self.request.url_text(), limit)),
-                outcome = Box::pin(self.drive(body, place, running).instrument(self.span())) => outcome,
+                outcome = Box::pin(self.work(work, place, running).instrument(self.span())) => outcome,
             },
         };
         Box::pin(self.finish(outcome)).await;
@@ -170,6 +202,25 @@ impl Transfer {
     /// is inside it, so a subscriber can follow one request.
     fn span(&self) -> tracing::Span {
         tracing::debug_span!("reply", url = self.request.url_text(), operation = self.operation.verb())
+    }
+
+    /// Does the reply's work: the network's hops, an interceptor's answer or a relayed reply.
+    async fn work(&self, work: Work, place: Option<Place>, running: Option<Running>) -> Result<(), NetworkError> {
+        match work {
+            Work::Network(body) => self.drive(body, place, running).await,
+            Work::Answer(response) => Box::pin(self.answer(*response)).await,
+            Work::Relay(later) => {
+                Box::pin(crate::intercept::relay(later, &self.shared, &self.events, &self.request)).await
+            }
+        }
+    }
+
+    /// Delivers a response an interceptor made: the same events as a network reply's, from
+    /// `MetaDataChanged` to the last chunk, under the same limits.
+    async fn answer(&self, response: netaccess_core::BackendResponse) -> Result<(), NetworkError> {
+        let timeout = self.attributes().transfer_timeout.unwrap_or(Duration::ZERO);
+        let url = self.request.url_text();
+        self.deliver(response, None, url, timeout, 0, std::time::Instant::now()).await
     }
 
     fn may_use_cache(&self) -> bool {
@@ -301,7 +352,7 @@ impl Transfer {
         // When the request started running: its timings count from here.
         let mut started_at = std::time::Instant::now();
         let recording = self.manager.har.is_some();
-        let (response, mut pending) = loop {
+        let (response, pending) = loop {
             let hop_started = recording.then(|| (std::time::SystemTime::now(), std::time::Instant::now()));
             let body_size = body.len();
             let replay = body.try_clone();
@@ -499,6 +550,24 @@ impl Transfer {
             url = Cow::Owned(next);
         };
 
+        let delivered = self.deliver(response, pending, url.as_str(), timeout, retries, started_at).await;
+        // The body is in: the next request of the line may start.
+        drop(running);
+        delivered
+    }
+
+    /// Delivers the response that ends the request: its head as `MetaDataChanged`, then its
+    /// body chunk by chunk under the transfer timeout and the body limit; the HTTP status's
+    /// error, if it has one, once the body is in.
+    async fn deliver(
+        &self,
+        response: netaccess_core::BackendResponse,
+        mut pending: Option<Box<crate::har::PendingEntry>>,
+        url: &str,
+        timeout: Duration,
+        retries: u32,
+        started_at: std::time::Instant,
+    ) -> Result<(), NetworkError> {
         let total = progress_total(response.expected_length);
         let status_error = {
             let mut state = self.shared.state();
@@ -511,7 +580,7 @@ impl Transfer {
             let attributes = &**state.attributes.insert(attributes);
             attributes.http_status_code.and_then(|status| {
                 let reason = attributes.http_reason_phrase.as_deref().unwrap_or_default();
-                let error = NetworkError::for_http_status(status, reason, url.as_str())?;
+                let error = NetworkError::for_http_status(status, reason, url)?;
                 Some(match (status == 401).then(|| auth::describe(&state.headers)).flatten() {
                     Some(challenge) => error.with_detail(&format!("it asks for {challenge}")),
                     None => error,
@@ -522,13 +591,13 @@ impl Transfer {
 
         // The reply makes the DownloadProgress that follows each ReadyRead (see `Reply::note`).
         let max_body = self.manager.defaults.max_body_size;
-        within_body_limit(max_body, u64::try_from(total).unwrap_or(0), &url)?;
+        within_body_limit(max_body, u64::try_from(total).unwrap_or(0), url)?;
         let mut body = response.body;
         let mut received = 0u64;
-        while let Some(chunk) = within(timeout, &url, body.next()).await? {
+        while let Some(chunk) = within(timeout, url, body.next()).await? {
             let chunk = chunk?;
             received += chunk.len() as u64;
-            within_body_limit(max_body, received, &url)?;
+            within_body_limit(max_body, received, url)?;
             self.shared.state().bytes_received = received;
             if let Some(pending) = pending.as_mut() {
                 pending.body_chunk(&chunk);
@@ -546,8 +615,6 @@ impl Transfer {
         if let (Some(pending), Some(recorder)) = (pending.take(), &self.manager.har) {
             pending.finish(recorder);
         }
-        // The body is in: the next request of the line may start.
-        drop(running);
         status_error.map_or(Ok(()), Err)
     }
 
@@ -632,22 +699,22 @@ async fn drain(mut body: netaccess_core::BodyStream, mut seen: impl FnMut(&[u8])
 /// Runs `future` with a limit on how long it may take; `Duration::ZERO` is no limit.
 /// Fails a body of `size` bytes (announced or received so far) above the manager's
 /// [`max_body_size`](crate::NetworkAccessManagerBuilder::max_body_size).
-fn within_body_limit(limit: Option<u64>, size: u64, url: &Url) -> Result<(), NetworkError> {
+fn within_body_limit(limit: Option<u64>, size: u64, url: &str) -> Result<(), NetworkError> {
     match limit {
         Some(limit) if size > limit => Err(NetworkError::new(
             NetworkErrorKind::UnknownContentError,
-            url.as_str(),
+            url,
             format!("the body is larger than the limit of {limit} bytes (max_body_size, the command's --max-filesize)"),
         )),
         _ => Ok(()),
     }
 }
 
-async fn within<F: std::future::Future>(limit: Duration, url: &Url, future: F) -> Result<F::Output, NetworkError> {
+async fn within<F: std::future::Future>(limit: Duration, url: &str, future: F) -> Result<F::Output, NetworkError> {
     within_limit(limit, async { Ok(future.await) }, || {
         NetworkError::new(
             NetworkErrorKind::TimeoutError,
-            url.as_str(),
+            url,
             format!("no progress for {} ms (the transfer timeout)", limit.as_millis()),
         )
     })

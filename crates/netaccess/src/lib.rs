@@ -67,6 +67,7 @@ mod driver;
 pub mod har;
 mod hop;
 pub mod hsts;
+mod intercept;
 mod manager;
 mod read_buffer;
 pub mod redirect;
@@ -74,12 +75,15 @@ mod reply;
 mod reply_body;
 mod request_defaults;
 mod retry_budget;
+#[cfg(feature = "tower")]
+pub mod service;
 mod url_words;
 
 pub use auth::{AuthenticationChallenge, AuthenticationHandler, Credentials};
 pub use driver::{DEFAULT_READ_BUFFER_SIZE, EVENT_QUEUE};
 pub use har::{HarOptions, HarRecorder, HarReplay};
 pub use hsts::HstsPolicy;
+pub use intercept::{Interceptor, Next};
 pub use manager::{ManagerEvent, NetworkAccessManager, NetworkAccessManagerBuilder, MANAGER_EVENT_CAPACITY};
 #[cfg(feature = "cache")]
 pub use netaccess_cache::{CacheMetaData, CacheWriter, CachedBody, DiskCache, NetworkCache};
@@ -132,6 +136,7 @@ pub fn compiled_features() -> Vec<&'static str> {
         (cfg!(feature = "ftps"), "ftps"),
         (cfg!(feature = "blocking"), "blocking"),
         (cfg!(feature = "json"), "json"),
+        (cfg!(feature = "tower"), "tower"),
         (cfg!(feature = "cache"), "cache"),
         (cfg!(feature = "public-suffix"), "public-suffix"),
     ]

@@ -13,7 +13,6 @@ use crate::auth::{AuthCache, AuthenticationHandler};
 use crate::cache::NetworkCache;
 use crate::context::{Defaults, ManagerInner};
 pub use crate::context::{ManagerEvent, MANAGER_EVENT_CAPACITY};
-use crate::driver;
 use crate::redirect::RedirectHandler;
 use crate::reply::Reply;
 use netaccess_cookie::{CookieJar, DefaultCookieJar};
@@ -38,8 +37,9 @@ use netaccess_cookie::{CookieJar, DefaultCookieJar};
 ///
 /// Every default lives in [`NetworkAccessManagerBuilder`] and is written in its docs. The
 /// scheme router is a map from scheme to [`Backend`]; [`register_backend`](Self::register_backend)
-/// adds a scheme or replaces one (Qt's `createRequest` hook), so a program can serve canned
-/// replies in its tests. Network accessibility is Qt 4.8's `setNetworkAccessible`: while off,
+/// adds a scheme or replaces one. Qt's `createRequest` override point, which sees every
+/// request of every scheme, is the [interceptor](crate::Interceptor) chain that
+/// [`send`](Self::send) runs first. Network accessibility is Qt 4.8's `setNetworkAccessible`: while off,
 /// every request whose backend is not [local](Backend::is_local) fails with
 /// `UnknownNetworkError`, "Network access is disabled.".
 ///
@@ -154,17 +154,14 @@ impl NetworkAccessManager {
     }
 
     /// Sends a request with the given operation and body.
+    ///
+    /// Every way of sending comes here: the request gets the manager's
+    /// [base URL and default headers](NetworkAccessManagerBuilder::base_url), then goes through
+    /// the [interceptors](NetworkAccessManagerBuilder::interceptor), then to the network.
     pub fn send(&self, request: Request, operation: Operation, body: Body) -> Reply {
         let mut request = request;
-        self.inner.defaults.requests.apply(&mut request, &body);
-        if self.inner.hsts.is_enabled() && request.url().is_some_and(|url| url.scheme() == "http") {
-            if let Some(mut url) = request.url().cloned() {
-                if self.inner.hsts.upgrade(&mut url) {
-                    request.set_url(url);
-                }
-            }
-        }
-        driver::start(self.inner.clone(), request, operation, body)
+        self.inner.defaults.requests.apply(&mut request);
+        crate::intercept::send_from(&self.inner, 0, request, operation, body)
     }
 
     /// Sends an [`http::Request`] as it is: its method, URI (relative ones against the
@@ -347,6 +344,7 @@ pub struct NetworkAccessManagerBuilder {
     hsts_enabled: bool,
     hsts_store: Option<std::path::PathBuf>,
     har: Option<Arc<crate::har::HarRecorder>>,
+    interceptors: Vec<Arc<dyn crate::Interceptor>>,
 }
 
 impl Default for NetworkAccessManagerBuilder {
@@ -375,6 +373,7 @@ impl Default for NetworkAccessManagerBuilder {
             hsts_enabled: false,
             hsts_store: None,
             har: None,
+            interceptors: Vec::new(),
         }
     }
 }
@@ -722,6 +721,27 @@ impl NetworkAccessManagerBuilder {
         self.backend("http", replay.clone()).backend("https", replay)
     }
 
+    /// Adds an interceptor, which sees every request the manager is given and makes its reply
+    /// (Qt's `createRequest`; see [`Interceptor`](crate::Interceptor)). The first added is the
+    /// outermost: it sees the request first, and the reply last.
+    ///
+    /// ```
+    /// use netaccess::{Body, Interceptor, NetworkAccessManager, Next, Operation, Reply, Request};
+    ///
+    /// struct Tagged;
+    /// impl Interceptor for Tagged {
+    ///     fn create_request(&self, request: Request, operation: Operation, body: Body, next: Next<'_>) -> Reply {
+    ///         next.send(request.with_header("x-client", "tagged"), operation, body)
+    ///     }
+    /// }
+    /// let manager = NetworkAccessManager::builder().interceptor(Tagged).build();
+    /// # drop(manager);
+    /// ```
+    pub fn interceptor(mut self, interceptor: impl crate::Interceptor) -> Self {
+        self.interceptors.push(Arc::new(interceptor));
+        self
+    }
+
     /// The manager.
     pub fn build(self) -> NetworkAccessManager {
         let (events, _) = broadcast::channel(MANAGER_EVENT_CAPACITY);
@@ -767,6 +787,7 @@ impl NetworkAccessManagerBuilder {
                 retry_budget: crate::retry_budget::RetryBudget::new(),
                 hsts: crate::hsts::Hsts::new(self.hsts_enabled, self.hsts_store),
                 har: self.har,
+                interceptors: self.interceptors.into(),
             }),
         }
     }

@@ -161,6 +161,11 @@ impl Reply {
         }
     }
 
+    /// The state this handle shares with its transfer.
+    pub(crate) fn shared(&self) -> &ReplyShared {
+        &self.shared
+    }
+
     /// The request as it was sent (before redirects).
     pub fn request(&self) -> &Request {
         &self.request

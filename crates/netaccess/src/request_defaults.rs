@@ -4,9 +4,10 @@
 //!
 //! # Design
 //!
-//! Applied once, as the request is handed to the manager, before it takes its place in its
-//! host's line: what the request says wins (a header it sets, an absolute URL), then these
-//! defaults, then what its body implies (`Content-Type` of a form or JSON body). A relative
+//! Applied once, as the request is handed to the manager, before the interceptors see it and
+//! it takes its place in its host's line: what the request says wins (a header it sets, an
+//! absolute URL), then these defaults, then what its body implies (`Content-Type` of a form or
+//! JSON body, at the interceptor chain's end, as an interceptor may replace the body). A relative
 //! URL resolves as a browser does: `https://api.example.com/v1/` and `items/1` give
 //! `https://api.example.com/v1/items/1`; without the trailing slash, `v1` is replaced.
 
@@ -41,9 +42,9 @@ impl RequestDefaults {
         }
     }
 
-    /// Completes `request`: its URL against the base, the default headers it lacks, the
-    /// `Content-Type` its body implies.
-    pub(crate) fn apply(&self, request: &mut Request, body: &Body) {
+    /// Completes `request`: its URL against the base, the default headers it lacks (before
+    /// the interceptors see it).
+    pub(crate) fn apply(&self, request: &mut Request) {
         if request.url().is_none() {
             if let Some(url) = self.base_url.as_ref().and_then(|base| base.join(request.url_text()).ok()) {
                 request.set_url(url);
@@ -56,6 +57,11 @@ impl RequestDefaults {
                 }
             }
         }
+    }
+
+    /// The `Content-Type` `body` implies, unless `request` sets one (at the interceptor
+    /// chain's end: an interceptor may have replaced the body).
+    pub(crate) fn apply_body_type(&self, request: &mut Request, body: &Body) {
         if let Some(content_type) = body.content_type() {
             if !request.headers().contains_key(CONTENT_TYPE) {
                 request.headers_mut().insert(CONTENT_TYPE, content_type.clone());
@@ -77,7 +83,9 @@ mod tests {
         defaults.set_header(HeaderName::from_static("x-api-key"), HeaderValue::from_static("k"));
         defaults.set_bearer_token("t0ken");
         let mut request = Request::new("items/1").with_header("X-Api-Key", "mine");
-        defaults.apply(&mut request, &Body::from_form([("a", "b")]));
+        let form = Body::from_form([("a", "b")]);
+        defaults.apply(&mut request);
+        defaults.apply_body_type(&mut request, &form);
         assert_eq!(request.url_text(), "https://api.example.com/v1/items/1");
         assert_eq!(request.headers()["x-api-key"], "mine");
         assert_eq!(request.headers()[AUTHORIZATION], "Bearer t0ken");
@@ -85,13 +93,14 @@ mod tests {
         assert_eq!(request.headers()[CONTENT_TYPE], "application/x-www-form-urlencoded");
 
         let mut absolute = Request::new("http://other.example/x");
-        defaults.apply(&mut absolute, &Body::empty());
+        defaults.apply(&mut absolute);
+        defaults.apply_body_type(&mut absolute, &Body::empty());
         assert_eq!(absolute.url_text(), "http://other.example/x", "an absolute URL is kept");
         assert!(!absolute.headers().contains_key(CONTENT_TYPE));
 
         defaults.set_basic_auth("Aladdin", "open sesame");
         let mut basic = Request::new("/");
-        defaults.apply(&mut basic, &Body::empty());
+        defaults.apply(&mut basic);
         assert_eq!(basic.headers()[AUTHORIZATION], "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
         assert_eq!(basic.url_text(), "https://api.example.com/");
     }
