@@ -21,6 +21,9 @@ pub(crate) type HyperBody = BoxBody<Bytes, Infallible>;
 /// Every client, built once and reused across runs (connections stay pooled).
 pub(crate) struct Clients {
     pub(crate) netaccess: NetworkAccessManager,
+    /// The same manager with one interceptor that passes every request on: the cost of the
+    /// chain (`netaccess::Interceptor`).
+    pub(crate) netaccess_intercepted: NetworkAccessManager,
     pub(crate) reqwest: reqwest::Client,
     pub(crate) reqwest_tls: reqwest::Client,
     pub(crate) ureq: ureq::Agent,
@@ -49,6 +52,10 @@ impl Clients {
             netaccess: NetworkAccessManager::builder()
                 .tls(TlsConfig::default().with_trust(Trust::None).with_ca_certificate(ca.to_vec()))
                 .build(),
+            netaccess_intercepted: NetworkAccessManager::builder()
+                .tls(TlsConfig::default().with_trust(Trust::None).with_ca_certificate(ca.to_vec()))
+                .interceptor(PassOn)
+                .build(),
             reqwest: reqwest::Client::new(),
             reqwest_tls: reqwest::Client::builder()
                 .use_preconfigured_tls(rustls_config.clone())
@@ -63,6 +70,21 @@ impl Clients {
 }
 
 /// The whole body of a netaccess GET.
+/// An interceptor that hands every request on unchanged.
+struct PassOn;
+
+impl netaccess::Interceptor for PassOn {
+    fn create_request(
+        &self,
+        request: Request,
+        operation: netaccess::Operation,
+        body: netaccess::Body,
+        next: netaccess::Next<'_>,
+    ) -> netaccess::Reply {
+        next.send(request, operation, body)
+    }
+}
+
 pub(crate) async fn netaccess_get(manager: &NetworkAccessManager, url: &str) -> u64 {
     let mut reply = manager.get(Request::new(url));
     let mut total = 0u64;

@@ -23,8 +23,10 @@
 //! mean nothing). `--only A,B` runs the named scenarios (`sequential`, `sequential-tls`,
 //! `concurrent`, `download`, `download-chunked`, `download-tls`, `upload`, `burst`, `scale`,
 //! `footprint`, `file`, `ftp`, `sequential-h2`, `concurrent-h2`, `burst-h2`, `download-h2`);
-//! `BENCH_CONTENDER=NAME` keeps the contenders whose name contains NAME (to profile one
-//! alone). Run it pinned
+//! `BENCH_CONTENDER=NAME` keeps the contenders whose name contains NAME, `=NAME` the one named
+//! exactly (to profile one alone). The sequential scenarios also run `netaccess+interceptor`,
+//! the manager with one interceptor that passes every request on: the chain's cost beside
+//! `netaccess`, whose chain is empty. Run it pinned
 //! to one CPU (`taskset -c 0`, as `cargo xtask bench` does) so the small-request figures measure
 //! the client, not wake-up latency between cores.
 
@@ -61,7 +63,11 @@ pub(crate) type Measured<'a> = (&'static str, Box<dyn FnMut() -> Sample + 'a>);
 pub(crate) fn compare_measured(title: &str, units: &Units<'_>, runs: usize, mut contenders: Vec<Measured<'_>>) {
     if let Ok(only) = std::env::var("BENCH_CONTENDER") {
         // For profiling one contender alone: `BENCH_CONTENDER=netaccess perf record ...`.
-        contenders.retain(|(name, _)| name.contains(only.as_str()));
+        // `=NAME` keeps that contender alone (`=netaccess` without `netaccess+interceptor`).
+        match only.strip_prefix('=') {
+            Some(exact) => contenders.retain(|(name, _)| *name == exact),
+            None => contenders.retain(|(name, _)| name.contains(only.as_str())),
+        }
     }
     if contenders.is_empty() {
         return;

@@ -38,6 +38,16 @@ pub(crate) fn sequential(
             }),
         ),
         (
+            "netaccess+interceptor",
+            Box::new(|| {
+                runtime.block_on(async {
+                    for _ in 0..requests {
+                        assert_eq!(clients::netaccess_get(&clients.netaccess_intercepted, &url).await, small);
+                    }
+                })
+            }),
+        ),
+        (
             "reqwest",
             Box::new(|| {
                 let client = if tls_port.is_some() { &clients.reqwest_tls } else { &clients.reqwest };

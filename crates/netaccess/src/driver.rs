@@ -21,6 +21,14 @@
 //! resident, with 1 MiB at 12.4 MB (`cargo xtask bench --only footprint`), and bulk CPU per GiB
 //! did not grow (`--only download,download-chunked`: 0.20–0.29 s/GiB, hyper 0.23–0.35).
 //!
+//! A reply an interceptor makes (an answer without the network, or a reply that waits and
+//! relays another; see [`crate::intercept`]) is the same shared state, queue and closing
+//! events, driven by a task of its own kind (`run_without_network`): it takes no place in a
+//! host's line, and the network's task is not made larger for it. The response that ends a
+//! request, from the network or an interceptor, is delivered by the same two steps:
+//! `publish_head` (not async, so the large response stays out of the state machine) and
+//! `deliver` (the body pump).
+//!
 //! Each hop asks the cache first (see [`crate::cache`]): a reply served from it skips the
 //! backend and the cookie jar. The driver follows redirects (see [`crate::redirect`]) and
 //! applies the transfer timeout to every body chunk; a backend applies it to its own wait for the response head (the HTTP
@@ -77,7 +85,7 @@ pub(crate) fn start(manager: Arc<ManagerInner>, request: Request, operation: Ope
         })
     });
     manager.retry_budget.deposit();
-    launch(manager, request, operation, Work::Network(body), place)
+    launch(manager, Arc::new(request), operation, move |transfer, expiry| transfer.run(body, place, expiry))
 }
 
 /// Starts a reply whose work is not the network's: an interceptor's answer or a reply it makes
@@ -89,29 +97,27 @@ pub(crate) fn start_without_network(
     operation: Operation,
     work: Work,
 ) -> Reply {
-    launch(manager, request, operation, work, None)
+    launch(manager, Arc::new(request), operation, move |transfer, expiry| transfer.run_without_network(work, expiry))
 }
 
-/// What a reply's task does once it may start.
+/// What the task of a reply an interceptor made does (see [`crate::intercept`]).
 pub(crate) enum Work {
-    /// Send the request, with this body, hop by hop to the backends.
-    Network(Body),
     /// Deliver this response, made without the network.
     Answer(Box<netaccess_core::BackendResponse>),
     /// Wait for another reply and deliver what it delivers.
     Relay(crate::intercept::Later),
 }
 
-fn launch(
-    manager: Arc<ManagerInner>,
-    request: Request,
-    operation: Operation,
-    work: Work,
-    place: Option<Place>,
-) -> Reply {
+/// Makes the reply and its transfer, and spawns `run` with the transfer and its deadline. The
+/// network's and the interceptors' replies each spawn a future of their own, so a network
+/// reply's task is no larger for the interceptors' sake.
+fn launch<F, Task>(manager: Arc<ManagerInner>, request: Arc<Request>, operation: Operation, run: F) -> Reply
+where
+    F: FnOnce(Transfer, Option<Expiry>) -> Task,
+    Task: std::future::Future<Output = ()> + Send + 'static,
+{
     let shared = Arc::new(ReplyShared::new(manager.defaults.read_buffer_size));
     let (sender, receiver) = event_queue::channel(EVENT_QUEUE);
-    let request = Arc::new(request);
     let reply = Reply::new(shared.clone(), receiver, request.clone(), operation.clone());
     let transfer = Transfer { manager, shared, events: sender, request, operation };
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
@@ -132,7 +138,7 @@ fn launch(
         let _inside = runtime.enter();
         Box::pin(tokio::time::sleep(deadline))
     });
-    runtime.spawn(transfer.run(work, place, expiry.map(|sleep| (sleep, deadline))));
+    runtime.spawn(run(transfer, expiry.map(|sleep| (sleep, deadline))));
     reply
 }
 
@@ -175,7 +181,7 @@ impl Transfer {
     /// closing events are boxed, made when they are needed. A request the cache may answer asks
     /// the cache first, as Qt does, so it starts inside [`drive`](Self::drive), after the
     /// lookup: only such a request holds its state machine while it waits.
-    async fn run(self, work: Work, place: Option<Place>, mut expiry: Option<Expiry>) {
+    async fn run(self, body: Body, place: Option<Place>, mut expiry: Option<Expiry>) {
         let cancel = self.shared.cancel.clone();
         let started = match place {
             Some(place) if !self.may_use_cache() => tokio::select! {
@@ -192,8 +198,27 @@ impl Transfer {
                 biased;
                 () = cancel.cancelled() => Err(NetworkError::canceled(self.request.url_text())),
                 limit = expired(&mut expiry) => Err(past_deadline(self.request.url_text(), limit)),
-                outcome = Box::pin(self.work(work, place, running).instrument(self.span())) => outcome,
+                outcome = Box::pin(self.drive(body, place, running).instrument(self.span())) => outcome,
             },
+        };
+        Box::pin(self.finish(outcome)).await;
+    }
+
+    /// Runs the transfer of a reply an interceptor made: its work raced against the reply's
+    /// cancellation and deadline, then the closing events, as [`run`](Self::run) does.
+    async fn run_without_network(self, work: Work, mut expiry: Option<Expiry>) {
+        let cancel = self.shared.cancel.clone();
+        let work = async {
+            match work {
+                Work::Answer(response) => self.answer(*response).await,
+                Work::Relay(later) => crate::intercept::relay(later, &self.shared, &self.events, &self.request).await,
+            }
+        };
+        let outcome = tokio::select! {
+            biased;
+            () = cancel.cancelled() => Err(NetworkError::canceled(self.request.url_text())),
+            limit = expired(&mut expiry) => Err(past_deadline(self.request.url_text(), limit)),
+            outcome = Box::pin(work.instrument(self.span())) => outcome,
         };
         Box::pin(self.finish(outcome)).await;
     }
@@ -204,23 +229,14 @@ impl Transfer {
         tracing::debug_span!("reply", url = self.request.url_text(), operation = self.operation.verb())
     }
 
-    /// Does the reply's work: the network's hops, an interceptor's answer or a relayed reply.
-    async fn work(&self, work: Work, place: Option<Place>, running: Option<Running>) -> Result<(), NetworkError> {
-        match work {
-            Work::Network(body) => self.drive(body, place, running).await,
-            Work::Answer(response) => Box::pin(self.answer(*response)).await,
-            Work::Relay(later) => {
-                Box::pin(crate::intercept::relay(later, &self.shared, &self.events, &self.request)).await
-            }
-        }
-    }
-
     /// Delivers a response an interceptor made: the same events as a network reply's, from
     /// `MetaDataChanged` to the last chunk, under the same limits.
     async fn answer(&self, response: netaccess_core::BackendResponse) -> Result<(), NetworkError> {
         let timeout = self.attributes().transfer_timeout.unwrap_or(Duration::ZERO);
         let url = self.request.url_text();
-        self.deliver(response, None, url, timeout, 0, std::time::Instant::now()).await
+        let started_at = std::time::Instant::now();
+        let head = self.publish_head(response, url, 0, started_at);
+        self.deliver(head, None, url, timeout, started_at).await
     }
 
     fn may_use_cache(&self) -> bool {
@@ -550,24 +566,23 @@ impl Transfer {
             url = Cow::Owned(next);
         };
 
-        let delivered = self.deliver(response, pending, url.as_str(), timeout, retries, started_at).await;
+        let head = self.publish_head(response, url.as_str(), retries, started_at);
+        let delivered = self.deliver(head, pending, url.as_str(), timeout, started_at).await;
         // The body is in: the next request of the line may start.
         drop(running);
         delivered
     }
 
-    /// Delivers the response that ends the request: its head as `MetaDataChanged`, then its
-    /// body chunk by chunk under the transfer timeout and the body limit; the HTTP status's
-    /// error, if it has one, once the body is in.
-    async fn deliver(
+    /// Puts the head of the response that ends the request into the reply's state (the
+    /// headers, the attributes with the timings so far) and returns what delivering it needs.
+    /// Not async: the large response stays out of the transfer's state machine.
+    fn publish_head(
         &self,
         response: netaccess_core::BackendResponse,
-        mut pending: Option<Box<crate::har::PendingEntry>>,
         url: &str,
-        timeout: Duration,
         retries: u32,
         started_at: std::time::Instant,
-    ) -> Result<(), NetworkError> {
+    ) -> Delivery {
         let total = progress_total(response.expected_length);
         let status_error = {
             let mut state = self.shared.state();
@@ -587,12 +602,26 @@ impl Transfer {
                 })
             })
         };
+        Delivery { body: response.body, total, status_error }
+    }
+
+    /// Delivers the response whose head was published: `MetaDataChanged`, then its body chunk
+    /// by chunk under the transfer timeout and the body limit; the HTTP status's error, if it
+    /// has one, once the body is in.
+    async fn deliver(
+        &self,
+        head: Delivery,
+        mut pending: Option<Box<crate::har::PendingEntry>>,
+        url: &str,
+        timeout: Duration,
+        started_at: std::time::Instant,
+    ) -> Result<(), NetworkError> {
+        let Delivery { mut body, total, status_error } = head;
         self.emit(ReplyEvent::MetaDataChanged).await;
 
         // The reply makes the DownloadProgress that follows each ReadyRead (see `Reply::note`).
         let max_body = self.manager.defaults.max_body_size;
         within_body_limit(max_body, u64::try_from(total).unwrap_or(0), url)?;
-        let mut body = response.body;
         let mut received = 0u64;
         while let Some(chunk) = within(timeout, url, body.next()).await? {
             let chunk = chunk?;
@@ -637,6 +666,15 @@ impl Transfer {
             None => false,
         }
     }
+}
+
+/// What delivering a response needs once its head is in the reply's state.
+struct Delivery {
+    body: netaccess_core::BodyStream,
+    /// The progress total (`-1` unknown).
+    total: i64,
+    /// The error the HTTP status stands for, reported after the body.
+    status_error: Option<NetworkError>,
 }
 
 /// How long a background revalidation may take, head and body, before it is given up (and its
