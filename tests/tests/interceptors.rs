@@ -180,7 +180,8 @@ async fn two_interceptors_run_in_the_order_added_and_see_the_reply_in_reverse() 
     assert_eq!(ends.first(), Some(&"inner"));
     // The relayed replies report what the network's did.
     assert_eq!(replies[1].status(), Some(200));
-    assert!(replies[1].attributes().timings.is_some(), "the relayed reply keeps the network reply's attributes");
+    let timings = replies[1].attributes().timings.expect("the relayed reply keeps the network reply's attributes");
+    assert!(timings.total.is_some(), "with the total, known once the body is in");
 }
 
 /// Replaces every POST body with a form.
@@ -354,11 +355,18 @@ async fn the_manager_is_a_tower_service() {
     assert_eq!(read[1], (200, Some(HeaderValue::from_static("tower")), "sent".into()));
     // An error status is a response, with its body, as from any tower HTTP client.
     assert_eq!(read[2], (404, None, "status 404".into()));
+    // Request attributes ride in the extensions: here, redirects are the caller's to follow.
+    let mut manual = netaccess::RequestAttributes::default();
+    manual.redirect_policy = Some(netaccess::RedirectPolicy::Manual);
+    let redirect = http::Request::get(server.url("/redirect/302?to=/hello")).extension(manual).body(()).unwrap();
+    let response = timeout(LIMIT, manager.clone().oneshot(redirect)).await.unwrap().unwrap();
+    assert_eq!(response.status(), 302);
+    assert_eq!(response.headers()["location"], "/hello");
     let failed = timeout(LIMIT, manager.clone().oneshot(http::Request::get(&refused).body(()).unwrap())).await.unwrap();
     assert_eq!(failed.unwrap_err().kind(), NetworkErrorKind::ConnectionRefusedError);
     let mut seen = server.seen.targets();
     seen.sort();
-    assert_eq!(seen, ["/echo", "/hello", "/status/404"]);
+    assert_eq!(seen, ["/echo", "/hello", "/redirect/302?to=/hello", "/status/404"]);
 }
 
 #[tokio::test]

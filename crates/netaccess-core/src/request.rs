@@ -207,7 +207,9 @@ impl From<&str> for Request {
 
 /// An [`http::Request`] taken apart into what a manager sends: the request (its URI, as
 /// absolute or as relative to the manager's base URL, and its headers), the operation (its
-/// method) and the body. The HTTP version is not kept: the connection decides it.
+/// method) and the body. The HTTP version is not kept: the connection decides it. A
+/// [`RequestAttributes`] in the request's extensions becomes the request's attributes (so a
+/// tower caller can set a priority or a redirect policy).
 ///
 /// ```
 /// use netaccess_core::request::HttpRequestParts;
@@ -233,9 +235,12 @@ pub struct HttpRequestParts {
 
 impl<B: Into<crate::Body>> From<http::Request<B>> for HttpRequestParts {
     fn from(request: http::Request<B>) -> Self {
-        let (parts, body) = request.into_parts();
+        let (mut parts, body) = request.into_parts();
         let mut converted = Request::new(parts.uri.to_string());
         *converted.headers_mut() = parts.headers;
+        if let Some(attributes) = parts.extensions.remove::<RequestAttributes>() {
+            converted.attributes = attributes;
+        }
         Self { request: converted, operation: crate::Operation::from(parts.method), body: body.into() }
     }
 }

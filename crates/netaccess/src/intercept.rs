@@ -386,6 +386,11 @@ pub(crate) async fn relay(
         }
         events.send(event).await;
     }
+    // The relayed reply's timings are complete only now (its total).
+    let timings = reply.shared().state().attributes().timings;
+    if let Some(attributes) = shared.state().attributes.as_mut() {
+        attributes.timings = timings;
+    }
     let error = reply.error();
     match head {
         None => error.map_or(Ok(()), Err),

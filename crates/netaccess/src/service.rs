@@ -272,17 +272,12 @@ fn to_http(request: Request, operation: &Operation, body: Body, uri: http::Uri) 
 /// A layer's `http::Request` as the request, operation and body it stands for.
 fn from_http(http_request: http::Request<Body>) -> (Request, Operation, Body) {
     let (mut parts, body) = http_request.into_parts();
-    let carried = parts.extensions.remove::<Carried>();
-    let operation = Operation::from(parts.method);
-    let Some(carried) = carried else {
-        let request = Request::new(parts.uri.to_string());
-        let mut request = match parts.extensions.remove::<netaccess_core::RequestAttributes>() {
-            Some(attributes) => request.with_attributes(attributes),
-            None => request,
-        };
-        *request.headers_mut() = parts.headers;
-        return (request, operation, body);
+    let Some(carried) = parts.extensions.remove::<Carried>() else {
+        // A request a layer made from nothing: read as `send_http` reads one.
+        let made = netaccess_core::request::HttpRequestParts::from(http::Request::from_parts(parts, body));
+        return (made.request, made.operation, made.body);
     };
+    let operation = Operation::from(parts.method);
     let mut request = Arc::unwrap_or_clone(carried.request);
     if parts.uri != carried.uri {
         // The layer sent it elsewhere: its attributes stay.
