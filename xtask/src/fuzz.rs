@@ -30,6 +30,9 @@ const TARGETS: &[(&str, Option<&str>)] = &[
     ("decompress", None),
     ("proxy_reply", None),
     ("ftp_replies", None),
+    ("hsts", None),
+    ("har_replay", None),
+    ("netrc", None),
 ];
 
 /// Seconds per target in the `ci` smoke run.

@@ -97,14 +97,26 @@ fn normalize(host: &str) -> String {
 }
 
 /// What one `Strict-Transport-Security` value says.
+#[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Directives {
-    pub(crate) max_age: Duration,
-    pub(crate) include_subdomains: bool,
+pub struct Directives {
+    /// How long the policy holds (`max-age`), at most a capped maximum.
+    pub max_age: Duration,
+    /// Whether it covers the subdomains (`includeSubDomains`).
+    pub include_subdomains: bool,
 }
 
-/// Parses one `Strict-Transport-Security` value (RFC 6797 §6.1); `None` when it is void.
-pub(crate) fn parse_header(value: &str) -> Option<Directives> {
+/// Parses one `Strict-Transport-Security` value (RFC 6797 §6.1); `None` when it is void (no
+/// `max-age`, a directive twice, a malformed one). A server sends it: every input is taken.
+///
+/// ```
+/// use std::time::Duration;
+/// let directives = netaccess::hsts::parse_header("max-age=\"31536000\"; includeSubDomains").unwrap();
+/// assert_eq!(directives.max_age, Duration::from_secs(31_536_000));
+/// assert!(directives.include_subdomains);
+/// assert!(netaccess::hsts::parse_header("max-age=1; max-age=2").is_none());
+/// ```
+pub fn parse_header(value: &str) -> Option<Directives> {
     let mut max_age = None;
     let mut include_subdomains = false;
     let mut seen = Vec::new();
@@ -388,7 +400,9 @@ fn parse_line(line: &str) -> Option<HstsPolicy> {
 fn parse_stamp(stamp: &str) -> Option<SystemTime> {
     let (date, time) = stamp.split_once(' ')?;
     let number = |text: &str| -> Option<i64> { text.bytes().all(|b| b.is_ascii_digit()).then(|| text.parse().ok())? };
-    if date.len() != 8 {
+    // Digits only before slicing by byte: a line with `é` in its date once made a store
+    // unloadable with a panic (found by the `hsts` fuzz target).
+    if date.len() != 8 || !date.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let (year, month, day) = (number(&date[..4])?, number(&date[4..6])?, number(&date[6..])?);
@@ -458,6 +472,15 @@ mod tests {
         assert_eq!(parse_stamp("20261301 00:00:00"), None);
         assert_eq!(parse_stamp("2026121 00:00:00"), None);
         assert_eq!(parse_stamp("20261201 00:00"), None);
+    }
+
+    #[test]
+    fn a_date_with_a_character_of_several_bytes_is_a_skipped_line_not_a_panic() {
+        // The `hsts` fuzz target's first find: `&date[..4]` cut a character in two.
+        let text = ".org \"224\u{1a1cd}1 H.cyt*d\"\nexample.org \"202\u{e9}0101 00:00:00\"\nok.example \"unlimited\"\n";
+        let (policies, skipped) = parse_file(text.as_bytes(), day("20261201 00:00:00"));
+        assert_eq!(policies, vec![HstsPolicy::new("ok.example", None, false)]);
+        assert_eq!(skipped.iter().map(|s| s.line).collect::<Vec<_>>(), [1, 2]);
     }
 
     #[test]
