@@ -1,8 +1,8 @@
 //! HSTS: the store file in curl's `--hsts` format (read at start, written by others) and the
 //! `Strict-Transport-Security` header (a server sends it).
 //!
-//! Properties: no panic; every policy read has a host, lower case, and has not expired; a
-//! header's max-age never passes the cap.
+//! Properties: no panic; every policy read has a host, lower case, not an address, and has not
+//! expired; a header's max-age never passes the cap.
 #![no_main]
 
 use std::time::{Duration, SystemTime};
@@ -15,6 +15,7 @@ fuzz_target!(|data: &[u8]| {
     let (policies, _skipped) = parse_file(data, now);
     for policy in &policies {
         assert!(!policy.host.is_empty());
+        assert!(policy.host.parse::<std::net::IpAddr>().is_err(), "an address has no HSTS policy");
         assert_eq!(policy.host, policy.host.to_ascii_lowercase());
         assert!(!policy.is_expired(now));
     }

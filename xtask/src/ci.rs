@@ -12,6 +12,7 @@ struct Step {
 const STEPS: &[Step] = &[
     Step { name: "disk", action: crate::disk::run },
     Step { name: "contained", action: crate::contained::run },
+    Step { name: "design-map", action: crate::design_map::run },
     Step { name: "notices", action: crate::notices::check },
     Step { name: "fmt", action: fmt },
     Step { name: "clippy", action: clippy },

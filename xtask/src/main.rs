@@ -2,6 +2,8 @@
 //!
 //! - `ci`: the whole test matrix, step by step, stopping at the first red step.
 //! - `contained`: no file of the repository refers to a path outside it (a step of `ci`).
+//! - `design-map`: every file ARCHITECTURE.md names for a design has its `# Design` section
+//!   (a step of `ci`).
 //! - `notices`: writes `THIRD-PARTY-NOTICES.md` from the lock file (`ci` checks it is fresh).
 //! - `demo`: the `netaccess` CLI at work on every scheme it supports, with a summary table.
 //! - `examples`: the facade's examples run against local servers and checked.
@@ -17,6 +19,7 @@ mod ci;
 mod contained;
 mod curl_habits;
 mod demo;
+mod design_map;
 mod disk;
 mod examples;
 mod ftp;
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(),
         Some("contained") => contained::run(),
+        Some("design-map") => design_map::run(),
         Some("notices") => notices::write(),
         Some("demo") => demo::run(),
         Some("examples") => examples::run(),
@@ -54,7 +58,7 @@ fn main() -> ExitCode {
             eprintln!(
                 "usage: cargo xtask <ci|demo|examples|man|interop|bench [--quick] [--only NAME]|fuzz [--minutes N]>"
             );
-            eprintln!("  ci    disk check, self-containment, fmt, clippy (also without default features), tests, docs, the publish dry run, cargo-deny, interop, demo, examples, fuzz and bench smoke");
+            eprintln!("  ci    disk check, self-containment, the design map, fmt, clippy (also without default features), tests, docs, the publish dry run, cargo-deny, interop, demo, examples, fuzz and bench smoke");
             eprintln!("  examples  the facade's examples against local servers");
             eprintln!("  man   the CLI's man page and shell completions into target/");
             eprintln!("  demo  the netaccess CLI on every scheme, with a summary table");

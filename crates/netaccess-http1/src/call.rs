@@ -14,6 +14,8 @@
 //!   any state ── a peer's violation, or the caller's body breaking its length ──▶ Failed
 //! ```
 //!
+//! # Design
+//!
 //! The caller owns the socket, the buffers and the clock; the call owns every HTTP/1.1 rule of
 //! the exchange: the head as prepared, the upload's framing and its announced length, the wait
 //! for `100 Continue` and its deadline, interim responses, the response's framing, and the

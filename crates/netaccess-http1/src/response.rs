@@ -16,6 +16,8 @@
 //!           └──────────────┘  malformed   └──────────┘
 //! ```
 //!
+//! # Design
+//!
 //! The caller owns the socket and the buffer: it appends what it reads to a `BytesMut`, calls
 //! [`ResponseReader::read`] until it returns `Ok(None)` (more bytes needed), and calls
 //! [`ResponseReader::end_of_input`] when the peer closed. There is no clock: timeouts are the

@@ -389,11 +389,14 @@ fn parse_line(line: &str) -> Option<HstsPolicy> {
         Some(host) => (host, true),
         None => (host, false),
     };
-    if host.is_empty() || host.parse::<std::net::IpAddr>().is_ok() {
+    let expiry = if stamp == "unlimited" { None } else { Some(parse_stamp(stamp)?) };
+    let policy = HstsPolicy::new(host, expiry, include_subdomains);
+    // Judged as normalized: `..` has no host, and `127.0.0.1.` is an address (both found by
+    // the `hsts` fuzz target).
+    if policy.host.is_empty() || policy.host.parse::<std::net::IpAddr>().is_ok() {
         return None;
     }
-    let expiry = if stamp == "unlimited" { None } else { Some(parse_stamp(stamp)?) };
-    Some(HstsPolicy::new(host, expiry, include_subdomains))
+    Some(policy)
 }
 
 /// `YYYYMMDD HH:MM:SS`, UTC.
@@ -477,10 +480,13 @@ mod tests {
     #[test]
     fn a_date_with_a_character_of_several_bytes_is_a_skipped_line_not_a_panic() {
         // The `hsts` fuzz target's first find: `&date[..4]` cut a character in two.
-        let text = ".org \"224\u{1a1cd}1 H.cyt*d\"\nexample.org \"202\u{e9}0101 00:00:00\"\nok.example \"unlimited\"\n";
+        let text = ".org \"224\u{1a1cd}1 H.cyt*d\"\nexample.org \"202\u{e9}0101 00:00:00\"\nok.example \"unlimited\"\n\
+                    .. \"unlimited\"\n127.0.0.1. \"unlimited\"\n";
         let (policies, skipped) = parse_file(text.as_bytes(), day("20261201 00:00:00"));
         assert_eq!(policies, vec![HstsPolicy::new("ok.example", None, false)]);
-        assert_eq!(skipped.iter().map(|s| s.line).collect::<Vec<_>>(), [1, 2]);
+        // The second find: hosts judged before normalizing let `..` (no host) and an address
+        // with a trailing dot through.
+        assert_eq!(skipped.iter().map(|s| s.line).collect::<Vec<_>>(), [1, 2, 4, 5]);
     }
 
     #[test]
