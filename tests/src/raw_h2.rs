@@ -295,3 +295,49 @@ pub fn ok_gzip(stream: u32, body: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+const PUSH_PROMISE: u8 = 5;
+const WINDOW_UPDATE: u8 = 8;
+
+/// The setting `SETTINGS_ENABLE_PUSH`.
+pub const ENABLE_PUSH: u16 = 2;
+
+/// A `HEADERS` frame whose block is `fields`, each a literal without indexing of a new name
+/// (so any name goes on the wire as given, upper case and `:status: abc` too), `END_HEADERS`
+/// set, `END_STREAM` when `end`.
+pub fn headers(stream: u32, fields: &[(&[u8], &[u8])], end: bool) -> Vec<u8> {
+    let flags = END_HEADERS | if end { END_STREAM } else { 0 };
+    frame(HEADERS, flags, stream, &literal_block(fields))
+}
+
+fn literal_block(fields: &[(&[u8], &[u8])]) -> Vec<u8> {
+    let mut block = Vec::new();
+    for (name, value) in fields {
+        block.push(0x00);
+        block.extend(hpack_string(name));
+        block.extend(hpack_string(value));
+    }
+    block
+}
+
+/// A `DATA` frame, `END_STREAM` when `end`.
+pub fn data(stream: u32, payload: &[u8], end: bool) -> Vec<u8> {
+    frame(DATA, if end { END_STREAM } else { 0 }, stream, payload)
+}
+
+/// A `WINDOW_UPDATE` of `increment` on `stream` (0: the connection).
+pub fn window_update(stream: u32, increment: u32) -> Vec<u8> {
+    frame(WINDOW_UPDATE, 0, stream, &increment.to_be_bytes())
+}
+
+/// A `PUSH_PROMISE` on `stream` promising `promised` with `:method GET` and `:path /pushed`.
+pub fn push_promise(stream: u32, promised: u32) -> Vec<u8> {
+    let mut payload = promised.to_be_bytes().to_vec();
+    payload.extend(literal_block(&[
+        (b":method", b"GET"),
+        (b":scheme", b"http"),
+        (b":authority", b"127.0.0.1"),
+        (b":path", b"/pushed"),
+    ]));
+    frame(PUSH_PROMISE, END_HEADERS, stream, &payload)
+}
