@@ -33,6 +33,7 @@ const TARGETS: &[(&str, Option<&str>)] = &[
     ("hsts", None),
     ("har_replay", None),
     ("netrc", None),
+    ("write_out", None),
 ];
 
 /// Seconds per target in the `ci` smoke run.

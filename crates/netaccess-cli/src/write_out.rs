@@ -21,6 +21,8 @@ use serde_json::{json, Map, Value};
 
 use crate::summary::Summary;
 
+mod syntax;
+
 /// The variables `-w` knows, in the order `%{json}` lists them (curl's order: alphabetical), each
 /// with what `%{json}` writes it as.
 const VARIABLES: &[(&str, Json)] = &[
@@ -69,36 +71,7 @@ enum Json {
 /// `exit_code`; unknown variables are added to `unknown`.
 pub(crate) fn render(format: &str, summary: &Summary, exit_code: u8, unknown: &mut Vec<String>) -> String {
     let facts = Facts { summary, exit_code };
-    let mut out = String::with_capacity(format.len() + 32);
-    let mut rest = format;
-    while let Some(at) = rest.find(['%', '\\']) {
-        out.push_str(&rest[..at]);
-        let tail = &rest[at..];
-        if let Some(after) = tail.strip_prefix("%{") {
-            if let Some(end) = after.find('}') {
-                let name = &after[..end];
-                match value(name, &facts) {
-                    Some(text) => out.push_str(&text),
-                    None if !unknown.iter().any(|n| n == name) => unknown.push(name.to_owned()),
-                    None => {}
-                }
-                rest = &after[end + 1..];
-                continue;
-            }
-        }
-        let (text, used) = match tail.as_bytes().get(1) {
-            Some(b'%') if tail.starts_with('%') => ("%", 2),
-            Some(b'n') if tail.starts_with('\\') => ("\n", 2),
-            Some(b'r') if tail.starts_with('\\') => ("\r", 2),
-            Some(b't') if tail.starts_with('\\') => ("\t", 2),
-            Some(b'\\') if tail.starts_with('\\') => ("\\", 2),
-            _ => (&tail[..1], 1),
-        };
-        out.push_str(text);
-        rest = &tail[used..];
-    }
-    out.push_str(rest);
-    out
+    syntax::expand(format, |name| value(name, &facts), unknown)
 }
 
 fn seconds(ms: Option<f64>) -> String {
