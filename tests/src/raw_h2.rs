@@ -63,10 +63,30 @@ impl Drop for RawH2Server {
     }
 }
 
+/// How a server behaves beyond its answers to requests.
+#[derive(Debug, Clone, Default)]
+pub struct H2Options {
+    /// What goes in the server's first `SETTINGS` frame.
+    pub settings: Vec<(u16, u32)>,
+    /// Never acknowledges the client's `SETTINGS`.
+    pub ignore_settings: bool,
+    /// Frames written this long after the preface, on every connection, whatever the client
+    /// sent (a `SETTINGS` frame that raises a limit, say).
+    pub later: Option<(Duration, Vec<u8>)>,
+}
+
 impl RawH2Server {
     /// Starts on 127.0.0.1; `settings` go in the server's first `SETTINGS` frame.
     pub async fn start(
         settings: Vec<(u16, u32)>,
+        handler: impl Fn(H2Request) -> Vec<H2Action> + Send + Sync + 'static,
+    ) -> Self {
+        Self::start_with(H2Options { settings, ..H2Options::default() }, handler).await
+    }
+
+    /// Starts on 127.0.0.1, behaving as `options` say.
+    pub async fn start_with(
+        options: H2Options,
         handler: impl Fn(H2Request) -> Vec<H2Action> + Send + Sync + 'static,
     ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
@@ -81,10 +101,10 @@ impl RawH2Server {
             loop {
                 let Ok((stream, _)) = listener.accept().await else { return };
                 let connection = count.fetch_add(1, Ordering::SeqCst);
-                let (handler, log, settings, resets, ended) =
-                    (handler.clone(), log.clone(), settings.clone(), reset_log.clone(), ended.clone());
+                let (handler, log, options, resets, ended) =
+                    (handler.clone(), log.clone(), options.clone(), reset_log.clone(), ended.clone());
                 tokio::spawn(async move {
-                    let _ = serve(stream, connection, &settings, handler, log, resets).await;
+                    let _ = serve(stream, connection, &options, handler, log, resets).await;
                     ended.fetch_add(1, Ordering::SeqCst);
                 });
             }
@@ -106,19 +126,24 @@ impl RawH2Server {
 async fn serve(
     mut stream: TcpStream,
     connection: usize,
-    settings: &[(u16, u32)],
+    options: &H2Options,
     handler: Handler,
     log: Arc<Mutex<Vec<H2Request>>>,
     resets: Arc<Mutex<Vec<(u32, u32)>>>,
 ) -> std::io::Result<()> {
     let mut preface = [0u8; 24];
     stream.read_exact(&mut preface).await?;
-    stream.write_all(&settings_frame(settings)).await?;
+    stream.write_all(&settings_frame(&options.settings)).await?;
     let mut nth = 0;
     let mut close_at: Option<tokio::time::Instant> = None;
+    let mut later = options.later.clone().map(|(after, bytes)| (tokio::time::Instant::now() + after, bytes));
     loop {
         let mut header = [0u8; 9];
-        match close_at {
+        let wake = match (close_at, &later) {
+            (Some(close), Some((write, _))) => Some(close.min(*write)),
+            (close, write) => close.or(write.as_ref().map(|(at, _)| *at)),
+        };
+        match wake {
             None => {
                 stream.read_exact(&mut header).await?;
             }
@@ -126,7 +151,16 @@ async fn serve(
                 Ok(read) => {
                     read?;
                 }
-                Err(_) => return Ok(()),
+                Err(_) => {
+                    // A timer, not a frame: the frames written later, or the close.
+                    match later.take_if(|(at, _)| *at <= tokio::time::Instant::now()) {
+                        Some((_, bytes)) => {
+                            stream.write_all(&bytes).await?;
+                            continue;
+                        }
+                        None => return Ok(()),
+                    }
+                }
             },
         }
         let length = u32::from_be_bytes([0, header[0], header[1], header[2]]) as usize;
@@ -135,7 +169,9 @@ async fn serve(
         let mut payload = vec![0u8; length];
         stream.read_exact(&mut payload).await?;
         match kind {
-            SETTINGS if flags & ACK == 0 => stream.write_all(&frame(SETTINGS, ACK, 0, &[])).await?,
+            SETTINGS if flags & ACK == 0 && !options.ignore_settings => {
+                stream.write_all(&frame(SETTINGS, ACK, 0, &[])).await?;
+            }
             PING if flags & ACK == 0 => stream.write_all(&frame(PING, ACK, 0, &payload)).await?,
             RST_STREAM if payload.len() == 4 => {
                 let code = u32::from_be_bytes([payload[0], payload[1], payload[2], payload[3]]);
@@ -298,6 +334,9 @@ pub fn ok_gzip(stream: u32, body: &[u8]) -> Vec<u8> {
 
 const PUSH_PROMISE: u8 = 5;
 const WINDOW_UPDATE: u8 = 8;
+
+/// The setting `SETTINGS_MAX_CONCURRENT_STREAMS`.
+pub const MAX_CONCURRENT_STREAMS: u16 = 3;
 
 /// The setting `SETTINGS_ENABLE_PUSH`.
 pub const ENABLE_PUSH: u16 = 2;

@@ -12,7 +12,7 @@
 use std::time::Duration;
 
 use netaccess::{NetworkAccessManager, NetworkErrorKind, Reply, Request};
-use netaccess_tests::raw_h2::{self, H2Action, H2Request, RawH2Server};
+use netaccess_tests::raw_h2::{self, H2Action, H2Options, H2Request, RawH2Server};
 use tokio::time::timeout;
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -255,4 +255,38 @@ async fn a_malformed_status_or_an_upper_case_name_fails_the_guilty_request_in_bo
         assert!(matches!(innocent, Ok(8) | Err(NetworkErrorKind::ProtocolFailure)), "{innocent:?}");
         still_serves(&manager).await;
     }
+}
+
+#[tokio::test]
+async fn a_stream_limit_of_zero_holds_the_requests_until_the_server_raises_it() {
+    let raise = raw_h2::settings_frame(&[(raw_h2::MAX_CONCURRENT_STREAMS, 100)]);
+    let options = H2Options {
+        settings: vec![(raw_h2::MAX_CONCURRENT_STREAMS, 0)],
+        later: Some((Duration::from_millis(300), raise)),
+        ..H2Options::default()
+    };
+    let server =
+        RawH2Server::start_with(options, |r: H2Request| vec![H2Action::Write(raw_h2::ok(r.stream, b"let in"))]).await;
+    let manager = NetworkAccessManager::new();
+    let started = std::time::Instant::now();
+    let replies: Vec<Reply> = (0..3).map(|i| manager.get(h2c(server.url(&format!("/{i}"))))).collect();
+    let outcomes = futures::future::join_all(replies.into_iter().map(outcome)).await;
+    assert_eq!(outcomes, vec![Ok(6); 3]);
+    assert!(started.elapsed() >= Duration::from_millis(250), "nothing went before the limit was raised");
+    assert_eq!(server.seen().len(), 3);
+    assert_eq!(server.connections.load(std::sync::atomic::Ordering::SeqCst), 1, "they waited for the one connection");
+}
+
+#[tokio::test]
+async fn settings_never_acknowledged_do_not_stop_the_requests() {
+    let options = H2Options { ignore_settings: true, ..H2Options::default() };
+    let server =
+        RawH2Server::start_with(options, |r: H2Request| vec![H2Action::Write(raw_h2::ok(r.stream, b"unacked"))]).await;
+    let manager = NetworkAccessManager::new();
+    let replies: Vec<Reply> = (0..3).map(|i| manager.get(h2c(server.url(&format!("/{i}"))))).collect();
+    let outcomes = futures::future::join_all(replies.into_iter().map(outcome)).await;
+    // Our settings are small and safe to assume unacknowledged (h2 sets no SETTINGS_TIMEOUT):
+    // the answers come, as curl takes them.
+    assert_eq!(outcomes, vec![Ok(7); 3]);
+    still_serves(&manager).await;
 }
