@@ -22,16 +22,25 @@
 //!
 //! A failure is an [`io::Error`] whose message names the path and the step.
 //!
+//! **Every file-system call of a save goes through [`SaveFs`]**: [`save`] uses the real one,
+//! [`save_with`] takes any, so a test can fail the N-th call, then the next, through all of a
+//! save's calls (curl's torture idea), and check that each run leaves the old file or the new
+//! one, and no temporary file (`tests/save.rs`).
+//!
 //! **Reading line by line**, [`text_lines`]: a store file of lines (cookies.txt, curl's HSTS
 //! file) is read as bytes and split on `\n`; each line is UTF-8 checked alone, so one bad byte
 //! costs its line, and the reader reports it ([`SkippedLine`]) instead of refusing the file.
 
 #![forbid(unsafe_code)]
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::hash::{BuildHasher, Hasher};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
+
+mod calls;
+
+pub use calls::{RealFs, SaveFs};
 
 /// The mode of a store file that did not exist before: read and write for its owner only.
 pub const NEW_FILE_MODE: u32 = 0o600;
@@ -54,12 +63,20 @@ const MAX_LINKS: usize = 40;
 /// The path names a directory or a socket, a link loop, or a file that cannot be written; the
 /// message names the path and what failed. The previous file is untouched then.
 pub fn save(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let target = resolve_links(path)?;
-    match std::fs::metadata(&target) {
+    save_with(&RealFs, path, bytes)
+}
+
+/// [`save`] with its file-system calls made through `fs` (a test's, failing one of them).
+///
+/// # Errors
+/// As [`save`], and whatever `fs` fails with, the message naming the path and the step.
+pub fn save_with(fs: &dyn SaveFs, path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let target = resolve_links(fs, path)?;
+    match fs.metadata(&target) {
         Ok(metadata) if metadata.is_dir() => Err(failure(&target, "cannot save over a directory", None)),
-        Ok(metadata) if metadata.is_file() => replace(&target, bytes, Some(&metadata)),
-        Ok(metadata) => write_in_place(&target, bytes, &metadata),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => replace(&target, bytes, None),
+        Ok(metadata) if metadata.is_file() => replace(fs, &target, bytes, Some(&metadata)),
+        Ok(metadata) => write_in_place(fs, &target, bytes, &metadata),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => replace(fs, &target, bytes, None),
         Err(e) => Err(failure(&target, "cannot look at", Some(e))),
     }
 }
@@ -101,73 +118,75 @@ impl std::fmt::Display for SkippedLine {
 }
 
 /// What the path finally names once its symlinks are followed (the file need not exist).
-fn resolve_links(path: &Path) -> io::Result<PathBuf> {
+fn resolve_links(fs: &dyn SaveFs, path: &Path) -> io::Result<PathBuf> {
     let mut current = path.to_path_buf();
     for _ in 0..MAX_LINKS {
-        match std::fs::symlink_metadata(&current) {
+        match fs.symlink_metadata(&current) {
             Ok(metadata) if metadata.file_type().is_symlink() => {
-                let link =
-                    std::fs::read_link(&current).map_err(|e| failure(&current, "cannot read the link", Some(e)))?;
+                let link = fs.read_link(&current).map_err(|e| failure(&current, "cannot read the link", Some(e)))?;
                 current = match current.parent() {
                     Some(parent) if link.is_relative() => parent.join(link),
                     _ => link,
                 };
             }
-            _ => return Ok(current),
+            Ok(_) => return Ok(current),
+            // Nothing there yet: the path names the file to create.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(current),
+            // Not knowing whether it is a link is no reason to think it is not: a save that
+            // went on would rename over the link (found by failing each call in turn).
+            Err(e) => return Err(failure(&current, "cannot look at", Some(e))),
         }
     }
     Err(failure(path, "too many levels of symbolic links", None))
 }
 
 /// A device or FIFO: the bytes go to it, the node stays what it is.
-fn write_in_place(target: &Path, bytes: &[u8], metadata: &std::fs::Metadata) -> io::Result<()> {
+fn write_in_place(fs: &dyn SaveFs, target: &Path, bytes: &[u8], metadata: &std::fs::Metadata) -> io::Result<()> {
     if is_socket(metadata) {
         return Err(failure(target, "cannot save to a socket", None));
     }
-    let mut file = OpenOptions::new().write(true).open(target).map_err(|e| failure(target, "cannot open", Some(e)))?;
-    file.write_all(bytes).and_then(|()| file.flush()).map_err(|e| failure(target, "cannot write", Some(e)))
+    let mut file = fs.open_existing(target).map_err(|e| failure(target, "cannot open", Some(e)))?;
+    fs.write_all(&mut file, bytes).map_err(|e| failure(target, "cannot write", Some(e)))
 }
 
 /// A regular file (or none yet): a temporary file beside it, renamed over it.
-fn replace(target: &Path, bytes: &[u8], old: Option<&std::fs::Metadata>) -> io::Result<()> {
+fn replace(fs: &dyn SaveFs, target: &Path, bytes: &[u8], old: Option<&std::fs::Metadata>) -> io::Result<()> {
     let directory = match target.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
     let name = target.file_name().ok_or_else(|| failure(target, "has no file name", None))?.to_string_lossy();
-    let (temporary, mut file) = create_temporary(directory, &name)?;
+    let (temporary, mut file) = create_temporary(fs, directory, &name)?;
     let written = (|| {
-        file.write_all(bytes)?;
+        fs.write_all(&mut file, bytes)?;
         if let Some(old) = old {
-            keep_mode_and_owner(&file, old)?;
+            fs.keep_mode_and_owner(&file, old)?;
         }
-        file.sync_all()
+        fs.sync(&file)
     })()
     .map_err(|e| failure(&temporary, "cannot write the temporary file", Some(e)))
-    .and_then(|()| std::fs::rename(&temporary, target).map_err(|e| failure(target, "cannot rename over", Some(e))));
+    .and_then(|()| fs.rename(&temporary, target).map_err(|e| failure(target, "cannot rename over", Some(e))));
     drop(file);
     if let Err(e) = written {
-        let _ = std::fs::remove_file(&temporary);
+        // Removed by the real call even when `fs` is a test's: what a failed save leaves
+        // behind must not depend on the failure it was given.
+        if fs.remove_file(&temporary).is_err() {
+            let _ = RealFs.remove_file(&temporary);
+        }
         return Err(e);
     }
     // The rename is durable once the directory is: a failure here loses nothing already saved.
-    if let Ok(directory) = File::open(directory) {
-        let _ = directory.sync_all();
-    }
+    let _ = fs.sync_directory(directory);
     remove_orphans(directory, &name);
     Ok(())
 }
 
 /// Creates `.NAME.PID.RANDOM.tmp` in `directory`, exclusively, mode [`NEW_FILE_MODE`].
-fn create_temporary(directory: &Path, name: &str) -> io::Result<(PathBuf, File)> {
+fn create_temporary(fs: &dyn SaveFs, directory: &Path, name: &str) -> io::Result<(PathBuf, File)> {
     let mut last = None;
     for attempt in 0..8u64 {
         let path = directory.join(format!(".{name}.{}.{:016x}.tmp", std::process::id(), unpredictable(attempt)));
-        let mut options = OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, NEW_FILE_MODE);
-        match options.open(&path) {
+        match fs.create_new(&path, NEW_FILE_MODE) {
             Ok(file) => return Ok((path, file)),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
             Err(e) => return Err(failure(directory, "cannot create a temporary file in", Some(e))),
@@ -186,23 +205,6 @@ fn unpredictable(salt: u64) -> u64 {
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     hasher.write_u128(now.as_nanos());
     hasher.finish()
-}
-
-#[cfg(unix)]
-fn keep_mode_and_owner(file: &File, old: &std::fs::Metadata) -> io::Result<()> {
-    use std::os::unix::fs::MetadataExt;
-    file.set_permissions(old.permissions())?;
-    let ours = file.metadata()?;
-    if (ours.uid(), ours.gid()) != (old.uid(), old.gid()) {
-        // Root saving a user's file keeps it the user's; anyone else cannot, and need not.
-        let _ = std::os::unix::fs::fchown(file, Some(old.uid()), Some(old.gid()));
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn keep_mode_and_owner(file: &File, old: &std::fs::Metadata) -> io::Result<()> {
-    file.set_permissions(old.permissions())
 }
 
 #[cfg(unix)]

@@ -8,7 +8,7 @@ use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::Path;
 use std::process::Command;
 
-use netaccess_store::save;
+use netaccess_store::{save, RealFs, SaveFs};
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
@@ -137,4 +137,126 @@ fn orphans_of_dead_savers_are_removed_and_live_ones_kept() {
     std::fs::write(dir.path().join(&live), "mine").unwrap();
     save(&dir.path().join("jar"), b"whole").unwrap();
     assert_eq!(leftovers(dir.path(), &["jar"]), vec![live]);
+}
+
+/// The real file system, but the `fail_at`-th call (from 0) fails, and the calls are counted.
+struct FailingFs {
+    fail_at: usize,
+    calls: std::cell::Cell<usize>,
+}
+
+impl FailingFs {
+    fn new(fail_at: usize) -> Self {
+        Self { fail_at, calls: std::cell::Cell::new(0) }
+    }
+
+    fn call<T>(&self, step: &str, real: impl FnOnce() -> std::io::Result<T>) -> std::io::Result<T> {
+        let n = self.calls.get();
+        self.calls.set(n + 1);
+        if n == self.fail_at {
+            return Err(std::io::Error::other(format!("injected failure of call {n} ({step})")));
+        }
+        real()
+    }
+}
+
+impl SaveFs for FailingFs {
+    fn symlink_metadata(&self, path: &Path) -> std::io::Result<std::fs::Metadata> {
+        self.call("symlink_metadata", || RealFs.symlink_metadata(path))
+    }
+    fn read_link(&self, path: &Path) -> std::io::Result<std::path::PathBuf> {
+        self.call("read_link", || RealFs.read_link(path))
+    }
+    fn metadata(&self, path: &Path) -> std::io::Result<std::fs::Metadata> {
+        self.call("metadata", || RealFs.metadata(path))
+    }
+    fn open_existing(&self, path: &Path) -> std::io::Result<std::fs::File> {
+        self.call("open_existing", || RealFs.open_existing(path))
+    }
+    fn create_new(&self, path: &Path, mode: u32) -> std::io::Result<std::fs::File> {
+        self.call("create_new", || RealFs.create_new(path, mode))
+    }
+    fn write_all(&self, file: &mut std::fs::File, bytes: &[u8]) -> std::io::Result<()> {
+        // A write that fails after writing half, as a full disk does.
+        let written = self.call("write_all", || RealFs.write_all(file, bytes));
+        if written.is_err() {
+            let _ = RealFs.write_all(file, &bytes[..bytes.len() / 2]);
+        }
+        written
+    }
+    fn keep_mode_and_owner(&self, file: &std::fs::File, old: &std::fs::Metadata) -> std::io::Result<()> {
+        self.call("keep_mode_and_owner", || RealFs.keep_mode_and_owner(file, old))
+    }
+    fn sync(&self, file: &std::fs::File) -> std::io::Result<()> {
+        self.call("sync", || RealFs.sync(file))
+    }
+    fn rename(&self, from: &Path, to: &Path) -> std::io::Result<()> {
+        self.call("rename", || RealFs.rename(from, to))
+    }
+    fn remove_file(&self, path: &Path) -> std::io::Result<()> {
+        self.call("remove_file", || RealFs.remove_file(path))
+    }
+    fn sync_directory(&self, directory: &Path) -> std::io::Result<()> {
+        self.call("sync_directory", || RealFs.sync_directory(directory))
+    }
+}
+
+/// The names of temporary files left in `directory`.
+fn temporary_files(directory: &Path) -> Vec<String> {
+    std::fs::read_dir(directory)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".tmp"))
+        .collect()
+}
+
+#[test]
+fn every_call_of_a_save_failing_in_turn_leaves_the_old_file_or_the_new_one() {
+    // (what is there before: an old file, nothing, or a link to an old file)
+    for before in ["old file", "no file", "link"] {
+        let mut reached_the_end = false;
+        for fail_at in 0..64 {
+            let dir = tempfile::tempdir().unwrap();
+            let target = dir.path().join("jar.json");
+            let path = match before {
+                "old file" => {
+                    std::fs::write(&target, "old contents").unwrap();
+                    target.clone()
+                }
+                "link" => {
+                    std::fs::write(&target, "old contents").unwrap();
+                    let link = dir.path().join("link.json");
+                    std::os::unix::fs::symlink("jar.json", &link).unwrap();
+                    link
+                }
+                _ => target.clone(),
+            };
+            let fs = FailingFs::new(fail_at);
+            let result = netaccess_store::save_with(&fs, &path, b"new contents, longer than the old");
+            let now = std::fs::read_to_string(&target).ok();
+            let context = format!("{before}, call {fail_at} failing: {result:?}");
+            match &result {
+                Ok(()) => assert_eq!(now.as_deref(), Some("new contents, longer than the old"), "{context}"),
+                Err(error) => {
+                    assert!(
+                        error.to_string().contains(dir.path().to_str().unwrap()),
+                        "the message names the path: {context}"
+                    );
+                    let old = (before != "no file").then_some("old contents");
+                    assert_eq!(now.as_deref(), old, "{context}");
+                }
+            }
+            assert_eq!(temporary_files(dir.path()), Vec::<String>::new(), "{context}");
+            if before == "link" {
+                assert!(std::fs::symlink_metadata(&path).unwrap().file_type().is_symlink(), "{context}");
+            }
+            if fs.calls.get() <= fail_at {
+                // The save made fewer calls than the one meant to fail: every call was tried.
+                assert!(result.is_ok(), "{context}");
+                reached_the_end = true;
+                break;
+            }
+        }
+        assert!(reached_the_end, "{before}: a save makes fewer than 64 calls");
+    }
 }
