@@ -38,7 +38,8 @@
 //! names as written, a URL that is not an `http::Uri`'s) travel in its extensions through the
 //! layers and are taken back at the other end; a layer that changes the URI, the method or the
 //! headers changes the request. A request whose URL cannot be an `http::Uri` (`data:`, `file:`
-//! ones) goes past the layer to the rest of the chain unchanged.
+//! ones), or whose verb cannot be an `http::Method`, goes past the layer to the rest of the
+//! chain unchanged.
 //!
 //! The layer wraps one [`NextService`], made at the first request and cloned for each (tower's
 //! way: a layer's shared state, a concurrency limit say, is shared by every request). The
@@ -209,7 +210,9 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     fn create_request(&self, request: Request, operation: Operation, body: Body, next: Next<'_>) -> Reply {
-        let Some(uri) = request.url().and_then(|url| url.as_str().parse::<http::Uri>().ok()) else {
+        let uri = request.url().and_then(|url| url.as_str().parse::<http::Uri>().ok());
+        let method = http::Method::from_bytes(operation.verb().as_bytes()).ok();
+        let (Some(uri), Some(method)) = (uri, method) else {
             return next.send(request, operation, body);
         };
         let rest = OwnedNext::of(&next);
@@ -217,7 +220,7 @@ where
         let (shown, verb) = (request.clone(), operation.clone());
         let answered = shown.clone();
         let url = request.url_text().to_owned();
-        let http_request = to_http(request, &operation, body, uri);
+        let http_request = to_http(request, method, body, uri);
         next.relay(
             &shown,
             &verb,
@@ -260,9 +263,9 @@ struct Carried {
 }
 
 /// The request as an `http::Request` for a layer.
-fn to_http(request: Request, operation: &Operation, body: Body, uri: http::Uri) -> http::Request<Body> {
+fn to_http(request: Request, method: http::Method, body: Body, uri: http::Uri) -> http::Request<Body> {
     let mut http_request = http::Request::new(body);
-    *http_request.method_mut() = http::Method::from_bytes(operation.verb().as_bytes()).unwrap_or(http::Method::GET);
+    *http_request.method_mut() = method;
     *http_request.uri_mut() = uri.clone();
     *http_request.headers_mut() = request.headers().clone();
     http_request.extensions_mut().insert(Carried { request: Arc::new(request), uri });
