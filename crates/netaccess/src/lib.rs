@@ -67,7 +67,7 @@ mod driver;
 pub mod har;
 mod hop;
 pub mod hsts;
-mod intercept;
+pub mod intercept;
 mod manager;
 mod read_buffer;
 pub mod redirect;
