@@ -121,6 +121,19 @@ impl RawH2Server {
     pub fn seen(&self) -> Vec<H2Request> {
         self.requests.lock().expect("lock").clone()
     }
+
+    /// The `RST_STREAM`s the client sent, once there is at least one (they may arrive after
+    /// the replies ended); panics when none came within `limit`.
+    pub async fn resets_once_seen(&self, limit: Duration) -> Vec<(u32, u32)> {
+        tokio::time::timeout(limit, async {
+            while self.resets.lock().expect("lock").is_empty() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .expect("the server saw a RST_STREAM");
+        self.resets.lock().expect("lock").clone()
+    }
 }
 
 async fn serve(

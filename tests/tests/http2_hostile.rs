@@ -20,18 +20,6 @@ async fn finish(mut reply: Reply) -> Result<bytes::Bytes, NetworkErrorKind> {
     timeout(LIMIT, reply.bytes()).await.expect("the reply finishes").map_err(|e| e.kind())
 }
 
-/// The `RST_STREAM`s the server saw, once it saw at least one.
-async fn resets_once_seen(server: &RawH2Server) -> Vec<(u32, u32)> {
-    timeout(LIMIT, async {
-        while server.resets.lock().unwrap().is_empty() {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await
-    .expect("the server saw a RST_STREAM");
-    server.resets.lock().unwrap().clone()
-}
-
 async fn three_at_once(
     manager: &NetworkAccessManager,
     server: &RawH2Server,
@@ -234,7 +222,7 @@ async fn an_abort_resets_the_stream_with_cancel() {
     reply.abort();
     let ended = timeout(LIMIT, reply.finished()).await.expect("ends").map_err(|e| e.kind());
     assert_eq!(ended, Err(NetworkErrorKind::OperationCanceledError));
-    assert_eq!(resets_once_seen(&server).await, [(1, raw_h2::CANCEL)]);
+    assert_eq!(server.resets_once_seen(LIMIT).await, [(1, raw_h2::CANCEL)]);
 }
 
 #[tokio::test]
@@ -246,7 +234,7 @@ async fn a_body_that_stops_coming_ends_with_the_transfer_timeout_and_a_reset() {
     let mut reply = manager.get(h2c(server.url("/")));
     let ended = timeout(LIMIT, reply.bytes()).await.expect("ends").map_err(|e| e.kind());
     assert_eq!(ended, Err(NetworkErrorKind::TimeoutError));
-    assert_eq!(resets_once_seen(&server).await, [(1, raw_h2::CANCEL)]);
+    assert_eq!(server.resets_once_seen(LIMIT).await, [(1, raw_h2::CANCEL)]);
 }
 
 #[tokio::test]

@@ -48,18 +48,6 @@ async fn still_serves(manager: &NetworkAccessManager) {
     assert_eq!(outcome(manager.get(h2c(healthy.url("/")))).await, Ok(4), "the manager carries on");
 }
 
-/// The `RST_STREAM`s the server saw, once it saw one (they may arrive after the replies end).
-async fn resets_once_seen(server: &RawH2Server) -> Vec<(u32, u32)> {
-    timeout(LIMIT, async {
-        while server.resets.lock().unwrap().is_empty() {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await
-    .expect("the server saw a RST_STREAM");
-    server.resets.lock().unwrap().clone()
-}
-
 /// Both outcomes of [`guilty_and_innocent`], its server and its manager.
 type Pair = (Result<usize, NetworkErrorKind>, Result<usize, NetworkErrorKind>, RawH2Server, NetworkAccessManager);
 
@@ -167,7 +155,7 @@ async fn data_beyond_the_window_the_client_gave_is_a_protocol_failure() {
     let manager = NetworkAccessManager::new();
     let mut reply = manager.get(h2c(server.url("/unread")));
     timeout(LIMIT, reply.head()).await.expect("a head").expect("the head is fine");
-    let resets = resets_once_seen(&server).await;
+    let resets = server.resets_once_seen(LIMIT).await;
     assert!(resets.iter().any(|(stream, _)| *stream == 1), "the overflowing stream is reset: {resets:?}");
     assert_eq!(outcome(reply).await, Err(NetworkErrorKind::ProtocolFailure));
     still_serves(&manager).await;
@@ -206,7 +194,7 @@ async fn a_content_length_that_disagrees_with_the_data_fails_that_stream_only() 
     .await;
     assert_eq!(guilty, Err(NetworkErrorKind::ProtocolFailure));
     assert_eq!(innocent, Ok(8), "the other stream of the connection is answered");
-    let resets = resets_once_seen(&server).await;
+    let resets = server.resets_once_seen(LIMIT).await;
     assert!(resets.contains(&(1, PROTOCOL_ERROR)), "the guilty stream is reset: {resets:?}");
     still_serves(&manager).await;
 }
@@ -223,7 +211,7 @@ async fn a_connection_specific_header_fails_that_stream_only() {
     .await;
     assert_eq!(guilty, Err(NetworkErrorKind::ProtocolFailure));
     assert_eq!(innocent, Ok(8));
-    let resets = resets_once_seen(&server).await;
+    let resets = server.resets_once_seen(LIMIT).await;
     assert!(resets.contains(&(1, PROTOCOL_ERROR)), "{resets:?}");
     still_serves(&manager).await;
 }
