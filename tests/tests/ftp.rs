@@ -143,6 +143,61 @@ async fn a_refused_login_asks_the_handler() {
     assert_eq!(error.kind(), NetworkErrorKind::AuthenticationRequiredError);
 }
 
+/// Gives proxy credentials and counts how often it was asked.
+#[derive(Clone, Default)]
+struct ProxyAnswers(Arc<AtomicUsize>);
+
+impl netaccess::ProxyAuthenticationHandler for ProxyAnswers {
+    fn credentials(
+        &self,
+        challenge: netaccess::ProxyAuthenticationChallenge,
+    ) -> BoxFuture<'static, Option<(String, String)>> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        let answer = (!challenge.retry).then(|| ("sock".to_owned(), "s3cret".to_owned()));
+        async move {
+            // Slow, as a person is: the other requests in flight must wait for this answer.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            answer
+        }
+        .boxed()
+    }
+}
+
+/// FTP's control and data connections take their SOCKS5 tunnels from the connector every scheme
+/// shares, so an authenticating SOCKS5 proxy asks the manager's proxy-authentication handler
+/// as it does for http, once for several requests in flight (curl can only take the
+/// credentials from the proxy's URL: `--socks5-hostname user:pw@host`).
+#[tokio::test]
+async fn an_authenticating_socks5_proxy_asks_the_handler_once_for_every_connection() {
+    let server = FtpServer::start(None).await;
+    std::fs::write(server.root().join("a.bin"), pattern(50_000)).unwrap();
+    std::fs::write(server.root().join("b.bin"), pattern(70_000)).unwrap();
+    let proxy = netaccess_tests::TestProxy::socks5(Some(("sock", "s3cret"))).await;
+    let answers = ProxyAnswers::default();
+    let manager = NetworkAccessManager::builder()
+        .proxy(netaccess::Proxy::from_url(&proxy.url("socks5h")).unwrap())
+        .proxy_authentication_handler(answers.clone())
+        .build();
+    let replies = ["/a.bin", "/b.bin", "/a.bin"].map(|path| {
+        let mut reply = manager.get(Request::new(server.url("", path)));
+        async move { reply.bytes().await }
+    });
+    let bodies = timeout(LIMIT, futures::future::join_all(replies)).await.unwrap();
+    let sizes: Vec<usize> = bodies.into_iter().map(|b| b.unwrap().len()).collect();
+    assert_eq!(sizes, [50_000, 70_000, 50_000]);
+    assert_eq!(answers.0.load(Ordering::SeqCst), 1, "three requests in flight asked once");
+    let targets = proxy.log.requests();
+    assert!(targets.len() >= 6, "each control and data connection was tunnelled: {targets:?}");
+
+    let without_handler =
+        NetworkAccessManager::builder().proxy(netaccess::Proxy::from_url(&proxy.url("socks5h")).unwrap()).build();
+    let error = timeout(LIMIT, without_handler.get(Request::new(server.url("", "/a.bin"))).finished())
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(error.kind(), NetworkErrorKind::ProxyAuthenticationRequiredError, "{error}");
+}
+
 #[tokio::test]
 async fn both_connections_go_through_a_socks5_proxy() {
     let server = FtpServer::start(None).await;

@@ -59,6 +59,16 @@ pub struct TransportConfig {
     pub tls_handshake_timeout: Duration,
     /// Whom TLS trusts and which client certificate it shows (https and ftps).
     pub tls: netaccess_tls::TlsConfig,
+    /// Who decides on certificate problems a request did not accept in advance; without one
+    /// they fail the connection.
+    pub ssl_error_handler: Option<Arc<dyn netaccess_core::SslErrorHandler>>,
+    /// The proxy for every connection (Qt's `setProxy`); wins over the factory. The initial
+    /// value: [`Connector::set_proxy`](crate::Connector::set_proxy) changes it later.
+    pub proxy: Option<netaccess_proxy::Proxy>,
+    /// The proxies per URL when no proxy is set; by default the environment's.
+    pub proxy_factory: Arc<dyn netaccess_proxy::ProxyFactory>,
+    /// Who gives proxy credentials (Qt's `proxyAuthenticationRequired`), for every scheme.
+    pub proxy_authentication_handler: Option<Arc<dyn netaccess_proxy::ProxyAuthenticationHandler>>,
 }
 
 /// The default [`TransportConfig::connect_timeout`].
@@ -93,6 +103,16 @@ impl Default for TransportConfig {
             tls_handshake_timeout: DEFAULT_TLS_HANDSHAKE_TIMEOUT,
             // The system's trust store (see `netaccess_tls::TlsConfig`).
             tls: netaccess_tls::TlsConfig::default(),
+            // Nobody to ask: a certificate problem fails the connection, as a browser without
+            // a person would.
+            ssl_error_handler: None,
+            // No fixed proxy: the factory decides.
+            proxy: None,
+            // The environment's (`http_proxy`, `https_proxy`, `all_proxy`, `no_proxy`, curl's
+            // rules), as every command-line tool on the machine.
+            proxy_factory: Arc::new(netaccess_proxy::SystemProxyFactory::from_env()),
+            // Nobody to ask: only the credentials in the proxy's URL are tried.
+            proxy_authentication_handler: None,
         }
     }
 }
@@ -106,6 +126,9 @@ impl std::fmt::Debug for TransportConfig {
             .field("resolve", &self.resolve)
             .field("tls_handshake_timeout", &self.tls_handshake_timeout)
             .field("tls", &self.tls)
+            .field("ssl_error_handler", &self.ssl_error_handler.is_some())
+            .field("proxy", &self.proxy)
+            .field("proxy_authentication_handler", &self.proxy_authentication_handler.is_some())
             .finish_non_exhaustive()
     }
 }

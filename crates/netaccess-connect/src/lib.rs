@@ -13,28 +13,44 @@
 //! # Design
 //!
 //! A connection is opened in one chain, the same for http, https and ftp (control and data
-//! connections): resolve ([`ResolveOverrides`] first, then the [`Resolver`]; address literals
-//! are never resolved; the [`IpFamily`] filters) → race the addresses (RFC 8305, see the
-//! `eyeballs` module) → a proxy's tunnel (the callers speak `CONNECT` or SOCKS5 on the stream;
-//! [`Connector::socks_target`] is the one rule for what a SOCKS5 proxy is told) → TLS (the
-//! callers, with the one [`TlsConnector`] this connector keeps, so
-//! every scheme shares its session cache). The connect timeout bounds resolution and the race
-//! together, one budget for every attempt: an attempt still running keeps going until it is
-//! spent (curl's rule).
+//! connections), by [`Connector::open`]: resolve ([`ResolveOverrides`] first, then the
+//! [`Resolver`]; address literals are never resolved; the [`IpFamily`] filters) → race the
+//! addresses (RFC 8305, see the `eyeballs` module) → the proxy's tunnel (HTTP `CONNECT` or
+//! SOCKS5 from `netaccess-proxy`, answering the proxy's authentication with the one credential
+//! cache and handler every scheme shares, `netaccess_proxy::ProxyRounds`;
+//! [`Connector::socks_target`] is the one rule for what a SOCKS5 proxy is told) → TLS with
+//! the caller's ALPN offer (the `secure` module: the one [`TlsConnector`] this connector keeps,
+//! so every scheme shares its session cache; certificate problems decided) → a [`Ready`]
+//! connection that says what ALPN chose. No backend performs a handshake of its own; the one
+//! exception is FTPS, whose TLS starts inside the protocol (`AUTH TLS`), run by suppaftp with
+//! this connector's trust. The connect timeout bounds resolution and the race together, one
+//! budget for every attempt: an attempt still running keeps going until it is spent (curl's
+//! rule); the proxy's answer has the connect timeout again, the handshake its own limit.
+//!
+//! A QUIC transport would be one more kind of [`Ready`] stream, raced inside the same
+//! eyeballs: [`Destination`] and [`Negotiated`] are `#[non_exhaustive]` for it.
+//!
+//! The connector also holds what every scheme's routing shares: the proxy set or the
+//! factory ([`Connector::proxy_candidates`], changeable while requests run) and the proxy
+//! credentials learnt ([`Connector::proxy_auth`]).
 //!
 //! [`TransportConfig`] holds every default, each with its reason beside it in its `Default`
 //! impl, as quinn-proto's `TransportConfig` does; the backends share one [`Connector`] (an
 //! `Arc`) instead of copies of settings.
 //!
 //! What a connection was is returned with it ([`ConnectionFacts`]: the addresses, an id, the
-//! addresses tried) with the moments resolution and connecting ended, from which the manager
-//! makes a reply's timings.
+//! addresses tried, the TLS session) with the moments resolution, connecting and the handshake
+//! ended, from which the manager makes a reply's timings.
 
 #![forbid(unsafe_code)]
 
 mod config;
 mod eyeballs;
+mod open;
+mod proxies;
 mod resolve;
+mod secure;
+mod transport;
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -49,13 +65,18 @@ use tokio::net::TcpStream;
 pub use config::{
     IpFamily, TransportConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_HAPPY_EYEBALLS_DELAY, DEFAULT_TLS_HANDSHAKE_TIMEOUT,
 };
+pub use open::{Destination, TlsOffer, Via};
 pub use resolve::{ResolveOverrides, Resolver, SystemResolver};
+pub use secure::exceptions_key;
+pub use transport::{Negotiated, Ready, Stream, TlsInfo, Transport};
 
 /// Opens connections as its [`TransportConfig`] says; share one (`Arc<Connector>`) between
 /// backends.
 pub struct Connector {
     config: TransportConfig,
     tls: OnceLock<Result<TlsConnector, String>>,
+    proxies: proxies::ProxySettings,
+    proxy_auth: netaccess_proxy::ProxyAuth,
 }
 
 impl std::fmt::Debug for Connector {
@@ -90,7 +111,8 @@ pub struct Connected {
 impl Connector {
     /// A connector with `config`.
     pub fn new(config: TransportConfig) -> Self {
-        Self { config, tls: OnceLock::new() }
+        let proxies = proxies::ProxySettings::new(config.proxy.clone(), config.proxy_factory.clone());
+        Self { config, tls: OnceLock::new(), proxies, proxy_auth: netaccess_proxy::ProxyAuth::default() }
     }
 
     /// Its configuration.

@@ -96,7 +96,11 @@ fn a_save_killed_at_any_moment_leaves_a_loadable_file() {
     let marker = path.with_extension("saved");
     jar_with("a", 2000).save(&path, true).unwrap();
     let mut seen_b = false;
-    for round in 0..20u64 {
+    // At least 20 rounds; more, each waiting longer, until a child was seen finishing both
+    // saves (a loaded machine starts a child slowly: 20 short rounds may never get that far).
+    let mut round = 0u64;
+    while round < 20 || (round < 60 && !(marker.exists() && seen_b)) {
+        round += 1;
         let mut child = Command::new(std::env::current_exe().unwrap())
             .args(["--exact", "a_save_killed_at_any_moment_leaves_a_loadable_file", "--nocapture"])
             .env(CHILD, &path)

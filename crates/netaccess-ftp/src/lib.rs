@@ -99,17 +99,13 @@ pub struct FtpBackend {
     inner: Arc<Inner>,
 }
 
-/// Gives the proxies a URL may go through (the manager's proxy settings), best first.
-pub type ProxyRouter = Arc<dyn Fn(&Url) -> Vec<netaccess_proxy::Proxy> + Send + Sync>;
-
 #[derive(Default)]
 struct Inner {
     sessions: Sessions,
     login: Option<Arc<dyn FtpLogin>>,
-    /// Opens the control and data connections, and says whom `ftps://` trusts (shared with
-    /// the http backend by the manager).
+    /// Opens the control and data connections, gives the proxies and their credentials, and
+    /// says whom `ftps://` trusts (shared with the http backend by the manager).
     connector: Arc<Connector>,
-    proxies: Option<ProxyRouter>,
     /// The connector's trust as suppaftp takes it, made on the first `ftps://` request.
     ftps_config: std::sync::OnceLock<Result<Arc<tokio_rustls::rustls::ClientConfig>, String>>,
 }
@@ -122,23 +118,15 @@ impl std::fmt::Debug for FtpBackend {
 
 impl FtpBackend {
     /// A backend that asks `login` when the server refuses a login and opens its connections
-    /// with `connector` (its connect timeout, resolution, happy eyeballs, and its trust for
+    /// with `connector`: its connect timeout, resolution, happy eyeballs; its proxies, of which
+    /// the first direct or SOCKS5 one is used for the control and the data connections (a list
+    /// of only HTTP proxies is `ProxyNotFoundError`, as Qt says for proxies that cannot carry
+    /// the protocol), with the proxy credentials every scheme shares; and its trust for
     /// `ftps://`: explicit FTPS, AUTH TLS on the control connection, protected data
-    /// connections; any certificate problem fails the request with `SslHandshakeFailedError`).
+    /// connections; any certificate problem fails the request with `SslHandshakeFailedError`.
     pub fn new(login: Option<Arc<dyn FtpLogin>>, connector: Arc<Connector>) -> Self {
-        Self::with_proxies(login, connector, None)
-    }
-
-    /// As [`new`](Self::new), taking the proxies from `proxies`: the first direct or SOCKS5 one is
-    /// used (for the control and the data connections); a list of only HTTP proxies is
-    /// `ProxyNotFoundError`, as Qt says for proxies that cannot carry the protocol.
-    pub fn with_proxies(
-        login: Option<Arc<dyn FtpLogin>>,
-        connector: Arc<Connector>,
-        proxies: Option<ProxyRouter>,
-    ) -> Self {
         let ftps_config = std::sync::OnceLock::new();
-        Self { inner: Arc::new(Inner { sessions: Sessions::default(), login, connector, proxies, ftps_config }) }
+        Self { inner: Arc::new(Inner { sessions: Sessions::default(), login, connector, ftps_config }) }
     }
 }
 
@@ -188,7 +176,7 @@ impl Inner {
     }
 
     fn proxy_for(&self, url: &Url) -> Result<netaccess_proxy::Proxy, NetworkError> {
-        let candidates = self.proxies.as_ref().map(|router| router(url)).unwrap_or_default();
+        let candidates = self.connector.proxy_candidates(url);
         if candidates.is_empty() {
             return Ok(netaccess_proxy::Proxy::none());
         }

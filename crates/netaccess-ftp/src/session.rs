@@ -1,15 +1,26 @@
 //! Control connections: connecting, logging in (with Qt's order of credentials), and keeping
 //! idle ones per server and user.
+//!
+//! # Design
+//!
+//! Logins follow the engine every challenger shares (`netaccess_core::credentials`): the URL's
+//! credentials (or anonymous) first, then the login handler, nothing cached, at most
+//! [`MAX_LOGIN_ROUNDS`]. Every connection, control and data, comes from the shared connector
+//! (`Connector::open`), so a SOCKS5 proxy's authentication is the one every scheme uses; the
+//! data connections go where the control connection was tunnelled to (see `connect`). `AUTH
+//! TLS` runs inside the protocol, after the greeting, so it is suppaftp's, with the connector's
+//! trust. Idle sessions are kept per server, user and proxy (at most four) and checked with a
+//! `NOOP` before reuse.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use netaccess_connect::Connector;
+use netaccess_connect::{Connector, Destination, Via};
 use netaccess_core::credentials::{lock, CredentialRounds};
 use netaccess_core::{within_limit, ConnectionFacts, Milestones, NetworkError, NetworkErrorKind};
-use netaccess_proxy::{socks5_connect, Proxy, Target};
+use netaccess_proxy::Proxy;
 use suppaftp::types::FileType;
 use suppaftp::Mode;
 use tokio::net::TcpStream;
@@ -93,7 +104,7 @@ impl Sessions {
             if let Some((ftp, opened)) = self.take(&key).await {
                 return Ok(Session { ftp, key, opened });
             }
-            let (mut ftp, mut opened) = connect(connector, url.as_str(), &host, port, proxy).await?;
+            let (mut ftp, mut opened) = connect(connector, url, &host, port, proxy).await?;
             if let Some(config) = &secure {
                 let limit = connector.config().tls_handshake_timeout;
                 ftp = secure_control(ftp, config.clone(), &host, url.as_str(), limit).await?;
@@ -123,16 +134,16 @@ impl Sessions {
 }
 
 /// Connects to `host:port`, directly or through a SOCKS5 proxy, with the connector every
-/// scheme shares (overrides, happy eyeballs, the `socks5`/`socks5h` rule). The data
-/// connections are opened by the same connector and take the control connection's resolution:
-/// through a proxy, to the address the control connection was tunnelled to (`socks5://`: the
-/// resolve overrides and the resolver were asked once, for the control port) or to its name
-/// (`socks5h://`: the proxy resolves it), with the port the server named (its address is never
-/// trusted); directly, to the address suppaftp settled on (the control connection's peer for
-/// PASV).
+/// scheme shares (overrides, happy eyeballs, the `socks5`/`socks5h` rule, the proxy
+/// credentials of every scheme). The data connections are opened by the same connector and
+/// take the control connection's resolution: through a proxy, to the address the control
+/// connection was tunnelled to (`socks5://`: the resolve overrides and the resolver were asked
+/// once, for the control port) or to its name (`socks5h://`: the proxy resolves it), with the
+/// port the server named (its address is never trusted); directly, to the address suppaftp
+/// settled on (the control connection's peer for PASV).
 async fn connect(
     connector: &Arc<Connector>,
-    url: &str,
+    url: &Url,
     host: &str,
     port: u16,
     proxy: &Proxy,
@@ -140,34 +151,31 @@ async fn connect(
     // The connect timeout covers the server's greeting too: a server that accepts and never
     // greets must not hold the request for ever.
     let timeout = connector.config().connect_timeout;
-    let (ftp, opened, tunnelled_to) = within(timeout, url, host, port, async {
-        let (connected, tunnelled_to) = if proxy.is_direct() {
-            (connector.connect(url, host, port).await?, None)
-        } else {
-            let target = DataTarget::of(connector.socks_target(url, host, port, proxy).await?);
-            (socks_tunnel(connector, url, proxy, target.with_port(port)).await?, Some(target))
+    let (ftp, opened, tunnelled_to) = within(timeout, url.as_str(), host, port, async {
+        let tunnelled_to = match proxy.is_direct() {
+            true => None,
+            false => Some(connector.socks_target(url.as_str(), host, port, proxy).await?.host()),
         };
-        let (stream, opened) = Opened::of(connected);
-        let ftp = Ftp::connect_with_stream(stream).await.map_err(|e| ftp_error(url, "the greeting", e))?;
+        let stream = open(connector, url, tunnelled_to.as_deref().unwrap_or(host), port, proxy).await?;
+        let (stream, opened) = Opened::of(stream, url)?;
+        let ftp = Ftp::connect_with_stream(stream).await.map_err(|e| ftp_error(url.as_str(), "the greeting", e))?;
         Ok((ftp, opened, tunnelled_to))
     })
     .await?;
-    let (connector, proxy, url) = (connector.clone(), proxy.clone(), url.to_owned());
+    let (connector, proxy, url) = (connector.clone(), proxy.clone(), url.clone());
     let ftp = ftp.passive_stream_builder(move |address| {
-        let (connector, proxy, url, tunnelled_to) =
-            (connector.clone(), proxy.clone(), url.clone(), tunnelled_to.clone());
+        let (connector, proxy, url) = (connector.clone(), proxy.clone(), url.clone());
+        let host = tunnelled_to.clone().unwrap_or_else(|| address.ip().to_string());
         // Spawned: suppaftp wants a `Sync` future, and the connector's holds the resolver's
         // (which need not be); the task's handle is.
         let data = tokio::spawn(async move {
-            let connected = match &tunnelled_to {
-                None => connector.connect(&url, &address.ip().to_string(), address.port()).await?,
-                Some(target) => socks_tunnel(&connector, &url, &proxy, target.with_port(address.port())).await?,
-            };
-            Ok::<_, NetworkError>(connected.stream)
+            let ready = open(&connector, &url, &host, address.port(), &proxy).await?;
+            Ok::<_, NetworkError>(ready.stream.into_tcp())
         });
         Box::pin(async move {
             match data.await {
-                Ok(Ok(stream)) => Ok(stream),
+                Ok(Ok(Some(stream))) => Ok(stream),
+                Ok(Ok(None)) => Err(suppaftp::FtpError::ConnectionError(std::io::Error::other("not a TCP stream"))),
                 Ok(Err(error)) => Err(suppaftp::FtpError::ConnectionError(std::io::Error::other(error.to_string()))),
                 Err(join) => Err(suppaftp::FtpError::ConnectionError(std::io::Error::other(join.to_string()))),
             }
@@ -176,28 +184,17 @@ async fn connect(
     Ok((ftp, opened))
 }
 
-/// Where the control connection was tunnelled to, kept for the data connections: an address
-/// resolved here once (`socks5://`), or the name for the proxy to resolve (`socks5h://`).
-#[derive(Debug, Clone)]
-enum DataTarget {
-    Address(std::net::IpAddr),
-    Name(String),
-}
-
-impl DataTarget {
-    fn of(target: Target<'_>) -> Self {
-        match target {
-            Target::Address(address) => Self::Address(address.ip()),
-            Target::Name(name, _) => Self::Name(name.to_owned()),
-        }
-    }
-
-    fn with_port(&self, port: u16) -> Target<'_> {
-        match self {
-            Self::Address(ip) => Target::Address(std::net::SocketAddr::new(*ip, port)),
-            Self::Name(name) => Target::Name(name, port),
-        }
-    }
+/// A TCP connection to `host:port`, directly or through the SOCKS5 `proxy` (its tunnel and
+/// authentication are the connector's).
+async fn open(
+    connector: &Connector,
+    url: &Url,
+    host: &str,
+    port: u16,
+    proxy: &Proxy,
+) -> Result<netaccess_connect::Ready, NetworkError> {
+    let via = if proxy.is_direct() { Via::Direct } else { Via::Tunnel(proxy) };
+    connector.open(&Destination::new(url, host, port).via(via)).await
 }
 
 /// The control connection's facts and the moments it was opened.
@@ -208,13 +205,12 @@ pub(crate) struct Opened {
 }
 
 impl Opened {
-    fn of(connected: netaccess_connect::Connected) -> (TcpStream, Self) {
-        let mut facts = connected.facts;
-        facts.attempts = connected.tried;
-        let mut milestones = Milestones::default();
-        milestones.resolved = connected.resolved;
-        milestones.connected = Some(connected.connected);
-        (connected.stream, Self { facts, milestones })
+    fn of(ready: netaccess_connect::Ready, url: &Url) -> Result<(TcpStream, Self), NetworkError> {
+        let opened = Self { facts: ready.facts, milestones: ready.milestones };
+        let stream = ready.stream.into_tcp().ok_or_else(|| {
+            NetworkError::new(NetworkErrorKind::ProtocolFailure, url.as_str(), "the control connection is not TCP")
+        })?;
+        Ok((stream, opened))
     }
 
     /// As a pooled session reports itself to its next request: reused, no opening phases.
@@ -241,22 +237,6 @@ async fn within<T>(
         )
     })
     .await
-}
-
-/// A TCP stream to `host:port` through a SOCKS5 proxy (a plain TCP stream once the proxy
-/// answered); the facts are the proxy connection's, its connect moment the tunnel's opening.
-async fn socks_tunnel(
-    connector: &Connector,
-    url: &str,
-    proxy: &Proxy,
-    target: Target<'_>,
-) -> Result<netaccess_connect::Connected, NetworkError> {
-    let label = proxy.label();
-    let mut connected = connector.connect_to_proxy(url, proxy).await?;
-    let credentials = proxy.user.as_deref().map(|user| (user, proxy.password.as_deref().unwrap_or_default()));
-    socks5_connect(&mut connected.stream, target, credentials).await.map_err(|f| f.into_network_error(url, &label))?;
-    connected.connected = std::time::Instant::now();
-    Ok(connected)
 }
 
 /// AUTH TLS on the control connection; the data connections are protected from then on.

@@ -2,22 +2,11 @@
 
 use std::time::Instant;
 
+use netaccess_connect::{Negotiated, Ready};
+pub(crate) use netaccess_connect::{TlsInfo, Transport};
 use netaccess_core::{ConnectionFacts, Milestones};
 
 use bytes::BytesMut;
-use tokio::io::{AsyncRead, AsyncWrite};
-
-/// A byte stream a request can run over: TCP now; TLS and proxy tunnels wrap it later.
-pub trait Transport: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
-
-impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Transport for T {}
-
-/// What a TLS connection showed and what was ignored of it.
-#[derive(Debug, Clone)]
-pub(crate) struct TlsInfo {
-    pub(crate) chain: Vec<bytes::Bytes>,
-    pub(crate) errors: Vec<netaccess_core::SslError>,
-}
 
 /// One connection to a server.
 pub(crate) struct Connection {
@@ -64,14 +53,14 @@ impl Connection {
         }
     }
 
-    /// A fresh connection the connector opened.
-    pub(crate) fn opened(connected: netaccess_connect::Connected) -> Self {
-        let mut facts = connected.facts;
-        facts.attempts = connected.tried;
-        let mut connection = Self::new(Box::new(connected.stream));
-        connection.facts = Some(facts);
-        connection.opened.resolved = connected.resolved;
-        connection.opened.connected = Some(connected.connected);
+    /// A fresh connection the connector opened, ready for HTTP.
+    pub(crate) fn opened(ready: Ready) -> Self {
+        let mut connection = Self::new(ready.stream.into_transport());
+        connection.facts = Some(ready.facts);
+        connection.opened = ready.milestones;
+        connection.tls = ready.tls;
+        connection.poolable = ready.poolable;
+        connection.alpn_h2 = ready.protocol == Negotiated::Http2;
         connection
     }
 }

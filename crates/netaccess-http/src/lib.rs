@@ -24,8 +24,10 @@
 //! - **Pool**: at most [`HttpConfig::max_connections_per_host`] (6) connections per scheme, host,
 //!   port, proxy and accepted certificate problems, a queue ordered by priority then arrival, idle
 //!   connections kept [`DEFAULT_IDLE_TIMEOUT`] and checked for liveness at checkout.
-//! - **Routes and proxies**: the `route` module: the proxy set or the factory's answer, HTTP
-//!   forwarding, `CONNECT` and SOCKS5 tunnels, proxy authentication, failover to the next proxy.
+//! - **Routes and proxies**: the `route` module: the connector's proxies for the URL, HTTP
+//!   forwarding and a forwarding proxy's 407, failover to the next proxy. Every connection comes
+//!   ready from the shared [`Connector`] (`netaccess-connect`: the tunnel and its
+//!   authentication, TLS with the ALPN offer); this crate performs no handshake of its own.
 //! - **Retry**: a request that fails on a reused connection before any response byte arrived is
 //!   sent once more on a fresh connection, with its body from byte 0; a body that cannot be
 //!   replayed gives `ContentReSendError` instead.
@@ -51,7 +53,6 @@
 
 #![forbid(unsafe_code)]
 
-pub mod challenge;
 mod connection;
 pub mod decompress;
 mod errors;
@@ -59,9 +60,7 @@ mod exchange;
 mod http2;
 mod incoming;
 mod pool;
-mod proxy_auth;
 mod route;
-mod secure;
 mod shown;
 
 use std::sync::Arc;
@@ -69,15 +68,17 @@ use std::time::Duration;
 
 use futures::future::{BoxFuture, FutureExt};
 use http::header::{self, HeaderValue};
+use netaccess_connect::Connector;
 use netaccess_core::{
     Backend, BackendRequest, BackendResponse, KnownHeaders, NetworkError, NetworkErrorKind, ReplyAttributes,
-    SslErrorHandler,
 };
 use netaccess_http1::{Framing, Limits};
-use netaccess_tls::TlsConnector;
 use url::Url;
 
-pub use connection::Transport;
+pub use netaccess_connect::Transport;
+/// Answering Basic and Digest challenges (now `netaccess_proxy::challenge`, shared with the
+/// proxies' authentication).
+pub use netaccess_proxy::challenge;
 
 /// The `User-Agent` sent when the caller sets none (Qt sends `Mozilla/5.0`; this names us). A
 /// product default: the backend's, not the HTTP/1.1 core's (which knows HTTP, not netaccess).
@@ -85,7 +86,7 @@ pub const DEFAULT_USER_AGENT: &str = concat!("netaccess/", env!("CARGO_PKG_VERSI
 pub use decompress::{accept_encoding, DEFAULT_BOMB_THRESHOLD};
 pub use exchange::EXPECT_CONTINUE_WAIT;
 pub use http2::{CONNECTION_WINDOW, MAX_STREAMS_PER_CONNECTION, MAX_UNPROCESSED_RETRIES, SETTINGS_WAIT, STREAM_WINDOW};
-pub use proxy_auth::MAX_PROXY_AUTH_ROUNDS;
+pub use netaccess_proxy::MAX_PROXY_AUTH_ROUNDS;
 
 use crate::decompress::Decompressor;
 use crate::incoming::Incoming;
@@ -111,9 +112,6 @@ pub struct HttpConfig {
     pub max_connections_per_host: usize,
     /// How long an idle connection is kept ([`DEFAULT_IDLE_TIMEOUT`]).
     pub idle_timeout: Duration,
-    /// How connections are opened: resolution, the happy-eyeballs race, the connect and TLS
-    /// handshake timeouts, trust (shared with ftp through [`HttpBackend::connector`]).
-    pub transport: netaccess_connect::TransportConfig,
     /// The longest wait for a response head once the request was sent (Go's
     /// `ResponseHeaderTimeout`); zero, the default, leaves it to the transfer timeout.
     pub response_head_timeout: Duration,
@@ -129,16 +127,6 @@ pub struct HttpConfig {
     /// (`netaccess_core::WireHeads::request_head`), for a tool that shows it (curl's `-v`); off by
     /// default: it costs a copy of the head per request.
     pub keep_request_heads: bool,
-    /// Who decides on certificate problems a request did not accept in advance; without one
-    /// they fail the request.
-    pub ssl_error_handler: Option<Arc<dyn SslErrorHandler>>,
-    /// The proxy for every request (Qt's `setProxy`); wins over the factory. The initial value:
-    /// [`HttpBackend::set_proxy`] changes it later.
-    pub proxy: Option<netaccess_proxy::Proxy>,
-    /// The proxies per request when no proxy is set; by default the environment's.
-    pub proxy_factory: Arc<dyn netaccess_proxy::ProxyFactory>,
-    /// Who gives proxy credentials (Qt's `proxyAuthenticationRequired`).
-    pub proxy_authentication_handler: Option<Arc<dyn netaccess_proxy::ProxyAuthenticationHandler>>,
 }
 
 impl std::fmt::Debug for HttpConfig {
@@ -146,16 +134,12 @@ impl std::fmt::Debug for HttpConfig {
         f.debug_struct("HttpConfig")
             .field("max_connections_per_host", &self.max_connections_per_host)
             .field("idle_timeout", &self.idle_timeout)
-            .field("transport", &self.transport)
             .field("response_head_timeout", &self.response_head_timeout)
             .field("auto_decompress", &self.auto_decompress)
             .field("decompression_threshold", &self.decompression_threshold)
             .field("user_agent", &self.user_agent)
             .field("limits", &self.limits)
             .field("keep_request_heads", &self.keep_request_heads)
-            .field("ssl_error_handler", &self.ssl_error_handler.is_some())
-            .field("proxy", &self.proxy)
-            .field("proxy_authentication_handler", &self.proxy_authentication_handler.is_some())
             .finish()
     }
 }
@@ -165,17 +149,12 @@ impl Default for HttpConfig {
         Self {
             max_connections_per_host: DEFAULT_MAX_CONNECTIONS_PER_HOST,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
-            transport: netaccess_connect::TransportConfig::default(),
             response_head_timeout: Duration::ZERO,
             auto_decompress: true,
             decompression_threshold: Some(DEFAULT_BOMB_THRESHOLD),
             user_agent: DEFAULT_USER_AGENT.to_owned(),
             limits: Limits::default(),
             keep_request_heads: false,
-            ssl_error_handler: None,
-            proxy: None,
-            proxy_factory: Arc::new(netaccess_proxy::SystemProxyFactory::from_env()),
-            proxy_authentication_handler: None,
         }
     }
 }
@@ -191,12 +170,9 @@ struct Inner {
     /// `config.user_agent` as a header value, built once (`None` when it is not a valid value).
     user_agent: Option<HeaderValue>,
     pool: Arc<Pool>,
-    proxy_auth: proxy_auth::ProxyAuth,
-    /// The proxy and the factory in force; changeable at run time.
-    proxies: std::sync::RwLock<(Option<netaccess_proxy::Proxy>, Arc<dyn netaccess_proxy::ProxyFactory>)>,
-    /// Opens every connection; its TLS connector is built on the first https request
-    /// (loading the system's roots costs time).
-    connector: Arc<netaccess_connect::Connector>,
+    /// Opens every connection ready for HTTP (the proxy chain, TLS and ALPN), holds the proxy
+    /// settings and the proxy credentials; shared with the other backends.
+    connector: Arc<Connector>,
 }
 
 impl Default for HttpBackend {
@@ -212,25 +188,23 @@ impl std::fmt::Debug for HttpBackend {
 }
 
 impl HttpBackend {
-    /// A backend with these settings.
+    /// A backend with these settings and a connector of its own with the default transport
+    /// settings (the environment's proxies, the system's trust).
     pub fn new(config: HttpConfig) -> Self {
-        let pool = Pool::new(config.max_connections_per_host, config.idle_timeout);
-        let connector = Arc::new(netaccess_connect::Connector::new(config.transport.clone()));
-        Self {
-            inner: Arc::new(Inner {
-                proxies: std::sync::RwLock::new((config.proxy.clone(), config.proxy_factory.clone())),
-                user_agent: HeaderValue::from_str(&config.user_agent).ok(),
-                config,
-                pool,
-                proxy_auth: proxy_auth::ProxyAuth::default(),
-                connector,
-            }),
-        }
+        Self::with_connector(config, Arc::new(Connector::default()))
     }
 
-    /// The connector this backend opens connections with, to share with other backends (the
-    /// manager gives it to ftp).
-    pub fn connector(&self) -> Arc<netaccess_connect::Connector> {
+    /// A backend with these settings that opens its connections with `connector` (its
+    /// timeouts, resolution, proxies, proxy credentials and TLS; the manager shares one between
+    /// every backend).
+    pub fn with_connector(config: HttpConfig, connector: Arc<Connector>) -> Self {
+        let pool = Pool::new(config.max_connections_per_host, config.idle_timeout);
+        let user_agent = HeaderValue::from_str(&config.user_agent).ok();
+        Self { inner: Arc::new(Inner { user_agent, config, pool, connector }) }
+    }
+
+    /// The connector this backend opens connections with.
+    pub fn connector(&self) -> Arc<Connector> {
         self.inner.connector.clone()
     }
 
@@ -246,19 +220,21 @@ impl HttpBackend {
     }
 
     /// Sends every request through `proxy` (Qt's `setProxy`); `None` returns to the factory.
+    /// The setting is the connector's: every backend sharing it follows.
     pub fn set_proxy(&self, proxy: Option<netaccess_proxy::Proxy>) {
-        self.inner.proxies.write().unwrap_or_else(|e| e.into_inner()).0 = proxy;
+        self.inner.connector.set_proxy(proxy);
     }
 
-    /// Chooses proxies per request with `factory` when no proxy is set (Qt's `setProxyFactory`).
+    /// Chooses proxies per request with `factory` when no proxy is set (Qt's `setProxyFactory`);
+    /// the connector's setting, as [`set_proxy`](Self::set_proxy).
     pub fn set_proxy_factory(&self, factory: Arc<dyn netaccess_proxy::ProxyFactory>) {
-        self.inner.proxies.write().unwrap_or_else(|e| e.into_inner()).1 = factory;
+        self.inner.connector.set_proxy_factory(factory);
     }
 
     /// The proxies a request for `url` may take, as the proxy settings give them (the proxy set,
     /// else the factory's answer), before any filtering by scheme.
     pub fn proxy_candidates(&self, url: &Url) -> Vec<netaccess_proxy::Proxy> {
-        self.inner.proxy_candidates(url)
+        self.inner.connector.proxy_candidates(url)
     }
 
     /// How many idle connections are kept now.
@@ -286,18 +262,6 @@ pub(crate) fn invalid(url: &Url, message: String) -> NetworkError {
 }
 
 impl Inner {
-    fn proxy_candidates(&self, url: &Url) -> Vec<netaccess_proxy::Proxy> {
-        let (proxy, factory) = self.proxies.read().unwrap_or_else(|e| e.into_inner()).clone();
-        match proxy {
-            Some(proxy) => vec![proxy],
-            None => factory.query_proxy(&netaccess_proxy::ProxyQuery::for_url(url)),
-        }
-    }
-
-    fn tls(&self) -> Result<&TlsConnector, String> {
-        self.connector.tls()
-    }
-
     fn response(
         &self,
         mut incoming: Incoming,

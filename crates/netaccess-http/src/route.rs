@@ -11,8 +11,9 @@
 //! the body from byte 0. Connections are pooled per proxy: a tunnel through one proxy never serves
 //! a request routed through another.
 //!
-//! Connections are opened by the shared connector (`netaccess-connect`: overrides, resolver,
-//! happy eyeballs, the SOCKS5 target rule). The connect timeout bounds resolving and the TCP
+//! Connections come ready from the shared connector (`netaccess-connect`: overrides, resolver,
+//! happy eyeballs, the tunnel and its authentication, TLS with this route's ALPN offer); this
+//! module only says where to (`Destination`, `Via`). The connect timeout bounds resolving and the TCP
 //! race, then the proxy's answer to `CONNECT` or SOCKS5 (else `ProxyTimeoutError`); the TLS
 //! handshake has its own limit (else `TimeoutError` naming it); a person answering a
 //! certificate or credential question is never timed. A request that opens a connection emits
@@ -26,13 +27,14 @@ use std::time::Duration;
 
 use http::header::{self, HeaderMap, HeaderValue};
 use http::Method;
+use netaccess_connect::{Destination, TlsOffer, Via};
 use netaccess_core::order::{next_sequence, Place};
 use netaccess_core::{
     within_limit, BackendRequest, BackendResponse, Body, EventSink, IgnoredSslErrors, NetworkError, NetworkErrorKind,
     ReplyEvent, SendTime,
 };
 use netaccess_http1::{apply_default_headers, asks_to_close, expects_continue, RequestFraming};
-use netaccess_proxy::{http_connect, socks5_connect, Capabilities, ConnectFailure, Proxy, ProxyKind};
+use netaccess_proxy::{Capabilities, Proxy, ProxyKind, ProxyRounds};
 use tracing::Instrument;
 use url::Url;
 
@@ -40,8 +42,7 @@ use crate::connection::Connection;
 use crate::exchange::{exchange, Failed, Outgoing};
 use crate::incoming::Incoming;
 use crate::pool::{Http2Mode, Opening, PoolKey, Slot};
-use crate::proxy_auth::ProxyRounds;
-use crate::{accept_encoding, http2, invalid, secure, Inner, DEFAULT_POST_CONTENT_TYPE};
+use crate::{accept_encoding, http2, invalid, Inner, DEFAULT_POST_CONTENT_TYPE};
 
 /// Where a request goes, and through which proxy.
 pub(crate) struct Route<'a> {
@@ -121,7 +122,7 @@ fn unreachable_proxy(error: &NetworkError) -> bool {
 
 impl Inner {
     fn routes(&self, url: &Url) -> Result<Vec<Proxy>, NetworkError> {
-        let candidates = self.proxy_candidates(url);
+        let candidates = self.connector.proxy_candidates(url);
         if candidates.is_empty() {
             return Ok(vec![Proxy::none()]);
         }
@@ -219,10 +220,10 @@ impl Inner {
         replay: &Option<Body>,
     ) -> Result<BackendResponse, NetworkError> {
         let attributes = prepared.attributes;
-        let mut rounds =
-            ProxyRounds::new(&self.proxy_auth, self.config.proxy_authentication_handler.as_ref(), route.proxy);
+        let proxy_auth = self.connector.proxy_auth();
+        let mut rounds = ProxyRounds::new(proxy_auth, self.connector.proxy_authentication_handler(), route.proxy);
         let mut proxy_authorization = if route.forwards() {
-            self.proxy_auth.preemptive(route.proxy, prepared.method.as_str(), prepared.url_text)
+            proxy_auth.preemptive(route.proxy, prepared.method.as_str(), prepared.url_text)
         } else {
             None
         };
@@ -231,7 +232,7 @@ impl Inner {
                 route.url.scheme() == "https",
                 route.host,
                 route.port,
-                secure::exceptions_key(route.ignore),
+                netaccess_connect::exceptions_key(route.ignore),
                 if route.proxy.is_direct() { String::new() } else { route.proxy.label() },
                 route.http2,
             );
@@ -462,120 +463,27 @@ impl Inner {
         Ok(())
     }
 
-    /// Opens a connection along the route: TCP to the server or the proxy, the tunnel, TLS.
+    /// Opens a connection along the route, ready for HTTP: the connector does everything (TCP to
+    /// the server or the proxy, the tunnel and its authentication, TLS with the route's ALPN
+    /// offer and the certificate decision).
     async fn open(&self, route: &Route<'_>, events: &EventSink) -> Result<Connection, NetworkError> {
-        let url = route.url.as_str();
-        let stream = if route.proxy.is_direct() {
-            Connection::opened(self.connector.connect(url, route.host, route.port).await?)
+        let via = if route.proxy.is_direct() {
+            Via::Direct
         } else if route.forwards() {
-            return self.connect_proxy(route).await;
+            Via::Forward(route.proxy)
         } else {
-            self.tunnel(route).await?
+            Via::Tunnel(route.proxy)
         };
-        if route.url.scheme() != "https" {
-            return Ok(stream);
-        }
-        let connector = self.tls().map_err(|why| {
-            NetworkError::new(NetworkErrorKind::SslHandshakeFailedError, url, format!("TLS is not usable: {why}"))
-        })?;
-        let decider = secure::Decider {
-            url: route.url,
-            ignore: route.ignore,
-            handler: self.config.ssl_error_handler.as_ref(),
-            events,
-        };
-        let limit = self.connector.config().tls_handshake_timeout;
-        let protocols = match route.http2 {
-            Http2Mode::Off => netaccess_tls::ALPN_HTTP1,
-            Http2Mode::Negotiate | Http2Mode::Direct => netaccess_tls::ALPN_H2_HTTP1,
-        };
-        secure::secure(connector, stream, route.host, decider, limit, protocols).await
-    }
-
-    async fn connect_proxy(&self, route: &Route<'_>) -> Result<Connection, NetworkError> {
-        Ok(Connection::opened(self.connector.connect_to_proxy(route.url.as_str(), route.proxy).await?))
-    }
-
-    /// A tunnel to the target through the route's proxy (`CONNECT` or SOCKS5), authenticating
-    /// as often as the proxy asks and the credentials allow, on a fresh connection each time.
-    async fn tunnel(&self, route: &Route<'_>) -> Result<Connection, NetworkError> {
-        let (proxy, url) = (route.proxy, route.url.as_str());
-        let mut rounds = ProxyRounds::new(&self.proxy_auth, self.config.proxy_authentication_handler.as_ref(), proxy);
-        let authority = format!("{}:{}", route.host, route.port);
-        let mut proxy_authorization = self.proxy_auth.preemptive(proxy, "CONNECT", &authority);
-        let mut credentials = proxy.user.clone().map(|user| (user, proxy.password.clone().unwrap_or_default()));
-        loop {
-            let mut connection = self.connect_proxy(route).await?;
-            let target = match proxy.kind {
-                ProxyKind::Socks5 => Some(self.connector.socks_target(url, route.host, route.port, proxy).await?),
-                _ => None,
+        let mut destination =
+            Destination::new(route.url, route.host, route.port).via(via).user_agent(route.user_agent.as_ref());
+        if route.url.scheme() == "https" {
+            let protocols = match route.http2 {
+                Http2Mode::Off => netaccess_tls::ALPN_HTTP1,
+                Http2Mode::Negotiate | Http2Mode::Direct => netaccess_tls::ALPN_H2_HTTP1,
             };
-            let handshake = async {
-                match target {
-                    Some(target) => {
-                        let pair = credentials.as_ref().map(|(u, p)| (u.as_str(), p.as_str()));
-                        socks5_connect(&mut connection.io, target, pair).await
-                    }
-                    None => {
-                        let mut headers = HeaderMap::new();
-                        if let Some(agent) = &route.user_agent {
-                            headers.insert(header::USER_AGENT, agent.clone());
-                        }
-                        if let Some(value) = proxy_authorization.as_deref().and_then(|v| HeaderValue::from_str(v).ok())
-                        {
-                            headers.insert(header::PROXY_AUTHORIZATION, value);
-                        }
-                        http_connect(
-                            &mut connection.io,
-                            route.host.trim_start_matches('[').trim_end_matches(']'),
-                            route.port,
-                            &headers,
-                        )
-                        .await
-                    }
-                }
-            };
-            // The connect timeout covers the proxy's answer too: a proxy that accepts and never
-            // answers must not hold the request for ever.
-            let limit = self.connector.config().connect_timeout;
-            let outcome = within_limit(limit, async { Ok(handshake.await) }, || {
-                NetworkError::new(
-                    NetworkErrorKind::ProxyTimeoutError,
-                    url,
-                    format!(
-                        "the proxy {} did not answer the tunnel request within {} ms",
-                        proxy.label(),
-                        limit.as_millis()
-                    ),
-                )
-            })
-            .await?;
-            match outcome {
-                Ok(()) => {
-                    rounds.succeeded();
-                    connection.opened.connected = Some(std::time::Instant::now());
-                    return Ok(connection);
-                }
-                Err(ConnectFailure::AuthenticationRequired(challenges)) => {
-                    let answered = match proxy.kind {
-                        ProxyKind::Socks5 => {
-                            credentials = rounds.credentials("", "SOCKS5").await;
-                            credentials.is_some()
-                        }
-                        _ => {
-                            proxy_authorization = rounds.answer(&challenges, "CONNECT", &authority).await;
-                            proxy_authorization.is_some()
-                        }
-                    };
-                    if !answered {
-                        return Err(
-                            ConnectFailure::AuthenticationRequired(challenges).into_network_error(url, &proxy.label())
-                        );
-                    }
-                }
-                Err(failure) => return Err(failure.into_network_error(url, &proxy.label())),
-            }
+            destination = destination.secured(TlsOffer::new(protocols).ignoring(route.ignore).reporting_to(events));
         }
+        Ok(Connection::opened(self.connector.open(&destination).await?))
     }
 }
 

@@ -37,6 +37,17 @@ pub enum Target<'a> {
     Address(SocketAddr),
 }
 
+impl Target<'_> {
+    /// The host as text: the name, or the address (without its port); what a connection that
+    /// must reach the same place again is given.
+    pub fn host(&self) -> String {
+        match self {
+            Target::Name(name, _) => (*name).to_owned(),
+            Target::Address(address) => address.ip().to_string(),
+        }
+    }
+}
+
 /// Why a proxy did not open the tunnel.
 #[non_exhaustive]
 #[derive(Debug)]

@@ -12,10 +12,13 @@
 
 #![forbid(unsafe_code)]
 
+pub mod auth;
+pub mod challenge;
 pub mod connect;
 pub mod env;
 pub mod proxy;
 
+pub use auth::{ProxyAuth, ProxyRounds, MAX_PROXY_AUTH_ROUNDS};
 pub use connect::{http_connect, socks5_connect, ConnectFailure, Target};
 pub use env::{NoProxy, SystemProxyFactory};
 pub use proxy::{

@@ -69,6 +69,8 @@ pub(crate) struct ManagerInner {
     pub(crate) cache: RwLock<Option<Arc<dyn NetworkCache>>>,
     pub(crate) redirect_handler: Option<Arc<dyn RedirectHandler>>,
     pub(crate) http: HttpBackend,
+    /// Opens every backend's connections; holds the proxy settings.
+    pub(crate) connector: Arc<netaccess_connect::Connector>,
     pub(crate) accessible: AtomicBool,
     pub(crate) accessible_change: Mutex<()>,
     pub(crate) events: broadcast::Sender<ManagerEvent>,

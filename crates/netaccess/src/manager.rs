@@ -272,13 +272,13 @@ impl NetworkAccessManager {
     /// Sends every request through `proxy`, whatever the factory says (Qt's `setProxy`);
     /// `None` returns to the factory.
     pub fn set_proxy(&self, proxy: Option<netaccess_proxy::Proxy>) {
-        self.inner.http.set_proxy(proxy);
+        self.inner.connector.set_proxy(proxy);
     }
 
     /// Chooses the proxies per request (Qt's `setProxyFactory`); the default reads the
     /// environment ([`netaccess_proxy::SystemProxyFactory`]).
     pub fn set_proxy_factory(&self, factory: Arc<dyn netaccess_proxy::ProxyFactory>) {
-        self.inner.http.set_proxy_factory(factory);
+        self.inner.connector.set_proxy_factory(factory);
     }
 
     /// The built-in HTTP backend (its settings, its pool).
@@ -340,6 +340,8 @@ pub struct NetworkAccessManagerBuilder {
     accessible: bool,
     defaults: Defaults,
     http: HttpConfig,
+    /// How every backend's connections are opened (one connector for all of them).
+    transport: netaccess_connect::TransportConfig,
     redirect_handler: Option<Arc<dyn RedirectHandler>>,
     hsts_enabled: bool,
     hsts_store: Option<std::path::PathBuf>,
@@ -366,6 +368,7 @@ impl Default for NetworkAccessManagerBuilder {
                 retry: netaccess_core::RetryPolicy::default(),
             },
             http: HttpConfig::default(),
+            transport: netaccess_connect::TransportConfig::default(),
             redirect_handler: None,
             cookie_jar: None,
             cache: None,
@@ -505,13 +508,13 @@ impl NetworkAccessManagerBuilder {
     /// the longest a proxy may take to open a tunnel; `Duration::ZERO` is no limit (default
     /// 30 s, see [`TransportConfig`](netaccess_connect::TransportConfig)).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.http.transport.connect_timeout = timeout;
+        self.transport.connect_timeout = timeout;
         self
     }
 
     /// The longest a TLS handshake may take; `Duration::ZERO` is no limit (default 30 s).
     pub fn tls_handshake_timeout(mut self, timeout: Duration) -> Self {
-        self.http.transport.tls_handshake_timeout = timeout;
+        self.transport.tls_handshake_timeout = timeout;
         self
     }
 
@@ -525,19 +528,19 @@ impl NetworkAccessManagerBuilder {
     /// How long a connection attempt has before the next address is tried beside it (happy
     /// eyeballs, RFC 8305; default 250 ms).
     pub fn happy_eyeballs_delay(mut self, delay: Duration) -> Self {
-        self.http.transport.happy_eyeballs_delay = delay;
+        self.transport.happy_eyeballs_delay = delay;
         self
     }
 
     /// Which address families connections use (default both, raced; curl's `-4`/`-6`).
     pub fn ip_family(mut self, family: netaccess_connect::IpFamily) -> Self {
-        self.http.transport.ip_family = family;
+        self.transport.ip_family = family;
         self
     }
 
     /// Who resolves host names (default the system's resolver).
     pub fn resolver(mut self, resolver: Arc<dyn netaccess_connect::Resolver>) -> Self {
-        self.http.transport.resolver = resolver;
+        self.transport.resolver = resolver;
         self
     }
 
@@ -610,7 +613,7 @@ impl NetworkAccessManagerBuilder {
 
     /// Connects to `address` for `host:port` instead of resolving the name (curl's `--resolve`).
     pub fn resolve(mut self, host: &str, port: u16, address: std::net::SocketAddr) -> Self {
-        self.http.transport.resolve.insert(host, port, vec![address]);
+        self.transport.resolve.insert(host, port, vec![address]);
         self
     }
 
@@ -623,31 +626,31 @@ impl NetworkAccessManagerBuilder {
         port: u16,
         addresses: impl IntoIterator<Item = std::net::SocketAddr>,
     ) -> Self {
-        self.http.transport.resolve.insert(host, port, addresses.into_iter().collect());
+        self.transport.resolve.insert(host, port, addresses.into_iter().collect());
         self
     }
 
     /// The proxy for every request (wins over the factory).
     pub fn proxy(mut self, proxy: netaccess_proxy::Proxy) -> Self {
-        self.http.proxy = Some(proxy);
+        self.transport.proxy = Some(proxy);
         self
     }
 
     /// The proxy factory (default: the environment's, [`netaccess_proxy::SystemProxyFactory`]).
     pub fn proxy_factory(mut self, factory: Arc<dyn netaccess_proxy::ProxyFactory>) -> Self {
-        self.http.proxy_factory = factory;
+        self.transport.proxy_factory = factory;
         self
     }
 
     /// Who gives proxy credentials (Qt's `proxyAuthenticationRequired`).
     pub fn proxy_authentication_handler(mut self, handler: impl netaccess_proxy::ProxyAuthenticationHandler) -> Self {
-        self.http.proxy_authentication_handler = Some(Arc::new(handler));
+        self.transport.proxy_authentication_handler = Some(Arc::new(handler));
         self
     }
 
     /// Whom https and ftps trust and which client certificate they show.
     pub fn tls(mut self, tls: netaccess_tls::TlsConfig) -> Self {
-        self.http.transport.tls = tls;
+        self.transport.tls = tls;
         self
     }
 
@@ -655,7 +658,7 @@ impl NetworkAccessManagerBuilder {
     /// `sslErrors` signal). Without one, such problems fail the request with
     /// `SslHandshakeFailedError`.
     pub fn ssl_error_handler(mut self, handler: impl netaccess_core::SslErrorHandler) -> Self {
-        self.http.ssl_error_handler = Some(Arc::new(handler));
+        self.transport.ssl_error_handler = Some(Arc::new(handler));
         self
     }
 
@@ -746,7 +749,8 @@ impl NetworkAccessManagerBuilder {
     pub fn build(self) -> NetworkAccessManager {
         let (events, _) = broadcast::channel(MANAGER_EVENT_CAPACITY);
         let start_limit = self.http.max_connections_per_host;
-        let http = HttpBackend::new(self.http);
+        let connector = Arc::new(netaccess_connect::Connector::new(self.transport));
+        let http = HttpBackend::with_connector(self.http, connector.clone());
         let mut backends = self.backends;
         backends.entry("http".into()).or_insert_with(|| Arc::new(http.clone()));
         backends.entry("https".into()).or_insert_with(|| Arc::new(http.clone()));
@@ -756,12 +760,8 @@ impl NetworkAccessManagerBuilder {
                 .auth_handler
                 .clone()
                 .map(|h| Arc::new(crate::auth::FtpLoginAdapter(h)) as Arc<dyn netaccess_ftp::FtpLogin>);
-            let router_http = http.clone();
-            let router: netaccess_ftp::ProxyRouter = Arc::new(move |url: &url::Url| router_http.proxy_candidates(url));
-            let connector = http.connector();
-            backends
-                .entry("ftp".into())
-                .or_insert_with(|| Arc::new(netaccess_ftp::FtpBackend::with_proxies(login, connector, Some(router))));
+            let connector = connector.clone();
+            backends.entry("ftp".into()).or_insert_with(|| Arc::new(netaccess_ftp::FtpBackend::new(login, connector)));
         }
         #[cfg(feature = "ftps")]
         {
@@ -779,6 +779,7 @@ impl NetworkAccessManagerBuilder {
                 auth_handler: self.auth_handler,
                 redirect_handler: self.redirect_handler,
                 http,
+                connector,
                 backends: RwLock::new(backends.into_iter().collect()),
                 accessible: AtomicBool::new(self.accessible),
                 accessible_change: Mutex::new(()),

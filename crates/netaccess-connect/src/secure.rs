@@ -1,13 +1,15 @@
-//! https: the TLS handshake on a fresh connection and the decision on its certificate problems.
+//! TLS on a fresh connection (https, and any scheme that starts in TLS) and the decision on
+//! its certificate problems.
 //!
 //! # Design
 //!
 //! The problems a handshake found are reported to the reply (`SslErrors`), then accepted when
-//! the request named them all in advance, else put to the manager's [`SslErrorHandler`], else
+//! the request named them all in advance, else put to the connector's [`SslErrorHandler`], else
 //! refused with `SslHandshakeFailedError` listing them. A connection accepted by the request's
-//! own list is pooled under a key that carries that list, so only requests accepting the same
-//! problems reuse it; one accepted by the handler is never pooled, so the next request is asked
-//! again, on a new connection.
+//! own list is pooled by the HTTP backend under a key that carries that list
+//! ([`exceptions_key`]), so only requests accepting the same problems reuse it; one accepted
+//! by the handler is not [`Ready::poolable`](crate::Ready::poolable), so the next request is
+//! asked again, on a new connection.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,10 +21,11 @@ use netaccess_core::{
 use netaccess_tls::TlsConnector;
 use url::Url;
 
-use crate::connection::{Connection, TlsInfo};
+use crate::transport::{Negotiated, Ready, Stream, TlsInfo};
 
-/// The key part that says which problems the pooled connections of a request may have had.
-pub(crate) fn exceptions_key(ignore: &IgnoredSslErrors) -> String {
+/// The part of a pool key that says which certificate problems the connections a request may
+/// use were allowed to have: requests that accept different problems never share one.
+pub fn exceptions_key(ignore: &IgnoredSslErrors) -> String {
     match ignore {
         IgnoredSslErrors::None => String::new(),
         IgnoredSslErrors::All => "*".to_owned(),
@@ -41,27 +44,26 @@ pub(crate) struct Decider<'a> {
     pub(crate) url: &'a Url,
     pub(crate) ignore: &'a IgnoredSslErrors,
     pub(crate) handler: Option<&'a Arc<dyn SslErrorHandler>>,
-    pub(crate) events: &'a EventSink,
+    pub(crate) events: Option<&'a EventSink>,
 }
 
-/// Wraps a TCP connection in TLS, offering `protocols` by ALPN, and decides on its certificate.
+/// Wraps a connection in TLS, offering `protocols` by ALPN, and decides on its certificate.
 /// The handshake must end within `timeout` (the transport's TLS handshake timeout; zero: no
 /// limit): a peer that accepts and then says nothing must not hold the request for ever. The
 /// decision (the handler may ask a person) is not timed.
 pub(crate) async fn secure(
     connector: &TlsConnector,
-    tcp: Connection,
+    tcp: Ready,
     host: &str,
     decider: Decider<'_>,
     timeout: Duration,
     protocols: &[&[u8]],
-) -> Result<Connection, NetworkError> {
+) -> Result<Ready, NetworkError> {
     let url = decider.url.as_str();
-    let (facts, opened) = (tcp.facts, tcp.opened);
     let handshake = within_limit(
         timeout,
         async {
-            connector.connect_offering(tcp.io, host, protocols).await.map_err(|err| {
+            connector.connect_offering(tcp.stream.into_transport(), host, protocols).await.map_err(|err| {
                 NetworkError::new(NetworkErrorKind::SslHandshakeFailedError, url, err.to_string()).with_source(err)
             })
         },
@@ -81,10 +83,16 @@ pub(crate) async fn secure(
     let errors = handshake.errors.clone();
     let chain = handshake.chain.clone();
     let session = handshake.facts();
-    let alpn_h2 = handshake.alpn_protocol() == Some(b"h2");
+    let protocol = match handshake.alpn_protocol() {
+        Some(b"h2") => Negotiated::Http2,
+        Some(b"http/1.1") => Negotiated::Http1,
+        _ => Negotiated::Nothing,
+    };
     let mut poolable = true;
     if !errors.is_empty() {
-        decider.events.send(ReplyEvent::SslErrors(errors.clone())).await;
+        if let Some(events) = decider.events {
+            events.send(ReplyEvent::SslErrors(errors.clone())).await;
+        }
         if !decider.ignore.covers(&errors) {
             let decision = match decider.handler {
                 Some(handler) => handler.decide(decider.url, &errors, &chain).await,
@@ -96,17 +104,18 @@ pub(crate) async fn secure(
             poolable = false;
         }
     }
-    let mut connection = Connection::new(Box::new(handshake.accept()));
-    connection.tls = Some(TlsInfo { chain, errors });
-    connection.poolable = poolable;
-    connection.alpn_h2 = alpn_h2;
-    connection.facts = facts.map(|mut facts| {
-        facts.tls = Some(session);
-        facts
-    });
-    connection.opened = opened;
-    connection.opened.secured = Some(secured);
-    Ok(connection)
+    let mut facts = tcp.facts;
+    facts.tls = Some(session);
+    let mut milestones = tcp.milestones;
+    milestones.secured = Some(secured);
+    Ok(Ready {
+        stream: Stream::Tls(Box::new(handshake.accept())),
+        facts,
+        milestones,
+        tls: Some(TlsInfo { chain, errors }),
+        protocol,
+        poolable,
+    })
 }
 
 fn accepts(decision: &SslErrorDecision, errors: &[SslError]) -> bool {

@@ -12,10 +12,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use crate::proxy::{Proxy, ProxyAuthenticationChallenge, ProxyAuthenticationHandler};
 use http::header::{HeaderMap, PROXY_AUTHENTICATE};
 use http_auth::PasswordClient;
 use netaccess_core::credentials::{lock, CredentialCache, CredentialRounds, UserPassword};
-use netaccess_proxy::{Proxy, ProxyAuthenticationChallenge, ProxyAuthenticationHandler};
 
 use crate::challenge::{respond, strongest_challenge};
 
@@ -24,14 +24,14 @@ pub const MAX_PROXY_AUTH_ROUNDS: usize = 4;
 
 /// Proxy credentials by proxy (its label), and the challenge each last succeeded with.
 #[derive(Default)]
-pub(crate) struct ProxyAuth {
+pub struct ProxyAuth {
     credentials: CredentialCache<String>,
     clients: Mutex<HashMap<String, PasswordClient>>,
 }
 
 impl ProxyAuth {
     /// A `Proxy-Authorization` to send at once through `proxy`, from its last success.
-    pub(crate) fn preemptive(&self, proxy: &Proxy, method: &str, uri: &str) -> Option<String> {
+    pub fn preemptive(&self, proxy: &Proxy, method: &str, uri: &str) -> Option<String> {
         let key = proxy.label();
         let (user, password) = self.credentials.cached(&key)?;
         let mut clients = lock(&self.clients);
@@ -41,7 +41,7 @@ impl ProxyAuth {
 
 /// One request's rounds with one proxy: the shared engine's order of credentials (the
 /// proxy's own, the cache, the handler; [`netaccess_core::credentials`]).
-pub(crate) struct ProxyRounds<'a> {
+pub struct ProxyRounds<'a> {
     auth: &'a ProxyAuth,
     handler: Option<&'a Arc<dyn ProxyAuthenticationHandler>>,
     proxy: &'a Proxy,
@@ -50,7 +50,9 @@ pub(crate) struct ProxyRounds<'a> {
 }
 
 impl<'a> ProxyRounds<'a> {
-    pub(crate) fn new(
+    /// The rounds of one request with `proxy`, taking from and adding to `auth`, asking
+    /// `handler` when nothing else is left.
+    pub fn new(
         auth: &'a ProxyAuth,
         handler: Option<&'a Arc<dyn ProxyAuthenticationHandler>>,
         proxy: &'a Proxy,
@@ -61,7 +63,7 @@ impl<'a> ProxyRounds<'a> {
     }
 
     /// Credentials for the next try, or `None` to give up.
-    pub(crate) async fn credentials(&mut self, realm: &str, scheme: &str) -> Option<UserPassword> {
+    pub async fn credentials(&mut self, realm: &str, scheme: &str) -> Option<UserPassword> {
         let (handler, proxy) = (self.handler, self.proxy);
         let ask = |retry: bool| async move {
             let challenge = ProxyAuthenticationChallenge::new(proxy.clone(), realm, scheme, retry);
@@ -71,7 +73,7 @@ impl<'a> ProxyRounds<'a> {
     }
 
     /// The `Proxy-Authorization` answering a 407's challenges, or `None` to let it stand.
-    pub(crate) async fn answer(&mut self, headers: &HeaderMap, method: &str, uri: &str) -> Option<String> {
+    pub async fn answer(&mut self, headers: &HeaderMap, method: &str, uri: &str) -> Option<String> {
         let (mut client, scheme, realm) = strongest_challenge(headers, PROXY_AUTHENTICATE)?;
         let (user, password) = self.credentials(&realm, &scheme).await?;
         let authorization = respond(&mut client, &user, &password, uri, method, None)?;
@@ -80,7 +82,7 @@ impl<'a> ProxyRounds<'a> {
     }
 
     /// The proxy accepted: keep the challenge for answering at once.
-    pub(crate) fn succeeded(&mut self) {
+    pub fn succeeded(&mut self) {
         if let Some(client) = self.pending.take() {
             lock(&self.auth.clients).insert(self.proxy.label(), client);
         }
