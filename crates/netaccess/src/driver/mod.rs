@@ -29,37 +29,37 @@
 //! `publish_head` (not async, so the large response stays out of the state machine) and
 //! `deliver` (the body pump).
 //!
+//! The request's way from the first hop to the response that ends it is a short loop,
+//! `drive`, over steps with names (see the `way` module: choose the backend, prepare the hop,
+//! the cache else the network, observe the head, the hop's verdict, follow).
+//!
 //! Each hop asks the cache first (see [`crate::cache`]): a reply served from it skips the
 //! backend and the cookie jar. The driver follows redirects (see [`crate::redirect`]) and
 //! applies the transfer timeout to every body chunk; a backend applies it to its own wait for the response head (the HTTP
 //! backend from the moment a request holds a connection slot, so time in the queue never
 //! counts).
 
-use std::borrow::Cow;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
 use netaccess_core::event_queue::{self, EventSender};
 use netaccess_core::order::{line_key, Place, Running};
-use netaccess_core::SendTime;
 use netaccess_core::{
-    progress_total, within_limit, Backend, BackendRequest, Body, CacheLoadControl, EventSink, KnownHeaders,
-    LoadControl, NetworkError, NetworkErrorKind, Operation, ReplyEvent, Request, RequestAttributes,
-    DEFAULT_MAX_REDIRECTS,
+    progress_total, within_limit, Backend, BackendRequest, Body, CacheLoadControl, NetworkError, NetworkErrorKind,
+    Operation, ReplyEvent, Request, RequestAttributes,
 };
 use netaccess_core::{RetryPolicy, RetryTrigger};
 use tracing::Instrument;
 use url::Url;
 
-use crate::at_send::AtSend;
 use crate::auth;
 use crate::cache;
 use crate::context::{ManagerEvent, ManagerInner};
 use crate::cookies;
-use crate::hop;
-use crate::redirect;
 use crate::reply::{Reply, ReplyShared};
+
+mod way;
 
 /// How many events may wait in a reply's queue before the transfer waits for the reader.
 pub const EVENT_QUEUE: usize = 64;
@@ -336,240 +336,23 @@ impl Transfer {
         true
     }
 
-    /// Sends the request hop by hop and delivers the last response. `running` counts the
-    /// request against its line's start limit until the transfer ends; when the request has
-    /// not started yet, it starts at its first hop to the network.
-    async fn drive(
-        &self,
-        body: Body,
-        mut place: Option<Place>,
-        mut running: Option<Running>,
-    ) -> Result<(), NetworkError> {
-        let (first_url, mut backend) = self.backend_for()?;
-        // Borrowed from the request until a redirect gives the next hop its own.
-        let mut url = Cow::Borrowed(first_url);
-        let attributes = self.attributes();
-        let timeout = attributes.transfer_timeout.unwrap_or(Duration::ZERO);
-        let policy = attributes.redirect_policy.unwrap_or_default();
-        let max_hops = attributes.max_redirects.unwrap_or(DEFAULT_MAX_REDIRECTS);
-        let mut operation = self.operation.clone();
-        let mut headers = self.request.headers().clone();
-        let mut body = body;
-        let mut hops = 0;
-        let jar = self.manager.cookie_jar.read().unwrap_or_else(|e| e.into_inner()).clone();
-        let cache = self.manager.cache.read().unwrap_or_else(|e| e.into_inner()).clone();
-        let reuse_credentials = attributes.authentication_reuse == LoadControl::Automatic;
-        let mut auth =
-            auth::Rounds::new(&self.manager.auth, self.manager.auth_handler.as_ref(), reuse_credentials, &url);
-        let mut answer: Option<auth::Answer> = None;
-        let mut sequence = None;
-        let retry = attributes.retry.clone().unwrap_or_default();
-        let mut retries = 0u32;
-        // When the request started running: its timings count from here.
-        let mut started_at = std::time::Instant::now();
-        let recording = self.manager.har.is_some();
+    /// Sends the request hop by hop (see [`way`] for the steps) and delivers the last response.
+    /// `running` counts the request against its line's start limit until the transfer ends;
+    /// when the request has not started yet, it starts at its first hop to the network.
+    async fn drive(&self, body: Body, place: Option<Place>, running: Option<Running>) -> Result<(), NetworkError> {
+        let settings = self.settings();
+        let mut way = self.first_hop(&settings, body, place, running)?;
         let (response, pending) = loop {
-            let hop_started = recording.then(|| (std::time::SystemTime::now(), std::time::Instant::now()));
-            let body_size = body.len();
-            let replay = body.try_clone();
-            let in_memory = body.in_memory();
-            let mut hop = BackendRequest::new(operation.clone(), url.clone().into_owned())
-                .with_body(body)
-                .with_events(EventSink::new(self.events.clone()));
-            hop.headers = headers.clone();
-            hop.names_as_written = self.request.names_as_written().to_vec();
-            let is_http = cookies::applies(&url);
-            let load_cookies = is_http && attributes.cookie_load_control == LoadControl::Automatic;
-            let save_cookies = is_http && attributes.cookie_save_control == LoadControl::Automatic;
-            if load_cookies && cache.is_some() {
-                // The cache matches `Vary: Cookie` against the jar as it is now; what is sent
-                // is decided again at send time.
-                cookies::load(jar.as_ref(), &url, &mut hop.headers);
+            match self.one_hop(&settings, &mut way).await? {
+                way::Verdict::Deliver(response, pending) => break (response, pending),
+                way::Verdict::Again => {}
             }
-            let caller_authorization = hop.headers.contains_key(http::header::AUTHORIZATION);
-            let at_send = Arc::new(AtSend {
-                jar: jar.clone(),
-                load_cookies,
-                save_cookies,
-                caller_cookie: headers.get(http::header::COOKIE).cloned(),
-                auth: self.manager.auth.clone(),
-                preemptive: is_http && reuse_credentials,
-                caller_authorization,
-                answer: Mutex::new(answer.take()),
-                body: in_memory,
-                sent: recording.then(|| Mutex::new(None)),
-            });
-            hop.attributes = attributes.clone();
-            let mut response = match cache::lookup(cache.as_ref(), &operation, &url, &mut hop.headers, &attributes)? {
-                cache::Lookup::Serve(stored) => stored,
-                cache::Lookup::ServeStale(stored, refresh) => {
-                    revalidate_in_background(&backend, refresh, &attributes, save_cookies.then(|| jar.clone()));
-                    stored
-                }
-                lookup => {
-                    // The first hop goes once every request issued earlier to its host is queued;
-                    // a retry after a 401 keeps the rank it was issued with.
-                    hop.place = match (place.take(), sequence) {
-                        (Some(place), _) => {
-                            // Started already unless the cache was asked first: then it
-                            // starts here (an already started place gets a guard that counts
-                            // nothing, and the one from `run` is kept).
-                            let (place, started) = place.start().await;
-                            if running.is_none() {
-                                started_at = std::time::Instant::now();
-                            }
-                            running.get_or_insert(started);
-                            let place = place.wait_turn().await;
-                            sequence = Some(place.sequence());
-                            Some(place)
-                        }
-                        (None, Some(sequence)) => Some(Place::detached(sequence)),
-                        (None, None) => None,
-                    };
-                    let sent = if backend.decides_at_send_time() {
-                        hop.send_time = Some(at_send.clone());
-                        backend.send(hop).await
-                    } else {
-                        // A backend with no queue of ours: the request leaves the line as it
-                        // starts, so a long setup (an FTP login) holds nobody up.
-                        hop.place = None;
-                        at_send.before_send(&url, operation.verb(), &mut hop.headers);
-                        let sent = backend.send(hop).await;
-                        if let Ok(response) = &sent {
-                            at_send.on_response_head(&url, &response.headers);
-                        }
-                        sent
-                    };
-                    let response = match sent {
-                        Ok(response) => response,
-                        Err(error) => {
-                            let trigger = RetryTrigger::Failure(error.kind());
-                            if let Some(again) = replay.filter(|_| retry.max_retries > 0) {
-                                if Box::pin(self.may_retry(&retry, &mut retries, &operation, trigger, started_at)).await
-                                {
-                                    body = again;
-                                    continue;
-                                }
-                            }
-                            if retries > 0 {
-                                // The count is the caller's to see on a failed reply too.
-                                self.shared.state().attributes.get_or_insert_with(Box::default).retries = retries;
-                            }
-                            return Err(error);
-                        }
-                    };
-                    match lookup {
-                        cache::Lookup::Network(pending) => pending.after_network(response),
-                        _ => response,
-                    }
-                }
-            };
-            // Whatever happened, nobody waits behind this request any more.
-            drop(place.take());
-            if is_http && !response.attributes.source_is_from_cache {
-                let trusted = response.attributes.connection_encrypted && response.attributes.ssl_errors.is_empty();
-                self.manager.hsts.observe(&url, &response.headers, trusted);
-            }
-            let mut pending = match (&self.manager.har, hop_started) {
-                (Some(recorder), Some(started)) if is_http => {
-                    let sent = at_send.sent.as_ref().and_then(|s| s.lock().unwrap_or_else(|e| e.into_inner()).take());
-                    Some(Box::new(crate::har::PendingEntry::new(
-                        recorder,
-                        &crate::har::HopFacts {
-                            started,
-                            method: operation.verb(),
-                            url: &url,
-                            request_headers: sent.as_ref().unwrap_or(&headers),
-                            request_body: at_send.body.clone(),
-                            request_body_size: body_size,
-                            response_headers: &response.headers,
-                            attributes: &response.attributes,
-                            milestones: &response.milestones,
-                        },
-                    )))
-                }
-                _ => None,
-            };
-
-            let status = response.attributes.http_status_code.unwrap_or(0);
-            // An error status may be retried before anything of it reaches the caller; 401 and
-            // 407 are authentication's to answer.
-            if retry.max_retries > 0 && status >= 400 && status != 401 && status != 407 && replay.is_some() {
-                let retry_after = response.headers.get(http::header::RETRY_AFTER).and_then(|v| v.to_str().ok());
-                let trigger = RetryTrigger::Status { status, retry_after };
-                if Box::pin(self.may_retry(&retry, &mut retries, &operation, trigger, started_at)).await {
-                    self.drain_hop(response.body, pending.take()).await;
-                    body = replay.unwrap_or_else(Body::empty);
-                    continue;
-                }
-            }
-            let standing = hop::Standing {
-                url: &url,
-                operation: &operation,
-                is_http,
-                policy,
-                hops,
-                max_hops,
-                hsts: Some(&self.manager.hsts),
-            };
-            let (next, next_operation, keeps_body) =
-                match hop::after_head(&standing, status, response.headers.location())? {
-                    hop::Next::Deliver => break (response, pending),
-                    hop::Next::DeliverRedirect { location } => {
-                        response.attributes.redirection_target = Some(location);
-                        break (response, pending);
-                    }
-                    hop::Next::Authenticate => {
-                        // Boxed, as the redirect check below: rare paths whose futures would
-                        // otherwise make every request's state machine larger.
-                        let Some(answered) = Box::pin(auth.answer(&url, &response.headers)).await else {
-                            break (response, pending);
-                        };
-                        self.drain_hop(response.body, pending.take()).await;
-                        body = replay.ok_or_else(|| {
-                            NetworkError::new(
-                                NetworkErrorKind::ContentReSendError,
-                                url.as_str(),
-                                "authentication needs the request body again, and it cannot be replayed",
-                            )
-                        })?;
-                        answer = Some(answered);
-                        continue;
-                    }
-                    hop::Next::Follow { url: next, operation, keeps_body, location, verify } => {
-                        if verify && !Box::pin(self.redirect_allowed(&url, &next)).await {
-                            response.attributes.redirection_target = Some(location);
-                            break (response, pending);
-                        }
-                        (next, operation, keeps_body)
-                    }
-                };
-            self.drain_hop(response.body, pending.take()).await;
-            body = if keeps_body {
-                replay.ok_or_else(|| {
-                    NetworkError::new(
-                        NetworkErrorKind::ContentReSendError,
-                        url.as_str(),
-                        format!("the {status} redirect needs the request body again, and it cannot be replayed"),
-                    )
-                })?
-            } else {
-                Body::empty()
-            };
-            redirect::next_headers(&mut headers, keeps_body, &url, &next);
-            auth = auth::Rounds::new(&self.manager.auth, self.manager.auth_handler.as_ref(), reuse_credentials, &next);
-            hops += 1;
-            operation = next_operation;
-            self.shared.state().redirects.push(next.clone());
-            self.emit(ReplyEvent::Redirected(next.clone())).await;
-            backend = self.backend_for_url(&next)?;
-            url = Cow::Owned(next);
         };
-
-        let head = self.publish_head(response, url.as_str(), retries, started_at);
-        let delivered = self.deliver(head, pending, url.as_str(), timeout, started_at).await;
+        let url = way.url.as_str();
+        let head = self.publish_head(response, url, way.retries, way.started_at);
+        let delivered = self.deliver(head, pending, url, settings.timeout, way.started_at).await;
         // The body is in: the next request of the line may start.
-        drop(running);
+        drop(way.running);
         delivered
     }
 
