@@ -67,6 +67,16 @@ pub trait Backend: Send + Sync + 'static {
     fn decides_at_send_time(&self) -> bool {
         false
     }
+
+    /// How many requests of one host may run at once when this request may share a connection
+    /// with others (HTTP/2 streams, later HTTP/3): more than the manager's start limit, so that
+    /// this backend's own queue, which learns what the host speaks, decides how many go at once,
+    /// by priority then issue order. `None` (the default): the manager's start limit. Asked
+    /// once per request, when it is issued.
+    fn shared_line_limit(&self, url: &Url, attributes: &RequestAttributes) -> Option<usize> {
+        let _ = (url, attributes);
+        None
+    }
 }
 
 /// The decisions that depend on the moment a request is sent (Qt makes them when a request is

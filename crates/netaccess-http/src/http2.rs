@@ -52,8 +52,8 @@ use netaccess_http1::{Framing, Limits, RequestFraming, ResponseHead};
 
 use crate::connection::{Connection, TlsInfo};
 use crate::decompress::Decompressor;
-use crate::exchange::{Failed, Outgoing};
-use crate::pool::{Pool, PoolKey, Slot};
+use crate::outgoing::{Failed, Outgoing};
+use crate::pool::{Pool, PoolKey, Shared, Slot};
 
 /// The most streams one connection carries at once, whatever the server allows (RFC 9113
 /// §6.5.2 advises servers to allow at least 100; Qt and hyper start at 100).
@@ -83,17 +83,19 @@ pub(crate) struct Multiplexed {
     streams: AtomicU64,
 }
 
-impl Multiplexed {
-    pub(crate) fn id(&self) -> u64 {
+impl Shared for Multiplexed {
+    fn id(&self) -> u64 {
         self.id
     }
 
     /// How many streams may be open at once: the server's limit, at most
     /// [`MAX_STREAMS_PER_CONNECTION`], at least one (`h2` queues beyond the server's limit).
-    pub(crate) fn stream_limit(&self) -> usize {
+    fn capacity(&self) -> usize {
         self.sender.current_max_send_streams().clamp(1, MAX_STREAMS_PER_CONNECTION)
     }
+}
 
+impl Multiplexed {
     pub(crate) fn tls(&self) -> Option<&TlsInfo> {
         self.tls.as_ref()
     }
@@ -136,7 +138,7 @@ pub(crate) async fn handshake(
             Err(error) => tracing::debug!(key = ?key, %error, "an HTTP/2 connection failed"),
         }
         if let Some(pool) = pool.upgrade() {
-            pool.forget_http2(&key, id);
+            pool.forget_shared(&key, id);
         }
     });
     Ok((Arc::new(Multiplexed { sender, tls, facts, id, streams: AtomicU64::new(0) }), ping))
@@ -168,9 +170,9 @@ pub(crate) fn offer<G: Send + 'static>(
         match failed {
             Some(error) => {
                 tracing::debug!(%error, "a new HTTP/2 connection failed before its settings arrived");
-                pool.forget_http2(&key, connection.id);
+                pool.forget_shared(&key, connection.id);
             }
-            None => pool.learned_http2(&key, connection),
+            None => pool.learned_shared(&key, connection),
         }
         drop(opening);
     });
@@ -248,14 +250,14 @@ pub(crate) async fn exchange(
     let unprocessed = |error: h2::Error, doing: &str| {
         let again = is_unprocessed(&error);
         if error.is_go_away() {
-            pool.forget_http2(key, connection.id);
+            pool.forget_shared(key, connection.id);
         }
         Failed { error: stream_error(out.url, doing, error), before_response: again }
     };
     // A connection that cannot open a stream (it went away, or closed while idle) never saw
     // the request: it goes again on a new connection, as a stale HTTP/1.1 one's does.
     let unopened = |error: h2::Error, doing: &str| {
-        pool.forget_http2(key, connection.id);
+        pool.forget_shared(key, connection.id);
         Failed { error: stream_error(out.url, doing, error), before_response: true }
     };
     let mut sender = connection.sender.clone().ready().await.map_err(|e| unopened(e, "opening a stream"))?;
@@ -269,39 +271,7 @@ pub(crate) async fn exchange(
     let mut sent = None;
     let early = match &mut upload {
         None => None,
-        Some(uploading) => {
-            tokio::select! {
-                finished = &mut uploading.0 => {
-                    match finished {
-                        Ok(Ok(())) => None,
-                        Ok(Err(UploadFailure::Source(failed))) => return Err(failed),
-                        Ok(Err(UploadFailure::Stream(failed))) => {
-                            // The stream's own failure says more than the upload's.
-                            return match (&mut response).await {
-                                Err(error) => Err(unprocessed(error, "sending the request body")),
-                                Ok(_) => Err(failed),
-                            };
-                        }
-                        Err(join) => return Err(Failed::from(NetworkError::new(
-                            NetworkErrorKind::UnknownContentError,
-                            out.url,
-                            format!("the upload stopped: {join}"),
-                        ))),
-                    }
-                }
-                head = &mut response => match head {
-                    // Reset by us: only the upload does, when its source failed; its error
-                    // says why (the task returns right after the reset).
-                    Err(error) if error.is_reset() && !error.is_remote() && !error.is_library() => {
-                        return Err(match (&mut uploading.0).await {
-                            Ok(Err(UploadFailure::Source(failed) | UploadFailure::Stream(failed))) => failed,
-                            _ => unprocessed(error, "sending the request body"),
-                        });
-                    }
-                    head => Some(head),
-                },
-            }
-        }
+        Some(uploading) => upload_or_head(uploading, &mut response, &unprocessed, out.url).await?,
     };
     if early.is_none() {
         upload = None;
@@ -338,6 +308,48 @@ pub(crate) async fn exchange(
         names_as_received: Box::default(),
     };
     Ok(Incoming { head, body, connection: connection.clone(), reused, milestones, upload })
+}
+
+/// While the body uploads, the server may answer first: the head when it did, `None` when the
+/// upload finished first, or why the request failed (the stream's own failure over the
+/// upload's, which says less).
+async fn upload_or_head(
+    uploading: &mut AbortOnDrop,
+    response: &mut h2::client::ResponseFuture,
+    unprocessed: &(dyn Fn(h2::Error, &str) -> Failed + Sync),
+    url: &str,
+) -> Result<Option<Result<http::Response<RecvStream>, h2::Error>>, Failed> {
+    tokio::select! {
+        finished = &mut uploading.0 => {
+            match finished {
+                Ok(Ok(())) => Ok(None),
+                Ok(Err(UploadFailure::Source(failed))) => Err(failed),
+                Ok(Err(UploadFailure::Stream(failed))) => {
+                    // The stream's own failure says more than the upload's.
+                    match response.await {
+                        Err(error) => Err(unprocessed(error, "sending the request body")),
+                        Ok(_) => Err(failed),
+                    }
+                }
+                Err(join) => Err(Failed::from(NetworkError::new(
+                    NetworkErrorKind::UnknownContentError,
+                    url,
+                    format!("the upload stopped: {join}"),
+                ))),
+            }
+        }
+        head = &mut *response => match head {
+            // Reset by us: only the upload does, when its source failed; its error
+            // says why (the task returns right after the reset).
+            Err(error) if error.is_reset() && !error.is_remote() && !error.is_library() => {
+                Err(match (&mut uploading.0).await {
+                    Ok(Err(UploadFailure::Source(failed) | UploadFailure::Stream(failed))) => failed,
+                    _ => unprocessed(error, "sending the request body"),
+                })
+            }
+            head => Ok(Some(head)),
+        },
+    }
 }
 
 /// Whether the server cannot have processed the stream: it was above the last id of a

@@ -59,6 +59,7 @@ mod errors;
 mod exchange;
 mod http2;
 mod incoming;
+mod outgoing;
 mod pool;
 mod route;
 mod shown;
@@ -255,6 +256,15 @@ impl Backend for HttpBackend {
     fn decides_at_send_time(&self) -> bool {
         true
     }
+
+    /// A request that may become an HTTP/2 stream lets its host's line run as many requests
+    /// as one connection may carry ([`MAX_STREAMS_PER_CONNECTION`]): the pool, which learns
+    /// what the host speaks, holds the rest (six per host over HTTP/1.1), in the same priority
+    /// and issue order. The same rule chooses a route's HTTP/2 mode (before the proxy is
+    /// known: a forwarding proxy then turns HTTP/2 off, and the pool allows six).
+    fn shared_line_limit(&self, url: &Url, attributes: &netaccess_core::RequestAttributes) -> Option<usize> {
+        route::may_speak_http2(url, attributes).then_some(MAX_STREAMS_PER_CONNECTION)
+    }
 }
 
 pub(crate) fn invalid(url: &Url, message: String) -> NetworkError {
@@ -327,3 +337,24 @@ impl Inner {
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeExample;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use netaccess_core::RequestAttributes;
+
+    fn limit(url: &str, allowed: bool, direct: bool) -> Option<usize> {
+        let mut attributes = RequestAttributes::default();
+        attributes.http2_allowed = allowed;
+        attributes.http2_direct = direct;
+        HttpBackend::default().shared_line_limit(&Url::parse(url).unwrap(), &attributes)
+    }
+
+    #[test]
+    fn only_a_request_that_may_be_an_http2_stream_raises_its_line() {
+        assert_eq!(limit("https://a.test/", true, false), Some(MAX_STREAMS_PER_CONNECTION), "ALPN may choose h2");
+        assert_eq!(limit("http://a.test/", true, false), None, "no ALPN without TLS");
+        assert_eq!(limit("http://a.test/", false, true), Some(MAX_STREAMS_PER_CONNECTION), "h2c by prior knowledge");
+        assert_eq!(limit("https://a.test/", false, false), None, "HTTP/2 not allowed");
+    }
+}

@@ -16,6 +16,15 @@
 //! whose receiver was dropped is returned, never leaked). Idle connections expire after
 //! `idle_timeout`.
 //!
+//! The pool is protocol-neutral: a key's connections either carry one request each (HTTP/1.1:
+//! up to `max_per_host` of them, idle ones kept) or one connection carries every request of the
+//! key up to its capacity (HTTP/2: the server's stream limit), known to the pool only through
+//! the [`Shared`] trait (its id and capacity). One queue per key orders the waiting requests
+//! by priority, then issue sequence, whatever the protocol; a key that may share a connection
+//! lets one request open while the others wait to learn what the server speaks. The pool
+//! imports no protocol module: `exchange` (HTTP/1.1) and `http2` import it, and neither imports
+//! the other (what both send is `outgoing`'s).
+//!
 //! The pool reads no clock: [`Pool::take_idle`] and [`Pool::give_back`] take the time, so idle
 //! expiry is tested with made-up instants. Every connection it closes is logged (`tracing`,
 //! debug) with the reason: the exchange's [`CloseReason`]s, or the pool's own
@@ -36,7 +45,6 @@ use tokio::sync::{oneshot, watch};
 use netaccess_http1::CloseReason;
 
 use crate::connection::Connection;
-use crate::http2::Multiplexed;
 
 /// What connections are pooled by. Built for every request: the common case (direct, no
 /// certificate exceptions) allocates only the host. Its hash is computed once, when it is built,
@@ -125,28 +133,38 @@ pub(crate) enum Http2Mode {
     Direct,
 }
 
+/// A connection that carries several requests at once (an HTTP/2 connection; an HTTP/3 one
+/// would be another): all the pool needs to know of it. The pool knows no protocol module;
+/// they know the pool.
+pub(crate) trait Shared: std::any::Any + Send + Sync {
+    /// Its id, unique in the process (the key forgets only the connection it holds).
+    fn id(&self) -> u64;
+    /// How many requests it may carry at once now (the server's stream limit).
+    fn capacity(&self) -> usize;
+}
+
 /// What a key's server speaks, as far as its connections have shown.
 #[derive(Default)]
 enum Protocol {
     /// No connection has told yet: while one opens, the others wait for it.
     #[default]
     Unknown,
-    /// HTTP/1.1: up to `max_per_host` connections.
-    Http1,
-    /// HTTP/2: every request is a stream on this connection.
-    Http2(Arc<Multiplexed>),
+    /// One request per connection (HTTP/1.1): up to `max_per_host` connections.
+    Exclusive,
+    /// Every request shares this connection, up to its capacity.
+    Shared(Arc<dyn Shared>),
 }
 
 struct Host {
     idle: Vec<Connection>,
     /// Slots held: requests on HTTP/1.1 connections, or streams on the HTTP/2 one.
     busy: usize,
-    /// Which slots `busy` counts: those granted since the key's HTTP/2 connection was last
+    /// Which slots `busy` counts: those granted since the key's shared connection was last
     /// forgotten (its streams then stop counting, so new requests need not wait for a long
     /// download on a connection that is going away). Unique in the process.
     generation: u64,
     waiters: BinaryHeap<Waiter>,
-    /// Only for keys that may speak HTTP/2.
+    /// Only for keys whose connections may carry several requests (may speak HTTP/2).
     protocol: Protocol,
     /// A slot holder is opening a connection that may turn out to speak HTTP/2.
     opening: bool,
@@ -179,9 +197,9 @@ impl Host {
         Slot { pool: Some(pool.clone()), key: key.clone(), generation: self.generation }
     }
 
-    /// Stops using the key's HTTP/2 connection: its streams finish on it, uncounted, so the
+    /// Stops using the key's shared connection: its requests finish on it, uncounted, so the
     /// next request opens a new connection now, not when the last of them ends.
-    fn retire_http2(&mut self) {
+    fn retire_shared(&mut self) {
         self.protocol = Protocol::Unknown;
         self.generation = next_generation();
         self.busy = 0;
@@ -194,8 +212,8 @@ impl Host {
         }
         match &self.protocol {
             Protocol::Unknown => 1,
-            Protocol::Http1 => max_per_host,
-            Protocol::Http2(connection) => connection.stream_limit(),
+            Protocol::Exclusive => max_per_host,
+            Protocol::Shared(connection) => connection.capacity(),
         }
     }
 }
@@ -319,7 +337,7 @@ impl Pool {
             host.busy -= 1;
         }
         Self::grant_waiters(pool, host, key);
-        if host.busy == 0 && host.idle.is_empty() && !host.opening && !matches!(host.protocol, Protocol::Http2(_)) {
+        if host.busy == 0 && host.idle.is_empty() && !host.opening && !matches!(host.protocol, Protocol::Shared(_)) {
             hosts.remove(key);
         }
     }
@@ -335,13 +353,16 @@ impl Pool {
         }
     }
 
-    /// The HTTP/2 connection of the slot's key, if it has one.
-    pub(crate) fn multiplexed(&self, slot: &Slot) -> Option<Arc<Multiplexed>> {
+    /// The shared connection of the slot's key, if it has one of type `S`.
+    pub(crate) fn shared<S: Shared>(&self, slot: &Slot) -> Option<Arc<S>> {
         if slot.key.http2 == Http2Mode::Off {
             return None;
         }
         match &self.hosts().get(&slot.key)?.protocol {
-            Protocol::Http2(connection) => Some(connection.clone()),
+            Protocol::Shared(connection) => {
+                let any: Arc<dyn std::any::Any + Send + Sync> = connection.clone();
+                any.downcast().ok()
+            }
             _ => None,
         }
     }
@@ -351,7 +372,7 @@ impl Pool {
     pub(crate) fn open_or_wait(self: &Arc<Self>, slot: &Slot) -> Opening {
         let mut hosts = self.hosts();
         let host = hosts.entry(slot.key.clone()).or_default();
-        if matches!(host.protocol, Protocol::Http1) {
+        if matches!(host.protocol, Protocol::Exclusive) {
             return Opening::Open(None);
         }
         if host.opening {
@@ -362,15 +383,16 @@ impl Pool {
         Opening::Open(Some(OpeningGuard { pool: self.clone(), key: slot.key.clone() }))
     }
 
-    /// Records what a new connection of the slot's key speaks, and lets as many waiters in as
-    /// that allows (HTTP/1.1: `max_per_host`; HTTP/2: the server's stream limit).
-    pub(crate) fn learned_http1(self: &Arc<Self>, slot: &Slot) {
-        self.learned(&slot.key, Protocol::Http1);
+    /// Records that a new connection of the slot's key carries one request at a time
+    /// (HTTP/1.1), and lets up to `max_per_host` waiters in.
+    pub(crate) fn learned_exclusive(self: &Arc<Self>, slot: &Slot) {
+        self.learned(&slot.key, Protocol::Exclusive);
     }
 
-    /// As [`Pool::learned_http1`], for an HTTP/2 connection every request of the key shares.
-    pub(crate) fn learned_http2(self: &Arc<Self>, key: &PoolKey, connection: Arc<Multiplexed>) {
-        self.learned(key, Protocol::Http2(connection));
+    /// Records the key's connection every request shares (HTTP/2), and lets as many waiters in
+    /// as its capacity allows.
+    pub(crate) fn learned_shared(self: &Arc<Self>, key: &PoolKey, connection: Arc<dyn Shared>) {
+        self.learned(key, Protocol::Shared(connection));
     }
 
     fn learned(self: &Arc<Self>, key: &PoolKey, protocol: Protocol) {
@@ -383,14 +405,14 @@ impl Pool {
         Self::grant_waiters(self, host, key);
     }
 
-    /// Forgets the key's HTTP/2 connection `id` (it is going away or closed): the next request
+    /// Forgets the key's shared connection `id` (it is going away or closed): the next request
     /// opens a new one.
-    pub(crate) fn forget_http2(self: &Arc<Self>, key: &PoolKey, id: u64) {
+    pub(crate) fn forget_shared(self: &Arc<Self>, key: &PoolKey, id: u64) {
         let mut hosts = self.hosts();
         let Some(host) = hosts.get_mut(key) else { return };
-        if matches!(&host.protocol, Protocol::Http2(connection) if connection.id() == id) {
-            tracing::debug!(key = ?key, "forgetting an HTTP/2 connection");
-            host.retire_http2();
+        if matches!(&host.protocol, Protocol::Shared(connection) if connection.id() == id) {
+            tracing::debug!(key = ?key, "forgetting a shared connection");
+            host.retire_shared();
             Self::grant_waiters(self, host, key);
         }
     }
@@ -445,16 +467,16 @@ impl Pool {
         drop(slot);
     }
 
-    /// Closes every idle connection (`clear_connection_cache`) and retires the HTTP/2 ones.
+    /// Closes every idle connection (`clear_connection_cache`) and retires the shared ones.
     pub(crate) fn clear_idle(self: &Arc<Self>) {
         for (key, host) in self.hosts().iter_mut() {
             for _ in host.idle.drain(..) {
                 log_close(key, PoolCloseReason::Cleared);
             }
-            // An HTTP/2 connection closes once its streams end and nothing holds it.
-            if matches!(host.protocol, Protocol::Http2(_)) {
+            // A shared connection closes once its requests end and nothing holds it.
+            if matches!(host.protocol, Protocol::Shared(_)) {
                 log_close(key, PoolCloseReason::Cleared);
-                host.retire_http2();
+                host.retire_shared();
                 Self::grant_waiters(self, host, key);
             }
         }
@@ -572,7 +594,7 @@ mod tests {
             .collect();
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert!(waiting.iter().all(|w| !w.is_finished()), "the others wait while the protocol is unknown");
-        pool.learned_http1(&first);
+        pool.learned_exclusive(&first);
         drop(guard);
         let slots: Vec<Slot> = futures::future::join_all(waiting).await.into_iter().map(Result::unwrap).collect();
         assert_eq!(slots.len(), 3, "HTTP/1.1: up to six at once");

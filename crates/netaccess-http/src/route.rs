@@ -39,9 +39,10 @@ use tracing::Instrument;
 use url::Url;
 
 use crate::connection::Connection;
-use crate::exchange::{exchange, Failed, Outgoing};
+use crate::exchange::exchange;
 use crate::incoming::Incoming;
-use crate::pool::{Http2Mode, Opening, PoolKey, Slot};
+use crate::outgoing::{Failed, Outgoing};
+use crate::pool::{Http2Mode, Opening, OpeningGuard, PoolKey, Slot};
 use crate::{accept_encoding, http2, invalid, Inner, DEFAULT_POST_CONTENT_TYPE};
 
 /// Where a request goes, and through which proxy.
@@ -72,15 +73,19 @@ fn forwards(proxy: &Proxy, url: &Url) -> bool {
 /// How a request's connections may speak HTTP/2: never when forwarded to an HTTP proxy;
 /// from the first byte when asked (`http2_direct`); by ALPN over TLS unless not allowed.
 fn http2_mode(url: &Url, proxy: &Proxy, attributes: &netaccess_core::RequestAttributes) -> Http2Mode {
-    if forwards(proxy, url) {
+    if forwards(proxy, url) || !may_speak_http2(url, attributes) {
         Http2Mode::Off
     } else if attributes.http2_direct {
         Http2Mode::Direct
-    } else if url.scheme() == "https" && attributes.http2_allowed {
-        Http2Mode::Negotiate
     } else {
-        Http2Mode::Off
+        Http2Mode::Negotiate
     }
+}
+
+/// Whether a request may speak HTTP/2, whatever its proxy: asked for from the first byte, or
+/// allowed over TLS (ALPN decides).
+pub(crate) fn may_speak_http2(url: &Url, attributes: &netaccess_core::RequestAttributes) -> bool {
+    attributes.http2_direct || (url.scheme() == "https" && attributes.http2_allowed)
 }
 
 /// What the request sends, prepared once for every route.
@@ -243,19 +248,11 @@ impl Inner {
             if let Some(send_time) = prepared.send_time {
                 send_time.before_send(prepared.url, prepared.method.as_str(), headers);
             }
-            match proxy_authorization.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
-                Some(value) => {
-                    headers.insert(header::PROXY_AUTHORIZATION, value);
-                }
-                None => match &prepared.caller_proxy_authorization {
-                    Some(value) => {
-                        headers.insert(header::PROXY_AUTHORIZATION, value.clone());
-                    }
-                    None => {
-                        headers.remove(header::PROXY_AUTHORIZATION);
-                    }
-                },
-            }
+            let answered = proxy_authorization.as_deref().and_then(|v| HeaderValue::from_str(v).ok());
+            match answered.or_else(|| prepared.caller_proxy_authorization.clone()) {
+                Some(value) => headers.insert(header::PROXY_AUTHORIZATION, value),
+                None => headers.remove(header::PROXY_AUTHORIZATION),
+            };
             let headers = &*headers;
             let out = Outgoing {
                 url: prepared.url_text,
@@ -312,9 +309,10 @@ impl Inner {
         }
     }
 
-    /// Sends on the key's HTTP/2 connection, a pooled one or a new one; a reused connection
-    /// that fails before any response byte gets one retry on a fresh one, a stream the server
-    /// did not process a few (see `http2`).
+    /// Sends on the key's shared (HTTP/2) connection, a pooled one or a new one. An attempt
+    /// that fails before any response byte is tried again: on a fresh connection once when a
+    /// reused HTTP/1.1 connection failed, a few times when the server did not process a
+    /// stream (see `http2`).
     async fn attempts(
         &self,
         out: Outgoing<'_>,
@@ -326,117 +324,112 @@ impl Inner {
         let mut fresh_only = false;
         let mut unprocessed = 0;
         loop {
-            if let Some(multiplexed) = self.pool.multiplexed(slot) {
-                let this_body = next_body(body, replay, out.url)?;
-                let encrypted_with_response = multiplexed.tls().is_some() && out.framing == RequestFraming::None;
-                if multiplexed.tls().is_some() && !encrypted_with_response {
-                    out.events.send(ReplyEvent::Encrypted).await;
+            let attempt = match self.pool.shared::<http2::Multiplexed>(slot) {
+                Some(shared) => {
+                    let this_body = next_body(body, replay, out.url)?;
+                    let announce = Announce::of(shared.tls().is_some(), true, out.framing);
+                    let exchange = http2::exchange(&shared, out, this_body, Default::default(), &self.pool, slot.key());
+                    announce.around(out.events, exchange).await.map(Incoming::Http2).map_err(Attempt::Stream)
                 }
-                let exchange =
-                    http2::exchange(&multiplexed, out, this_body, Default::default(), &self.pool, slot.key());
-                match exchange.await {
-                    Ok(incoming) => {
-                        if encrypted_with_response {
-                            out.events.send(ReplyEvent::Encrypted).await;
-                        }
-                        return Ok(Incoming::Http2(incoming));
-                    }
-                    Err(failed) => {
-                        self.retry_unprocessed(failed, &mut unprocessed, replay, out.url)?;
+                None => match self.connection_for(route, out.events, slot, fresh_only).await? {
+                    Found::Wait(mut opened) => {
+                        // Woken when the other opening ends, however it ends.
+                        let _ = opened.changed().await;
                         continue;
                     }
-                }
-            }
-            let idle = if fresh_only { None } else { self.pool.take_idle(slot, std::time::Instant::now()) };
-            let mut opening = None;
-            let connection = match idle {
-                Some(connection) => connection,
-                None => {
-                    if route.http2 != Http2Mode::Off {
-                        match self.pool.open_or_wait(slot) {
-                            Opening::Open(guard) => opening = guard,
-                            Opening::Wait(mut opened) => {
-                                // Woken when the other opening ends, however it ends.
-                                let _ = opened.changed().await;
-                                continue;
-                            }
-                        }
+                    Found::Connection(connection, opening) => {
+                        self.on_connection(connection, opening, route, out, slot, body, replay).await?
                     }
-                    out.events.send(ReplyEvent::SocketStartedConnecting).await;
-                    let span = tracing::debug_span!("connection", host = route.host, port = route.port, proxy = %route.proxy.label());
-                    // Boxed: opening (TCP, proxies, TLS) is a large future that a pooled
-                    // request never runs; inline, every request would carry and move its size.
-                    Box::pin(self.open(route, out.events).instrument(span)).await?
-                }
+                },
             };
-            let speaks_h2 = route.http2 == Http2Mode::Direct || (route.http2 != Http2Mode::Off && connection.alpn_h2);
-            if speaks_h2 {
-                let opened = connection.opened;
-                let encrypted = connection.tls.is_some();
-                let poolable = connection.poolable;
-                let key = slot.key().clone();
-                let handshake =
-                    http2::handshake(connection, self.pool.clone(), key.clone(), self.config.limits, out.url);
-                let (multiplexed, ping) = Box::pin(handshake).await?;
-                // A connection whose certificate problems a handler accepted for this request
-                // serves it alone (as over HTTP/1.1: the next request is asked again).
-                if poolable {
-                    http2::offer(multiplexed.clone(), ping, self.pool.clone(), key, opening.take());
-                } else {
-                    drop(opening.take());
-                }
-                if encrypted {
-                    out.events.send(ReplyEvent::Encrypted).await;
-                }
-                let this_body = next_body(body, replay, out.url)?;
-                match http2::exchange(&multiplexed, out, this_body, opened, &self.pool, slot.key()).await {
-                    Ok(incoming) => return Ok(Incoming::Http2(incoming)),
-                    Err(failed) => {
-                        self.retry_unprocessed(failed, &mut unprocessed, replay, out.url)?;
-                        continue;
+            match attempt {
+                Ok(incoming) => return Ok(incoming),
+                Err(Attempt::Stream(failed)) => self.retry_unprocessed(failed, &mut unprocessed, replay, out.url)?,
+                Err(Attempt::Exchange { failed, reused }) => {
+                    if !(failed.before_response && reused && !fresh_only) {
+                        return Err(failed.error);
                     }
-                }
-            }
-            if route.http2 != Http2Mode::Off && !connection.reused {
-                self.pool.learned_http1(slot);
-            }
-            drop(opening);
-            let reused = connection.reused;
-            // A new connection reports `Encrypted` as soon as its handshake succeeded. A reused
-            // one reports it with the response (still before `MetaDataChanged`), or before the
-            // body's upload progress: a reader woken only to learn what it could learn with the
-            // response costs a thread wake-up per request (`cargo xtask bench --only
-            // sequential-tls`).
-            let encrypted = connection.tls.is_some();
-            let encrypted_with_response = encrypted && reused && out.framing == RequestFraming::None;
-            if encrypted && !encrypted_with_response {
-                out.events.send(ReplyEvent::Encrypted).await;
-            }
-            let this_body = next_body(body, replay, out.url)?;
-            match exchange(connection, out, out.encode_head(), this_body).await {
-                Ok(incoming) => {
-                    if encrypted_with_response {
-                        out.events.send(ReplyEvent::Encrypted).await;
-                    }
-                    return Ok(Incoming::Http1(incoming));
-                }
-                Err(Failed { error, before_response: true }) if reused && !fresh_only => {
-                    tracing::debug!(url = out.url, %error, "a reused connection failed; retrying on a fresh one");
+                    tracing::debug!(url = out.url, error = %failed.error, "a reused connection failed; retrying on a fresh one");
                     if replay.is_none() {
-                        return Err(NetworkError::new(
-                            NetworkErrorKind::ContentReSendError,
-                            out.url,
-                            format!(
-                                "the connection failed ({}) and the request body cannot be sent again",
-                                error.message()
-                            ),
-                        ));
+                        let why = format!(
+                            "the connection failed ({}) and the request body cannot be sent again",
+                            failed.error.message()
+                        );
+                        return Err(NetworkError::new(NetworkErrorKind::ContentReSendError, out.url, why));
                     }
                     fresh_only = true;
                 }
-                Err(failed) => return Err(failed.error),
             }
         }
+    }
+
+    /// A connection for the slot: an idle one (unless only a fresh one will do), else a new
+    /// one; while a key that may speak HTTP/2 opens its first connection, the others wait.
+    async fn connection_for(
+        &self,
+        route: &Route<'_>,
+        events: &EventSink,
+        slot: &Slot,
+        fresh_only: bool,
+    ) -> Result<Found, NetworkError> {
+        if !fresh_only {
+            if let Some(connection) = self.pool.take_idle(slot, std::time::Instant::now()) {
+                return Ok(Found::Connection(connection, None));
+            }
+        }
+        let mut opening = None;
+        if route.http2 != Http2Mode::Off {
+            match self.pool.open_or_wait(slot) {
+                Opening::Open(guard) => opening = guard,
+                Opening::Wait(opened) => return Ok(Found::Wait(opened)),
+            }
+        }
+        events.send(ReplyEvent::SocketStartedConnecting).await;
+        let span =
+            tracing::debug_span!("connection", host = route.host, port = route.port, proxy = %route.proxy.label());
+        // Boxed: opening (TCP, proxies, TLS) is a large future that a pooled request never
+        // runs; inline, every request would carry and move its size.
+        let connection = Box::pin(self.open(route, events).instrument(span)).await?;
+        Ok(Found::Connection(connection, opening))
+    }
+
+    /// Sends on a connection of its own: HTTP/2 when the route speaks it from the first byte or
+    /// ALPN chose it (the connection then becomes the key's shared one), else HTTP/1.1.
+    #[allow(clippy::too_many_arguments)]
+    async fn on_connection(
+        &self,
+        connection: Connection,
+        mut opening: Option<OpeningGuard>,
+        route: &Route<'_>,
+        out: Outgoing<'_>,
+        slot: &Slot,
+        body: &mut Option<Body>,
+        replay: &Option<Body>,
+    ) -> Result<Result<Incoming, Attempt>, NetworkError> {
+        let (reused, encrypted) = (connection.reused, connection.tls.is_some());
+        if route.http2 == Http2Mode::Direct || (route.http2 != Http2Mode::Off && connection.alpn_h2) {
+            let (opened, poolable, key) = (connection.opened, connection.poolable, slot.key().clone());
+            let handshake = http2::handshake(connection, self.pool.clone(), key.clone(), self.config.limits, out.url);
+            let (shared, ping) = Box::pin(handshake).await?;
+            // A connection whose certificate problems a handler accepted for this request
+            // serves it alone (as over HTTP/1.1: the next request is asked again).
+            match poolable {
+                true => http2::offer(shared.clone(), ping, self.pool.clone(), key, opening.take()),
+                false => drop(opening.take()),
+            }
+            let this_body = next_body(body, replay, out.url)?;
+            let exchange = http2::exchange(&shared, out, this_body, opened, &self.pool, slot.key());
+            let sent = Announce::of(encrypted, false, out.framing).around(out.events, exchange).await;
+            return Ok(sent.map(Incoming::Http2).map_err(Attempt::Stream));
+        }
+        if route.http2 != Http2Mode::Off && !reused {
+            self.pool.learned_exclusive(slot);
+        }
+        drop(opening);
+        let this_body = next_body(body, replay, out.url)?;
+        let exchange = exchange(connection, out, out.encode_head(), this_body);
+        let sent = Announce::of(encrypted, reused, out.framing).around(out.events, exchange).await;
+        Ok(sent.map(Incoming::Http1).map_err(|failed| Attempt::Exchange { failed, reused }))
     }
 
     /// After an HTTP/2 stream failed: `Ok` to send it again (the server did not process it,
@@ -484,6 +477,60 @@ impl Inner {
             destination = destination.secured(TlsOffer::new(protocols).ignoring(route.ignore).reporting_to(events));
         }
         Ok(Connection::opened(self.connector.open(&destination).await?))
+    }
+}
+
+/// A connection found for a slot, or the opening to wait for.
+// The connection is moved once per request, where boxing it would allocate once per request.
+#[allow(clippy::large_enum_variant)]
+enum Found {
+    Connection(Connection, Option<OpeningGuard>),
+    Wait(tokio::sync::watch::Receiver<()>),
+}
+
+/// How one attempt failed.
+enum Attempt {
+    /// An HTTP/2 stream (`retry_unprocessed` decides).
+    Stream(Failed),
+    /// An HTTP/1.1 exchange, on a reused connection or a fresh one.
+    Exchange { failed: Failed, reused: bool },
+}
+
+/// When a request on an encrypted connection reports `Encrypted`, the one rule for every
+/// protocol: a new connection as soon as its handshake succeeded (before the exchange); a
+/// reused one with the response (still before `MetaDataChanged`), or before the body's upload
+/// progress when there is a body. A reader woken only to learn what it could learn with the
+/// response costs a thread wake-up per request (`cargo xtask bench --only sequential-tls`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Announce {
+    Never,
+    Before,
+    WithResponse,
+}
+
+impl Announce {
+    fn of(encrypted: bool, reused: bool, framing: RequestFraming) -> Self {
+        match (encrypted, reused && framing == RequestFraming::None) {
+            (false, _) => Announce::Never,
+            (true, true) => Announce::WithResponse,
+            (true, false) => Announce::Before,
+        }
+    }
+
+    /// Runs `exchange`, reporting `Encrypted` at its moment: the only place it is reported.
+    async fn around<T, E>(
+        self,
+        events: &EventSink,
+        exchange: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        if self == Announce::Before {
+            events.send(ReplyEvent::Encrypted).await;
+        }
+        let outcome = exchange.await;
+        if self == Announce::WithResponse && outcome.is_ok() {
+            events.send(ReplyEvent::Encrypted).await;
+        }
+        outcome
     }
 }
 

@@ -89,4 +89,9 @@ impl ManagerInner {
     pub(crate) fn is_accessible(&self) -> bool {
         self.accessible.load(Ordering::SeqCst)
     }
+
+    /// The backend registered for `scheme`, if any.
+    pub(crate) fn backend(&self, scheme: &str) -> Option<Arc<dyn netaccess_core::Backend>> {
+        self.backends.read().unwrap_or_else(|e| e.into_inner()).get(scheme).cloned()
+    }
 }

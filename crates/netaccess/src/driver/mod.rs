@@ -69,23 +69,20 @@ pub const EVENT_QUEUE: usize = 64;
 pub const DEFAULT_READ_BUFFER_SIZE: u64 = 1024 * 1024;
 
 pub(crate) fn start(manager: Arc<ManagerInner>, request: Request, operation: Operation, body: Body) -> Reply {
+    // The backend is chosen as the request is issued (Qt's `createRequest` does too): it says
+    // how many requests of the host may run at once, and the first hop goes to it.
+    let backend = request.url().and_then(|url| manager.backend(url.scheme()));
     // The request's place among its host's requests is taken here, before any task runs.
     let place = request.url().and_then(|url| {
         let key = line_key(url.scheme(), url.host_str()?, url.port_or_known_default()?);
         let attributes = request.attributes();
-        // A request that may become an HTTP/2 stream lets its line run as many requests as one
-        // connection may carry: the pool, which learns what the host speaks, holds the rest
-        // (six per host over HTTP/1.1), in the same priority and issue order.
-        let multiplexed = matches!(url.scheme(), "http" | "https")
-            && (attributes.http2_direct || (url.scheme() == "https" && attributes.http2_allowed));
-        Some(if multiplexed {
-            manager.order.issue_multiplexed(key, attributes.priority, netaccess_http::MAX_STREAMS_PER_CONNECTION)
-        } else {
-            manager.order.issue(key, attributes.priority)
+        Some(match backend.as_ref().and_then(|backend| backend.shared_line_limit(url, attributes)) {
+            Some(limit) => manager.order.issue_multiplexed(key, attributes.priority, limit),
+            None => manager.order.issue(key, attributes.priority),
         })
     });
     manager.retry_budget.deposit();
-    launch(manager, Arc::new(request), operation, move |transfer, expiry| transfer.run(body, place, expiry))
+    launch(manager, Arc::new(request), operation, move |transfer, expiry| transfer.run(body, place, backend, expiry))
 }
 
 /// Starts a reply whose work is not the network's: an interceptor's answer or a reply it makes
@@ -142,6 +139,14 @@ where
     reply
 }
 
+fn unknown_scheme(url: &Url) -> NetworkError {
+    NetworkError::new(
+        NetworkErrorKind::ProtocolUnknownError,
+        url.as_str(),
+        format!("Protocol \"{}\" is unknown", url.scheme()),
+    )
+}
+
 /// The request's deadline, when it has one: the timer and the limit it was set from.
 type Expiry = (std::pin::Pin<Box<tokio::time::Sleep>>, Duration);
 
@@ -181,7 +186,13 @@ impl Transfer {
     /// closing events are boxed, made when they are needed. A request the cache may answer asks
     /// the cache first, as Qt does, so it starts inside [`drive`](Self::drive), after the
     /// lookup: only such a request holds its state machine while it waits.
-    async fn run(self, body: Body, place: Option<Place>, mut expiry: Option<Expiry>) {
+    async fn run(
+        self,
+        body: Body,
+        place: Option<Place>,
+        backend: Option<Arc<dyn Backend>>,
+        mut expiry: Option<Expiry>,
+    ) {
         let cancel = self.shared.cancel.clone();
         let started = match place {
             Some(place) if !self.may_use_cache() => tokio::select! {
@@ -198,7 +209,7 @@ impl Transfer {
                 biased;
                 () = cancel.cancelled() => Err(NetworkError::canceled(self.request.url_text())),
                 limit = expired(&mut expiry) => Err(past_deadline(self.request.url_text(), limit)),
-                outcome = Box::pin(self.drive(body, place, running).instrument(self.span())) => outcome,
+                outcome = Box::pin(self.drive(body, place, backend, running).instrument(self.span())) => outcome,
             },
         };
         Box::pin(self.finish(outcome)).await;
@@ -272,26 +283,28 @@ impl Transfer {
         self.events.send(event).await;
     }
 
-    fn backend_for(&self) -> Result<(&Url, Arc<dyn Backend>), NetworkError> {
+    /// The first hop's URL and backend: the one chosen when the request was issued, else
+    /// (no backend for its scheme, or not a URL) the error that says why.
+    fn backend_for(&self, chosen: Option<Arc<dyn Backend>>) -> Result<(&Url, Arc<dyn Backend>), NetworkError> {
         let url = self.request.url().ok_or_else(|| {
             let text = self.request.url_text();
             NetworkError::new(NetworkErrorKind::ProtocolUnknownError, text, crate::url_words::why_not_a_url(text))
         })?;
-        Ok((url, self.backend_for_url(url)?))
+        let backend = match chosen {
+            Some(backend) => backend,
+            None => self.manager.backend(url.scheme()).ok_or_else(|| unknown_scheme(url))?,
+        };
+        Ok((url, self.accessible(url, backend)?))
     }
 
+    /// The backend for a redirect's `url`.
     fn backend_for_url(&self, url: &Url) -> Result<Arc<dyn Backend>, NetworkError> {
-        let backend = {
-            let backends = self.manager.backends.read().unwrap_or_else(|e| e.into_inner());
-            backends.get(url.scheme()).cloned()
-        };
-        let backend = backend.ok_or_else(|| {
-            NetworkError::new(
-                NetworkErrorKind::ProtocolUnknownError,
-                url.as_str(),
-                format!("Protocol \"{}\" is unknown", url.scheme()),
-            )
-        })?;
+        let backend = self.manager.backend(url.scheme()).ok_or_else(|| unknown_scheme(url))?;
+        self.accessible(url, backend)
+    }
+
+    /// `backend`, unless it needs the network and the manager's network access is disabled.
+    fn accessible(&self, url: &Url, backend: Arc<dyn Backend>) -> Result<Arc<dyn Backend>, NetworkError> {
         if !backend.is_local() && !self.manager.is_accessible() {
             return Err(NetworkError::new(
                 NetworkErrorKind::UnknownNetworkError,
@@ -339,9 +352,15 @@ impl Transfer {
     /// Sends the request hop by hop (see [`way`] for the steps) and delivers the last response.
     /// `running` counts the request against its line's start limit until the transfer ends;
     /// when the request has not started yet, it starts at its first hop to the network.
-    async fn drive(&self, body: Body, place: Option<Place>, running: Option<Running>) -> Result<(), NetworkError> {
+    async fn drive(
+        &self,
+        body: Body,
+        place: Option<Place>,
+        backend: Option<Arc<dyn Backend>>,
+        running: Option<Running>,
+    ) -> Result<(), NetworkError> {
         let settings = self.settings();
-        let mut way = self.first_hop(&settings, body, place, running)?;
+        let mut way = self.first_hop(&settings, backend, body, place, running)?;
         let (response, pending) = loop {
             match self.one_hop(&settings, &mut way).await? {
                 way::Verdict::Deliver(response, pending) => break (response, pending),

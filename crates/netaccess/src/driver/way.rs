@@ -128,16 +128,17 @@ impl Transfer {
         }
     }
 
-    /// The way's start: the first URL and its backend (step 1), the request's own method,
-    /// headers and body.
+    /// The way's start: the first URL and its backend (step 1: the one chosen when the request
+    /// was issued), the request's own method, headers and body.
     pub(super) fn first_hop<'t>(
         &'t self,
         settings: &Settings,
+        backend: Option<Arc<dyn Backend>>,
         body: Body,
         place: Option<Place>,
         running: Option<Running>,
     ) -> Result<Way<'t>, NetworkError> {
-        let (url, backend) = self.backend_for()?;
+        let (url, backend) = self.backend_for(backend)?;
         let auth =
             auth::Rounds::new(&self.manager.auth, self.manager.auth_handler.as_ref(), settings.reuse_credentials, url);
         Ok(Way {
