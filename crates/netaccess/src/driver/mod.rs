@@ -362,10 +362,18 @@ impl Transfer {
         let settings = self.settings();
         let mut way = self.first_hop(&settings, backend, body, place, running)?;
         let (response, pending) = loop {
-            match self.one_hop(&settings, &mut way).await? {
-                way::Verdict::Deliver(response, pending) => break (response, pending),
-                way::Verdict::Again => {}
+            let mut hop = self.prepare_hop(&settings, &mut way);
+            let fetched = self.fetch(&settings, &mut way, &mut hop).await;
+            // Whatever happened, nobody waits behind this request any more.
+            drop(way.take_place());
+            let Some(mut response) = fetched? else { continue };
+            let pending = self.observe_head(&way, &hop, &response);
+            let verdict = self.verdict(&settings, &mut way, &hop, &mut response).await?;
+            if let way::Verdict::Deliver = verdict {
+                break (response, pending);
             }
+            self.drain_hop(response.body, pending).await;
+            self.next_hop(&settings, &mut way, hop.replay, verdict).await?;
         };
         let url = way.url.as_str();
         let head = self.publish_head(response, url, way.retries, way.started_at);
