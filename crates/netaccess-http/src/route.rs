@@ -328,19 +328,39 @@ impl Inner {
                 Some(shared) => {
                     let this_body = next_body(body, replay, out.url)?;
                     let announce = Announce::of(shared.tls().is_some(), true, out.framing);
+                    announce.before(out.events).await;
                     let exchange = http2::exchange(&shared, out, this_body, Default::default(), &self.pool, slot.key());
-                    announce.around(out.events, exchange).await.map(Incoming::Http2).map_err(Attempt::Stream)
+                    let sent = exchange.await;
+                    announce.with_response(out.events, sent.is_ok()).await;
+                    sent.map(Incoming::Http2).map_err(Attempt::Stream)
                 }
-                None => match self.connection_for(route, out.events, slot, fresh_only).await? {
-                    Found::Wait(mut opened) => {
-                        // Woken when the other opening ends, however it ends.
-                        let _ = opened.changed().await;
-                        continue;
+                None => {
+                    let (connection, opening) = match self.connection_for(route, out.events, slot, fresh_only).await? {
+                        Found::Connection(connection, opening) => (connection, opening),
+                        Found::Wait(mut opened) => {
+                            // Woken when the other opening ends, however it ends.
+                            let _ = opened.changed().await;
+                            continue;
+                        }
+                    };
+                    let this_body = next_body(body, replay, out.url)?;
+                    if route.http2 == Http2Mode::Direct || (route.http2 != Http2Mode::Off && connection.alpn_h2) {
+                        // Boxed: a new HTTP/2 connection is rare (one per key), and its futures
+                        // would make every request's larger.
+                        Box::pin(self.start_http2(connection, opening, out, slot, this_body)).await?
+                    } else {
+                        let reused = connection.reused;
+                        if route.http2 != Http2Mode::Off && !reused {
+                            self.pool.learned_exclusive(slot);
+                        }
+                        drop(opening);
+                        let announce = Announce::of(connection.tls.is_some(), reused, out.framing);
+                        announce.before(out.events).await;
+                        let sent = exchange(connection, out, out.encode_head(), this_body).await;
+                        announce.with_response(out.events, sent.is_ok()).await;
+                        sent.map(Incoming::Http1).map_err(|failed| Attempt::Exchange { failed, reused })
                     }
-                    Found::Connection(connection, opening) => {
-                        self.on_connection(connection, opening, route, out, slot, body, replay).await?
-                    }
-                },
+                }
             };
             match attempt {
                 Ok(incoming) => return Ok(incoming),
@@ -393,43 +413,31 @@ impl Inner {
         Ok(Found::Connection(connection, opening))
     }
 
-    /// Sends on a connection of its own: HTTP/2 when the route speaks it from the first byte or
-    /// ALPN chose it (the connection then becomes the key's shared one), else HTTP/1.1.
-    #[allow(clippy::too_many_arguments)]
-    async fn on_connection(
+    /// Starts HTTP/2 on a new connection, offers it to the key's other requests once the
+    /// server's settings are in, and sends the request as its first stream.
+    async fn start_http2(
         &self,
         connection: Connection,
         mut opening: Option<OpeningGuard>,
-        route: &Route<'_>,
         out: Outgoing<'_>,
         slot: &Slot,
-        body: &mut Option<Body>,
-        replay: &Option<Body>,
+        body: Body,
     ) -> Result<Result<Incoming, Attempt>, NetworkError> {
-        let (reused, encrypted) = (connection.reused, connection.tls.is_some());
-        if route.http2 == Http2Mode::Direct || (route.http2 != Http2Mode::Off && connection.alpn_h2) {
-            let (opened, poolable, key) = (connection.opened, connection.poolable, slot.key().clone());
-            let handshake = http2::handshake(connection, self.pool.clone(), key.clone(), self.config.limits, out.url);
-            let (shared, ping) = Box::pin(handshake).await?;
-            // A connection whose certificate problems a handler accepted for this request
-            // serves it alone (as over HTTP/1.1: the next request is asked again).
-            match poolable {
-                true => http2::offer(shared.clone(), ping, self.pool.clone(), key, opening.take()),
-                false => drop(opening.take()),
-            }
-            let this_body = next_body(body, replay, out.url)?;
-            let exchange = http2::exchange(&shared, out, this_body, opened, &self.pool, slot.key());
-            let sent = Announce::of(encrypted, false, out.framing).around(out.events, exchange).await;
-            return Ok(sent.map(Incoming::Http2).map_err(Attempt::Stream));
+        let (opened, poolable, encrypted) = (connection.opened, connection.poolable, connection.tls.is_some());
+        let key = slot.key().clone();
+        let handshake = http2::handshake(connection, self.pool.clone(), key.clone(), self.config.limits, out.url);
+        let (shared, ping) = handshake.await?;
+        // A connection whose certificate problems a handler accepted for this request serves
+        // it alone (as over HTTP/1.1: the next request is asked again).
+        match poolable {
+            true => http2::offer(shared.clone(), ping, self.pool.clone(), key, opening.take()),
+            false => drop(opening.take()),
         }
-        if route.http2 != Http2Mode::Off && !reused {
-            self.pool.learned_exclusive(slot);
-        }
-        drop(opening);
-        let this_body = next_body(body, replay, out.url)?;
-        let exchange = exchange(connection, out, out.encode_head(), this_body);
-        let sent = Announce::of(encrypted, reused, out.framing).around(out.events, exchange).await;
-        Ok(sent.map(Incoming::Http1).map_err(|failed| Attempt::Exchange { failed, reused }))
+        let announce = Announce::of(encrypted, false, out.framing);
+        announce.before(out.events).await;
+        let sent = http2::exchange(&shared, out, body, opened, &self.pool, slot.key()).await;
+        announce.with_response(out.events, sent.is_ok()).await;
+        Ok(sent.map(Incoming::Http2).map_err(Attempt::Stream))
     }
 
     /// After an HTTP/2 stream failed: `Ok` to send it again (the server did not process it,
@@ -517,20 +525,21 @@ impl Announce {
         }
     }
 
-    /// Runs `exchange`, reporting `Encrypted` at its moment: the only place it is reported.
-    async fn around<T, E>(
-        self,
-        events: &EventSink,
-        exchange: impl std::future::Future<Output = Result<T, E>>,
-    ) -> Result<T, E> {
+    /// Reports `Encrypted` before the exchange, when that is its moment. This and
+    /// [`with_response`](Self::with_response) are the only places it is reported. (Not one
+    /// wrapper taking the exchange's future: an async fn stores a future argument twice, which
+    /// doubled the size of every request's future.)
+    async fn before(self, events: &EventSink) {
         if self == Announce::Before {
             events.send(ReplyEvent::Encrypted).await;
         }
-        let outcome = exchange.await;
-        if self == Announce::WithResponse && outcome.is_ok() {
+    }
+
+    /// Reports `Encrypted` with the response, when that is its moment and the exchange got one.
+    async fn with_response(self, events: &EventSink, answered: bool) {
+        if self == Announce::WithResponse && answered {
             events.send(ReplyEvent::Encrypted).await;
         }
-        outcome
     }
 }
 

@@ -129,6 +129,7 @@ pub(super) enum Verdict {
 impl Transfer {
     /// The settings every hop shares: the request's attributes with the manager's defaults, the
     /// jar and the cache as they are now.
+    #[inline(always)]
     pub(super) fn settings(&self) -> Settings {
         let attributes = self.attributes();
         Settings {
@@ -146,6 +147,7 @@ impl Transfer {
 
     /// The way's start: the first URL and its backend (step 1: the one chosen when the request
     /// was issued), the request's own method, headers and body.
+    #[inline(always)]
     pub(super) fn first_hop<'t>(
         &'t self,
         settings: &Settings,
@@ -175,6 +177,7 @@ impl Transfer {
     }
 
     /// Step 2: the backend request for this hop and the decisions it carries to send time.
+    #[inline(always)]
     pub(super) fn prepare_hop(&self, settings: &Settings, way: &mut Way<'_>) -> Hop {
         let started = settings.recording.then(|| (SystemTime::now(), Instant::now()));
         let body = std::mem::take(&mut way.body);
@@ -314,6 +317,7 @@ impl Transfer {
 
     /// Step 4: HSTS learns from a network head of http(s); the HAR recorder, if any, starts the
     /// hop's entry with the headers as sent.
+    #[inline(always)]
     pub(super) fn observe_head(
         &self,
         way: &Way<'_>,
