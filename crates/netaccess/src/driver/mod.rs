@@ -361,14 +361,21 @@ impl Transfer {
     ) -> Result<(), NetworkError> {
         let settings = self.settings();
         let mut way = self.first_hop(&settings, backend, body, place, running)?;
+        // The hop's response, filled by `fetch` and read in place by the later steps.
+        let mut slot = None;
         let (response, pending) = loop {
             let mut hop = self.prepare_hop(&settings, &mut way);
-            let fetched = self.fetch(&settings, &mut way, &mut hop).await;
+            let fetched = self.fetch(&settings, &mut way, &mut hop, &mut slot).await;
             // Whatever happened, nobody waits behind this request any more.
             drop(way.take_place());
-            let Some(mut response) = fetched? else { continue };
-            let pending = self.observe_head(&way, &hop, &response);
-            let verdict = self.verdict(&settings, &mut way, &hop, &mut response).await?;
+            fetched?;
+            let Some(response) = slot.as_mut() else { continue };
+            let pending = self.observe_head(&way, &hop, response);
+            let mut verdict = self.verdict(&settings, &way, &hop, response, true)?;
+            if let way::Verdict::Ask(_) = verdict {
+                verdict = Box::pin(self.decide(&settings, &mut way, &hop, response, verdict)).await?;
+            }
+            let Some(response) = slot.take() else { continue };
             if let way::Verdict::Deliver = verdict {
                 break (response, pending);
             }

@@ -10,13 +10,14 @@
 //!    the send-time decisions ([`AtSend`]) it carries;
 //! 3. **the cache, else the network** (`fetch`): a stored response, a stale one revalidated in
 //!    the background, or the network: **the request's turn** (`take_turn`: its place in its
-//!    host's line) then **the send** (`send_hop`: the send-time decisions made by the backend
-//!    once the request holds a connection, or here), and on a failure **the retry decision**
+//!    host's line) then the send (the send-time decisions made by the backend once the
+//!    request holds a connection, or just before), and on a failure **the retry decision**
 //!    (`after_failure`);
 //! 4. **observe the head** (`observe_head`): HSTS learns, the HAR recorder starts the entry;
-//! 5. **the hop's verdict** (`verdict`): an error status retried (`status_retry`), else
-//!    `hop::after_head`'s decision (a value, unit-tested there): deliver, answer an
-//!    authentication challenge, or follow the redirect;
+//! 5. **the hop's verdict** (`verdict`, without waiting): an error status retried
+//!    (`status_retry`), else `hop::after_head`'s decision (a value, unit-tested there):
+//!    deliver, answer an authentication challenge, or follow the redirect; a question for
+//!    the retry policy or a handler is answered by `decide` (boxed: rare);
 //! 6. **the next hop** (`next_hop`), once a hop that is not delivered was drained: the body
 //!    again, the answer to send, or **the redirect followed** (`follow`).
 //!
@@ -124,6 +125,19 @@ pub(super) enum Verdict {
     Authenticate(auth::Answer),
     /// Drain it and follow the redirect.
     Follow(Redirect),
+    /// Someone must be asked first ([`Transfer::decide`]).
+    Ask(Question),
+}
+
+/// What a verdict must ask before it is known.
+pub(super) enum Question {
+    /// Whether the retry policy and the budget allow another try of an error status (and its
+    /// delay).
+    Retry,
+    /// Which credentials answer the challenge.
+    Authenticate,
+    /// Whether the redirect handler allows a `UserVerified` redirect (to the given location).
+    MayFollow(Redirect, String),
 }
 
 impl Transfer {
@@ -212,36 +226,60 @@ impl Transfer {
         Hop { request: Some(request), at_send, replay, body_size, started, is_http, save_cookies }
     }
 
-    /// Step 3: the cache's response, else the network's. `None`: the attempt failed and will be
-    /// tried again (its body is back in the way).
+    /// Step 3: the cache's response, else the network's, put `into` the loop's slot (where it
+    /// stays: a return value would be copied twice more); left empty when the attempt failed
+    /// and will be tried again (its body is back in the way).
     pub(super) async fn fetch(
         &self,
         settings: &Settings,
         way: &mut Way<'_>,
         hop: &mut Hop,
-    ) -> Result<Option<BackendResponse>, NetworkError> {
+        into: &mut Option<BackendResponse>,
+    ) -> Result<(), NetworkError> {
         let attributes = &settings.attributes;
         let Some(request) = hop.request.as_mut() else { return Err(sent_twice(&way.url)) };
         let lookup =
             cache::lookup(settings.cache.as_ref(), &way.operation, &way.url, &mut request.headers, attributes)?;
         let lookup = match lookup {
-            cache::Lookup::Serve(stored) => return Ok(Some(stored)),
+            cache::Lookup::Serve(stored) => {
+                *into = Some(stored);
+                return Ok(());
+            }
             cache::Lookup::ServeStale(stored, refresh) => {
                 let jar = hop.save_cookies.then(|| settings.jar.clone());
                 revalidate_in_background(&way.backend, refresh, attributes, jar);
-                return Ok(Some(stored));
+                *into = Some(stored);
+                return Ok(());
             }
             lookup => lookup,
         };
         let place = self.take_turn(way).await;
-        let response = match self.send_hop(way, hop, place).await {
-            Ok(response) => response,
-            Err(error) => return self.after_failure(settings, way, hop, error).await.map(|()| None),
+        // The send-time decisions: made by the backend once the request holds its connection,
+        // or here, just before, for a backend with no queue of ours (the request then leaves
+        // its line as it starts, so a long setup such as an FTP login holds nobody up).
+        let Some(mut request) = hop.request.take() else { return Err(sent_twice(&way.url)) };
+        let sent = if way.backend.decides_at_send_time() {
+            request.place = place;
+            request.send_time = Some(hop.at_send.clone());
+            way.backend.send(request).await
+        } else {
+            drop(place);
+            hop.at_send.before_send(&way.url, way.operation.verb(), &mut request.headers);
+            let sent = way.backend.send(request).await;
+            if let Ok(response) = &sent {
+                hop.at_send.on_response_head(&way.url, &response.headers);
+            }
+            sent
         };
-        Ok(Some(match lookup {
+        let response = match sent {
+            Ok(response) => response,
+            Err(error) => return self.after_failure(settings, way, hop, error).await,
+        };
+        *into = Some(match lookup {
             cache::Lookup::Network(pending) => pending.after_network(response),
             _ => response,
-        }))
+        });
+        Ok(())
     }
 
     /// The request's turn at the network. The first hop goes once every request issued earlier
@@ -265,30 +303,6 @@ impl Transfer {
             (None, Some(sequence)) => Some(Place::detached(sequence)),
             (None, None) => None,
         }
-    }
-
-    /// Sends the hop with its send-time decisions: made by the backend once the request holds
-    /// its connection, or here, just before, for a backend with no queue of ours (the request
-    /// then leaves its line as it starts, so a long setup such as an FTP login holds nobody up).
-    async fn send_hop(
-        &self,
-        way: &Way<'_>,
-        hop: &mut Hop,
-        place: Option<Place>,
-    ) -> Result<BackendResponse, NetworkError> {
-        let Some(mut request) = hop.request.take() else { return Err(sent_twice(&way.url)) };
-        if way.backend.decides_at_send_time() {
-            request.place = place;
-            request.send_time = Some(hop.at_send.clone());
-            return way.backend.send(request).await;
-        }
-        drop(place);
-        hop.at_send.before_send(&way.url, way.operation.verb(), &mut request.headers);
-        let sent = way.backend.send(request).await;
-        if let Ok(response) = &sent {
-            hop.at_send.on_response_head(&way.url, &response.headers);
-        }
-        sent
     }
 
     /// After a failed attempt: `Ok` when the retry policy and the budget allow another (after
@@ -347,24 +361,24 @@ impl Transfer {
         Some(Box::new(PendingEntry::new(recorder, &facts)))
     }
 
-    /// Step 5: what the head means for the request. Only a redirect the caller is not told
-    /// about, or a delivered redirect's target, changes the response.
-    pub(super) async fn verdict(
+    /// Step 5: what the head means for the request, decided without waiting when it can be
+    /// (the common case: deliver); a question for someone (the retry policy's delay, the
+    /// authentication handler, the redirect handler) is left to [`decide`](Self::decide).
+    /// Only a delivered redirect's target changes the response. `consider_retry`: whether an
+    /// error status may still be retried.
+    #[inline(always)]
+    pub(super) fn verdict(
         &self,
         settings: &Settings,
-        way: &mut Way<'_>,
+        way: &Way<'_>,
         hop: &Hop,
         response: &mut BackendResponse,
+        consider_retry: bool,
     ) -> Result<Verdict, NetworkError> {
         let status = response.attributes.http_status_code.unwrap_or(0);
-        if let Some(trigger) = status_retry(&settings.retry, status, &response.headers).filter(|_| hop.replay.is_some())
+        if consider_retry && hop.replay.is_some() && status_retry(&settings.retry, status, &response.headers).is_some()
         {
-            // Boxed, as every rare path here: its future would make every request's state
-            // machine larger.
-            let retrying = self.may_retry(&settings.retry, &mut way.retries, &way.operation, trigger, way.started_at);
-            if Box::pin(retrying).await {
-                return Ok(Verdict::Retry);
-            }
+            return Ok(Verdict::Ask(Question::Retry));
         }
         let standing = hop::Standing {
             url: &way.url,
@@ -381,19 +395,59 @@ impl Transfer {
                 response.attributes.redirection_target = Some(location);
                 Verdict::Deliver
             }
-            hop::Next::Authenticate => match Box::pin(way.auth.answer(&way.url, &response.headers)).await {
-                Some(answered) => Verdict::Authenticate(answered),
-                None => Verdict::Deliver,
-            },
+            hop::Next::Authenticate => Verdict::Ask(Question::Authenticate),
             hop::Next::Follow { url: next, operation, keeps_body, location, verify } => {
-                if verify && !Box::pin(self.redirect_allowed(&way.url, &next)).await {
-                    response.attributes.redirection_target = Some(location);
-                    Verdict::Deliver
-                } else {
-                    Verdict::Follow(Redirect { next, operation, keeps_body, status })
+                let to = Redirect { next, operation, keeps_body, status };
+                match verify {
+                    true => Verdict::Ask(Question::MayFollow(to, location)),
+                    false => Verdict::Follow(to),
                 }
             }
         })
+    }
+
+    /// Answers the verdict's question (a rare path: boxed by the caller, so a plain request's
+    /// state machine does not carry it).
+    pub(super) async fn decide(
+        &self,
+        settings: &Settings,
+        way: &mut Way<'_>,
+        hop: &Hop,
+        response: &mut BackendResponse,
+        mut verdict: Verdict,
+    ) -> Result<Verdict, NetworkError> {
+        loop {
+            let Verdict::Ask(question) = verdict else { return Ok(verdict) };
+            verdict = match question {
+                Question::Retry => {
+                    let status = response.attributes.http_status_code.unwrap_or(0);
+                    let trigger = status_retry(&settings.retry, status, &response.headers);
+                    let started_at = way.started_at;
+                    let retrying = match trigger {
+                        Some(trigger) => {
+                            self.may_retry(&settings.retry, &mut way.retries, &way.operation, trigger, started_at).await
+                        }
+                        None => false,
+                    };
+                    match retrying {
+                        true => Verdict::Retry,
+                        false => self.verdict(settings, way, hop, response, false)?,
+                    }
+                }
+                Question::Authenticate => match way.auth.answer(&way.url, &response.headers).await {
+                    Some(answered) => Verdict::Authenticate(answered),
+                    None => Verdict::Deliver,
+                },
+                Question::MayFollow(to, location) => {
+                    if self.redirect_allowed(&way.url, &to.next).await {
+                        Verdict::Follow(to)
+                    } else {
+                        response.attributes.redirection_target = Some(location);
+                        Verdict::Deliver
+                    }
+                }
+            };
+        }
     }
 
     /// After a hop that is not delivered was drained: the next hop's body (the replayed one)
@@ -406,7 +460,7 @@ impl Transfer {
         verdict: Verdict,
     ) -> Result<(), NetworkError> {
         match verdict {
-            Verdict::Deliver => {}
+            Verdict::Deliver | Verdict::Ask(_) => {}
             Verdict::Retry => way.body = replay.unwrap_or_default(),
             Verdict::Authenticate(answered) => {
                 let why = "authentication needs the request body again, and it cannot be replayed";
