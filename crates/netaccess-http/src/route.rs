@@ -324,7 +324,9 @@ impl Inner {
         let mut fresh_only = false;
         let mut unprocessed = 0;
         loop {
-            let attempt = match self.pool.shared::<http2::Multiplexed>(slot) {
+            // Each branch returns its response at once: carried out through a `Result`, the
+            // response (and the connection in it) would be copied twice more per request.
+            let failed = match self.pool.shared::<http2::Multiplexed>(slot) {
                 Some(shared) => {
                     let this_body = next_body(body, replay, out.url)?;
                     let announce = Announce::of(shared.tls().is_some(), true, out.framing);
@@ -332,7 +334,10 @@ impl Inner {
                     let exchange = http2::exchange(&shared, out, this_body, Default::default(), &self.pool, slot.key());
                     let sent = exchange.await;
                     announce.with_response(out.events, sent.is_ok()).await;
-                    sent.map(Incoming::Http2).map_err(Attempt::Stream)
+                    match sent {
+                        Ok(incoming) => return Ok(Incoming::Http2(incoming)),
+                        Err(failed) => Attempt::Stream(failed),
+                    }
                 }
                 None => {
                     let (connection, opening) = match self.connection_for(route, out.events, slot, fresh_only).await? {
@@ -347,7 +352,10 @@ impl Inner {
                     if route.http2 == Http2Mode::Direct || (route.http2 != Http2Mode::Off && connection.alpn_h2) {
                         // Boxed: a new HTTP/2 connection is rare (one per key), and its futures
                         // would make every request's larger.
-                        Box::pin(self.start_http2(connection, opening, out, slot, this_body)).await?
+                        match Box::pin(self.start_http2(connection, opening, out, slot, this_body)).await? {
+                            Ok(incoming) => return Ok(incoming),
+                            Err(failed) => failed,
+                        }
                     } else {
                         let reused = connection.reused;
                         if route.http2 != Http2Mode::Off && !reused {
@@ -358,14 +366,16 @@ impl Inner {
                         announce.before(out.events).await;
                         let sent = exchange(connection, out, out.encode_head(), this_body).await;
                         announce.with_response(out.events, sent.is_ok()).await;
-                        sent.map(Incoming::Http1).map_err(|failed| Attempt::Exchange { failed, reused })
+                        match sent {
+                            Ok(incoming) => return Ok(Incoming::Http1(incoming)),
+                            Err(failed) => Attempt::Exchange { failed, reused },
+                        }
                     }
                 }
             };
-            match attempt {
-                Ok(incoming) => return Ok(incoming),
-                Err(Attempt::Stream(failed)) => self.retry_unprocessed(failed, &mut unprocessed, replay, out.url)?,
-                Err(Attempt::Exchange { failed, reused }) => {
+            match failed {
+                Attempt::Stream(failed) => self.retry_unprocessed(failed, &mut unprocessed, replay, out.url)?,
+                Attempt::Exchange { failed, reused } => {
                     if !(failed.before_response && reused && !fresh_only) {
                         return Err(failed.error);
                     }
